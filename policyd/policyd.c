@@ -1,0 +1,171 @@
+/*
+ * moat-policyd - Postfix policy delegation server (SMTPD_POLICY_README).
+ *
+ * Postfix asks at RCPT TO (check_policy_service); we answer with an
+ * action. Start-up: read moat.conf, create the state directory, bind the
+ * socket and open the database before detaching, so every mistake is one
+ * line on the admin's terminal and a non-zero exit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "db.h"
+#include "evloop.h"
+#include "listen.h"
+#include "log.h"
+#include "policy_proto.h"
+#include "server.h"
+
+#define PROGNAME "moat-policyd"
+
+struct policyd {
+	struct conf *cf;
+	struct evloop *ev;
+	struct server *srv;
+	sqlite3 *db;
+	struct policy_limits limits;
+	unsigned long requests;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: " PROGNAME " [-f] [-v] [-c FILE] [-o NAME=VALUE]...\n"
+		"\n"
+		"Postfix policy server of moat: greylisting and DNS block lists at RCPT TO.\n"
+		"Wire it into Postfix's main.cf with\n"
+		"    smtpd_recipient_restrictions = ..., reject_unauth_destination,\n"
+		"        check_policy_service inet:127.0.0.1:10040\n"
+		"\n"
+		"Options:\n"
+		"  -c FILE        configuration file (default " CONF_DEFAULT_PATH ";\n"
+		"                 without it every setting has its default)\n"
+		"  -o NAME=VALUE  override one setting, as postfix -o (repeatable)\n"
+		"  -f             stay in the foreground and log to stderr\n"
+		"  -v             verbose (debug) logging\n"
+		"  -h, --help     this text\n"
+		"  -V, --version  print the version and exit\n"
+		"\n"
+		"Settings it reads: policy_listen, database_path, policy_* limits;\n"
+		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
+}
+
+static void on_request(struct server_conn *c, const struct policy_request *req, void *arg)
+{
+	struct policyd *pd = arg;
+	char qid[32], client[64], sender[256], rcpt[256], state[32];
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	policy_get_str(req, "queue_id", qid, sizeof(qid));
+	policy_get_str(req, "client_address", client, sizeof(client));
+	policy_get_str(req, "sender", sender, sizeof(sender));
+	policy_get_str(req, "recipient", rcpt, sizeof(rcpt));
+	policy_get_str(req, "protocol_state", state, sizeof(state));
+	pd->requests++;
+	server_reply(c, "DUNNO");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	msg_info("%s: client=%s, state=%s, from=<%s>, to=<%s>, action=DUNNO, delay=%.3fms",
+		 qid[0] ? qid : "NOQUEUE", client, state, sender, rcpt,
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
+static void on_signal(int fd, unsigned events, void *arg)
+{
+	struct policyd *pd = arg;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	msg_info("signal %d received, stopping", (int)si.ssi_signo);
+	evloop_stop(pd->ev);
+}
+
+static int setup_signals(struct policyd *pd)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0 || evloop_add(pd->ev, fd, EPOLLIN, on_signal, pd) == NULL)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts o;
+	struct policyd pd;
+	struct listen_addr la;
+	struct server_params sp;
+	char err[1024], where[300];
+	int lfd;
+
+	memset(&pd, 0, sizeof(pd));
+	daemon_getopt(argc, argv, &o, usage);
+	pd.cf = daemon_setup(PROGNAME, &o);
+	if (daemon_state_dir(pd.cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (listen_parse(conf_str(pd.cf, "policy_listen"), &la, err, sizeof(err)) < 0)
+		msg_fatal("policy_listen: %s", err);
+	listen_format(&la, where, sizeof(where));
+	/* Check the database before detaching, so a bad path fails loudly. */
+	pd.db = db_open(conf_str(pd.cf, "database_path"),
+			(int)conf_num(pd.cf, "db_busy_timeout") * 1000, err, sizeof(err));
+	if (pd.db == NULL)
+		msg_fatal("%s", err);
+	db_close(pd.db);
+	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
+		msg_fatal("%s", err);
+	if (daemon_detach(&o) < 0)
+		msg_fatal("cannot detach: %s", strerror(errno));
+	pd.db = db_open(conf_str(pd.cf, "database_path"),
+			(int)conf_num(pd.cf, "db_busy_timeout") * 1000, err, sizeof(err));
+	if (pd.db == NULL)
+		msg_fatal("%s", err);
+
+	pd.limits.line_max = (size_t)conf_num(pd.cf, "policy_line_limit");
+	pd.limits.request_max = (size_t)conf_num(pd.cf, "policy_request_limit");
+	pd.limits.attr_max = (size_t)conf_num(pd.cf, "policy_attribute_limit");
+	if ((pd.ev = evloop_new()) == NULL || setup_signals(&pd) < 0)
+		msg_fatal("cannot set up event loop: %s", strerror(errno));
+	memset(&sp, 0, sizeof(sp));
+	sp.limits = &pd.limits;
+	sp.max_conns = (int)conf_num(pd.cf, "policy_max_connections");
+	sp.idle_timeout = (int)conf_num(pd.cf, "policy_idle_timeout");
+	sp.on_request = on_request;
+	sp.arg = &pd;
+	if ((pd.srv = server_new(pd.ev, lfd, &sp)) == NULL)
+		msg_fatal("cannot start server: %s", strerror(errno));
+
+	msg_info("ready: listening on %s, database %s, version %s", where,
+		 conf_str(pd.cf, "database_path"), PACKAGE_VERSION);
+	if (evloop_run(pd.ev) < 0)
+		msg_error("event loop failed: %s", strerror(errno));
+	server_free(pd.srv);
+	close(lfd);
+	if (la.is_unix)
+		unlink(la.path);
+	db_close(pd.db);
+	evloop_free(pd.ev);
+	msg_info("stopped after %lu requests", pd.requests);
+	conf_free(pd.cf);
+	free(o.overrides);
+	return 0;
+}

@@ -1,0 +1,552 @@
+/*
+ * conf - moat.conf parser and the table of every setting; see conf.h.
+ *
+ * Limits: a logical line (with continuations) is at most CONF_LINE_MAX
+ * bytes, expansion nests at most CONF_EXPAND_DEPTH deep and an expanded
+ * value is at most CONF_VALUE_MAX bytes. Anything over is an error, not a
+ * truncation.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "listen.h"
+#include "log.h"
+#include "mem.h"
+#include "sbuf.h"
+
+#define CONF_LINE_MAX 65536
+#define CONF_VALUE_MAX 65536
+#define CONF_EXPAND_DEPTH 10
+
+enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM };
+
+struct conf_spec {
+	const char *name;
+	enum conf_type type;
+	const char *def;
+	long long min, max;	/* for numbers */
+	const char *choices;	/* for CT_ENUM: "a|b|c" */
+	const char *help;
+};
+
+/*
+ * The one list of settings. Keep it sorted by area; moatctl config and the
+ * moat.conf(5) text are made from it.
+ */
+static const struct conf_spec specs[] = {
+	/* Files and logging. */
+	{"state_directory", CT_STR, MOAT_STATEDIR, 0, 0, NULL,
+	 "Directory for the database and other state; created at start-up if missing."},
+	{"database_path", CT_STR, "$state_directory/moat.db", 0, 0, NULL,
+	 "SQLite database with rules, weights, greylist state and history."},
+	{"db_busy_timeout", CT_TIME, "5s", 0, 3600, NULL,
+	 "How long a writer waits for another process's lock before giving up."},
+	{"syslog_facility", CT_ENUM, "mail", 0, 0,
+	 "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
+	 "Syslog facility used when not running in the foreground with -f."},
+
+	/* moat-policyd. */
+	{"policy_listen", CT_LISTEN, "inet:127.0.0.1:10040", 0, 0, NULL,
+	 "Where moat-policyd listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},
+	{"policy_max_connections", CT_INT, "4096", 1, 1000000, NULL,
+	 "Most simultaneous Postfix connections; further ones wait in the listen queue."},
+	{"policy_idle_timeout", CT_TIME, "600s", 1, 86400, NULL,
+	 "A connection with no request for this long is closed (Postfix reconnects)."},
+	{"policy_line_limit", CT_SIZE, "8192", 64, 1048576, NULL,
+	 "Longest attribute line accepted in a policy request."},
+	{"policy_request_limit", CT_SIZE, "65536", 256, 16777216, NULL,
+	 "Largest policy request accepted; a bigger one closes the connection."},
+	{"policy_attribute_limit", CT_INT, "128", 8, 10000, NULL,
+	 "Most attributes accepted in one policy request."},
+
+	/* moat-contentfilter. */
+	{"milter_listen", CT_LISTEN, "inet:127.0.0.1:11332", 0, 0, NULL,
+	 "Where moat-contentfilter listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},
+	{"milter_timeout", CT_TIME, "300s", 1, 3600, NULL,
+	 "libmilter's I/O timeout for one Postfix connection."},
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+struct conf_val {
+	char *raw;		/* as written, before expansion */
+	char *value;		/* expanded, after conf_finish() */
+	long long num;		/* parsed number for numeric types */
+	int set;		/* given in a file or with -o */
+	char origin[300];	/* "file, line N" or "-o" for error messages */
+};
+
+struct conf {
+	struct conf_val vals[NSPECS];
+};
+
+static int spec_index(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NSPECS; i++)
+		if (strlen(specs[i].name) == len && memcmp(specs[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int spec_lookup(const char *name)
+{
+	return spec_index(name, strlen(name));
+}
+
+struct conf *conf_new(void)
+{
+	struct conf *cf = xcalloc(1, sizeof(*cf));
+
+	for (size_t i = 0; i < NSPECS; i++) {
+		cf->vals[i].raw = xstrdup(specs[i].def);
+		snprintf(cf->vals[i].origin, sizeof(cf->vals[i].origin), "default");
+	}
+	return cf;
+}
+
+void conf_free(struct conf *cf)
+{
+	if (cf == NULL)
+		return;
+	for (size_t i = 0; i < NSPECS; i++) {
+		free(cf->vals[i].raw);
+		free(cf->vals[i].value);
+	}
+	free(cf);
+}
+
+static void trim(const char **p, size_t *len)
+{
+	while (*len && isspace((unsigned char)**p)) {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len && isspace((unsigned char)(*p)[*len - 1]))
+		(*len)--;
+}
+
+/* Store one assignment "name = value"; origin names where it came from. */
+static int conf_assign(struct conf *cf, const char *line, size_t len, const char *origin,
+		       char *err, size_t errlen)
+{
+	const char *eq = memchr(line, '=', len);
+	const char *name = line, *val;
+	size_t nlen, vlen;
+	int i;
+
+	if (eq == NULL) {
+		snprintf(err, errlen, "%s: missing '=' in \"%.*s\"", origin,
+			 (int)(len > 60 ? 60 : len), line);
+		return -1;
+	}
+	nlen = (size_t)(eq - line);
+	val = eq + 1;
+	vlen = len - nlen - 1;
+	trim(&name, &nlen);
+	trim(&val, &vlen);
+	if (nlen == 0) {
+		snprintf(err, errlen, "%s: missing setting name before '='", origin);
+		return -1;
+	}
+	if ((i = spec_index(name, nlen)) < 0) {
+		snprintf(err, errlen, "%s: unknown setting \"%.*s\"", origin,
+			 (int)(nlen > 80 ? 80 : nlen), name);
+		return -1;
+	}
+	free(cf->vals[i].raw);
+	cf->vals[i].raw = xstrndup(val, vlen);
+	cf->vals[i].set = 1;
+	snprintf(cf->vals[i].origin, sizeof(cf->vals[i].origin), "%s", origin);
+	return 0;
+}
+
+static int flush_line(struct conf *cf, struct sbuf *logical, const char *path, int lineno,
+		      char *err, size_t errlen)
+{
+	char origin[300];
+	int rc;
+
+	if (logical->len == 0)
+		return 0;
+	snprintf(origin, sizeof(origin), "%s, line %d", path, lineno);
+	rc = conf_assign(cf, logical->data, logical->len, origin, err, errlen);
+	sbuf_reset(logical);
+	return rc;
+}
+
+int conf_read_file(struct conf *cf, const char *path, int must_exist, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	struct sbuf logical;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, start = 0, rc = 0;
+
+	if (fp == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	sbuf_init(&logical);
+	while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+		const char *p = line;
+		size_t len = (size_t)n;
+
+		lineno++;
+		if (memchr(line, '\0', len)) {
+			snprintf(err, errlen, "%s, line %d: NUL byte in configuration", path,
+				 lineno);
+			rc = -1;
+			break;
+		}
+		/* A '#' comment only starts a line (after white space), as in main.cf. */
+		trim(&p, &len);
+		if (len == 0 || *p == '#')
+			continue;
+		if (isspace((unsigned char)line[0])) {
+			if (logical.len == 0) {
+				snprintf(err, errlen,
+					 "%s, line %d: continuation line without a setting before it",
+					 path, lineno);
+				rc = -1;
+				break;
+			}
+			sbuf_putc(&logical, ' ');
+			sbuf_append(&logical, p, len);
+		} else {
+			rc = flush_line(cf, &logical, path, start, err, errlen);
+			start = lineno;
+			sbuf_append(&logical, p, len);
+		}
+		if (logical.len > CONF_LINE_MAX) {
+			snprintf(err, errlen, "%s, line %d: setting longer than %d bytes", path,
+				 start, CONF_LINE_MAX);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errlen, "error reading %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = flush_line(cf, &logical, path, start, err, errlen);
+	sbuf_free(&logical);
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+int conf_override(struct conf *cf, const char *assignment, char *err, size_t errlen)
+{
+	char origin[300];
+
+	snprintf(origin, sizeof(origin), "-o %.200s", assignment);
+	return conf_assign(cf, assignment, strlen(assignment), origin, err, errlen);
+}
+
+/* Expand $name, ${name}, $(name) and $$ in raw into out. */
+static int expand(const struct conf *cf, const char *raw, struct sbuf *out, int depth,
+		  const char *origin, char *err, size_t errlen)
+{
+	const char *p = raw;
+
+	if (depth > CONF_EXPAND_DEPTH) {
+		snprintf(err, errlen, "%s: $name expansion nested too deep (a loop?)", origin);
+		return -1;
+	}
+	while (*p) {
+		const char *name;
+		size_t nlen;
+		int i;
+
+		if (*p != '$') {
+			sbuf_putc(out, *p++);
+			continue;
+		}
+		p++;
+		if (*p == '$') {
+			sbuf_putc(out, *p++);
+			continue;
+		}
+		if (*p == '{' || *p == '(') {
+			char close = *p == '{' ? '}' : ')';
+			const char *end = strchr(p + 1, close);
+
+			if (end == NULL) {
+				snprintf(err, errlen, "%s: missing '%c' after $%c", origin, close,
+					 *p);
+				return -1;
+			}
+			name = p + 1;
+			nlen = (size_t)(end - name);
+			p = end + 1;
+		} else {
+			name = p;
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			nlen = (size_t)(p - name);
+		}
+		if (nlen == 0) {
+			snprintf(err, errlen, "%s: '$' without a setting name (write $$ for '$')",
+				 origin);
+			return -1;
+		}
+		if ((i = spec_index(name, nlen)) < 0) {
+			snprintf(err, errlen, "%s: $%.*s names no known setting", origin,
+				 (int)(nlen > 80 ? 80 : nlen), name);
+			return -1;
+		}
+		if (expand(cf, cf->vals[i].raw, out, depth + 1, origin, err, errlen) < 0)
+			return -1;
+		if (out->len > CONF_VALUE_MAX) {
+			snprintf(err, errlen, "%s: value longer than %d bytes after expansion",
+				 origin, CONF_VALUE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_bool(const char *v)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Number with an optional unit suffix; units is "s1m60..." style table. */
+static int parse_num(const char *v, const char *const *units, const long long *mult,
+		     long long *out)
+{
+	char *end;
+	long long n, m = 1;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		size_t i;
+
+		for (i = 0; units && units[i]; i++)
+			if (strcasecmp(end, units[i]) == 0)
+				break;
+		if (!units || !units[i])
+			return -1;
+		m = mult[i];
+	}
+	if (n > LLONG_MAX / m)
+		return -1;
+	*out = n * m;
+	return 0;
+}
+
+static const char *const time_units[] = {"s", "m", "h", "d", "w", NULL};
+static const long long time_mult[] = {1, 60, 3600, 86400, 604800};
+static const char *const size_units[] = {"k", "kb", "m", "mb", "g", "gb", NULL};
+static const long long size_mult[] = {1024, 1024, 1048576, 1048576, 1073741824, 1073741824};
+
+static int in_choices(const char *choices, const char *v)
+{
+	size_t vlen = strlen(v);
+
+	for (const char *p = choices; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == vlen && strncasecmp(p, v, len) == 0)
+			return 1;
+		p = bar ? bar + 1 : p + len;
+	}
+	return 0;
+}
+
+static int check_value(const struct conf_spec *s, struct conf_val *cv, char *err, size_t errlen)
+{
+	const char *v = cv->value;
+	struct listen_addr la;
+	char why[200];
+	int rc = 0, b;
+
+	switch (s->type) {
+	case CT_STR:
+		return 0;
+	case CT_BOOL:
+		if ((b = parse_bool(v)) < 0) {
+			snprintf(err, errlen, "%s: %s = %s: expected yes or no", cv->origin,
+				 s->name, v);
+			return -1;
+		}
+		cv->num = b;
+		return 0;
+	case CT_ENUM:
+		if (!in_choices(s->choices, v)) {
+			snprintf(err, errlen, "%s: %s = %s: expected one of %s", cv->origin,
+				 s->name, v, s->choices);
+			return -1;
+		}
+		return 0;
+	case CT_LISTEN:
+		if (listen_parse(v, &la, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s = %s: %s", cv->origin, s->name, v, why);
+			return -1;
+		}
+		return 0;
+	case CT_INT:
+		rc = parse_num(v, NULL, NULL, &cv->num);
+		break;
+	case CT_TIME:
+		rc = parse_num(v, time_units, time_mult, &cv->num);
+		break;
+	case CT_SIZE:
+		rc = parse_num(v, size_units, size_mult, &cv->num);
+		break;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s = %s: expected %s", cv->origin, s->name, v,
+			 s->type == CT_TIME	? "a time like 300s, 5m, 2h, 35d"
+			 : s->type == CT_SIZE ? "a size like 65536, 64k, 10m"
+					      : "a whole number");
+		return -1;
+	}
+	if (cv->num < s->min || cv->num > s->max) {
+		snprintf(err, errlen, "%s: %s = %s: out of range (%lld to %lld%s)", cv->origin,
+			 s->name, v, s->min, s->max,
+			 s->type == CT_TIME ? " seconds" : s->type == CT_SIZE ? " bytes" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int conf_finish(struct conf *cf, char *err, size_t errlen)
+{
+	struct sbuf out;
+
+	sbuf_init(&out);
+	for (size_t i = 0; i < NSPECS; i++) {
+		struct conf_val *cv = &cf->vals[i];
+
+		sbuf_reset(&out);
+		if (expand(cf, cv->raw, &out, 0, cv->origin, err, errlen) < 0 ||
+		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
+		     check_value(&specs[i], cv, err, errlen) < 0)) {
+			sbuf_free(&out);
+			return -1;
+		}
+	}
+	sbuf_free(&out);
+	return 0;
+}
+
+static const struct conf_val *val(const struct conf *cf, const char *name)
+{
+	int i = spec_lookup(name);
+
+	/* A typo in our own code, not in the admin's file. */
+	if (i < 0)
+		msg_fatal("internal error: no setting named %s", name);
+	return &cf->vals[i];
+}
+
+const char *conf_str(const struct conf *cf, const char *name)
+{
+	const struct conf_val *v = val(cf, name);
+
+	return v->value ? v->value : v->raw;
+}
+
+int conf_bool(const struct conf *cf, const char *name)
+{
+	return (int)val(cf, name)->num;
+}
+
+long long conf_num(const struct conf *cf, const char *name)
+{
+	return val(cf, name)->num;
+}
+
+int conf_is_set(const struct conf *cf, const char *name)
+{
+	return val(cf, name)->set;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(specs[*(const int *)a].name, specs[*(const int *)b].name);
+}
+
+void conf_print(const struct conf *cf, FILE *fp, int set_only, int defaults)
+{
+	int order[NSPECS];
+
+	for (size_t i = 0; i < NSPECS; i++)
+		order[i] = (int)i;
+	qsort(order, NSPECS, sizeof(order[0]), by_name);
+	for (size_t k = 0; k < NSPECS; k++) {
+		int i = order[k];
+
+		if (set_only && !cf->vals[i].set)
+			continue;
+		fprintf(fp, "%s = %s\n", specs[i].name,
+			defaults ? specs[i].def
+				 : (cf->vals[i].value ? cf->vals[i].value : cf->vals[i].raw));
+	}
+}
+
+int conf_print_one(const struct conf *cf, FILE *fp, const char *name, int defaults)
+{
+	int i = spec_lookup(name);
+
+	if (i < 0)
+		return -1;
+	fprintf(fp, "%s = %s\n", name, defaults ? specs[i].def : conf_str(cf, name));
+	return 0;
+}
+
+void conf_print_help(FILE *fp)
+{
+	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
+				       "choice"};
+
+	for (size_t i = 0; i < NSPECS; i++)
+		fprintf(fp, "%s = %s\n    (%s) %s\n", specs[i].name, specs[i].def,
+			tnames[specs[i].type], specs[i].help);
+}
+
+struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,
+		       char *err, size_t errlen)
+{
+	struct conf *cf = conf_new();
+
+	if (conf_read_file(cf, path, explicit_path, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i < noverrides; i++)
+		if (conf_override(cf, overrides[i], err, errlen) < 0)
+			goto fail;
+	if (conf_finish(cf, err, errlen) < 0)
+		goto fail;
+	return cf;
+fail:
+	conf_free(cf);
+	return NULL;
+}

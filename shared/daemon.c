@@ -1,0 +1,139 @@
+/*
+ * daemon - common start-up of moat-policyd and moat-contentfilter.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "mem.h"
+
+void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(FILE *))
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->conf_path = CONF_DEFAULT_PATH;
+	o->overrides = xcalloc((size_t)argc + 1, sizeof(char *));
+	while ((c = getopt_long(argc, argv, "c:o:fvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->conf_path = optarg;
+			o->conf_explicit = 1;
+			break;
+		case 'o':
+			o->overrides[o->noverrides++] = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", basename(argv[0]), PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument: %s\n", basename(argv[0]), argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+struct conf *daemon_setup(const char *progname, const struct daemon_opts *o)
+{
+	char err[1024];
+	struct conf *cf;
+
+	/* Config errors go to stderr whatever the mode: the admin is watching. */
+	log_init(progname, LOG_TO_STDERR, NULL);
+	cf = conf_load(o->conf_path, o->conf_explicit, o->overrides, o->noverrides, err,
+		       sizeof(err));
+	if (cf == NULL)
+		msg_fatal("%s", err);
+	log_init(progname, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG,
+		 conf_str(cf, "syslog_facility"));
+	log_set_verbose(o->verbose);
+	return cf;
+}
+
+static int mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen)
+{
+	char *copy = xstrdup(dir), *parent;
+	struct stat st;
+	int rc = 0;
+
+	if (stat(dir, &st) == 0) {
+		free(copy);
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		snprintf(err, errlen, "%s exists and is not a directory", dir);
+		return -1;
+	}
+	parent = dirname(copy);
+	if (strcmp(parent, dir) != 0 && strcmp(parent, "/") != 0 && strcmp(parent, ".") != 0)
+		rc = mkdir_p(parent, 0755, err, errlen);
+	free(copy);
+	if (rc == 0 && mkdir(dir, mode) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return rc;
+}
+
+int daemon_state_dir(const struct conf *cf, char *err, size_t errlen)
+{
+	char *dbdir = xstrdup(conf_str(cf, "database_path"));
+	int rc = mkdir_p(conf_str(cf, "state_directory"), 0750, err, errlen);
+
+	if (rc == 0)
+		rc = mkdir_p(dirname(dbdir), 0750, err, errlen);
+	free(dbdir);
+	return rc;
+}
+
+int daemon_detach(const struct daemon_opts *o)
+{
+	pid_t pid;
+	int fd;
+
+	if (o->foreground)
+		return 0;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * daemon - what both daemons do at start-up and shutdown: the common
+ * command line, the state directory, detaching, signal handling.
+ */
+#ifndef MOAT_DAEMON_H
+#define MOAT_DAEMON_H
+
+#include "conf.h"
+
+struct daemon_opts {
+	const char *conf_path;	/* -c, or the compiled-in default */
+	int conf_explicit;	/* -c was given */
+	int foreground;		/* -f: stay attached, log to stderr */
+	int verbose;		/* -v: debug logging */
+	char **overrides;	/* -o name=value, in order */
+	int noverrides;
+};
+
+/*
+ * Parse the common options (-c, -o, -f, -v, -h, -V); usage() prints the
+ * program's help. Exits on -h, -V and bad options.
+ */
+void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(FILE *));
+/* Load moat.conf and start logging; exits with one clear line on errors. */
+struct conf *daemon_setup(const char *progname, const struct daemon_opts *o);
+/* Create the state directory (and the database's directory) if missing. */
+int daemon_state_dir(const struct conf *cf, char *err, size_t errlen);
+/* Fork into the background unless in the foreground; 0 or -1. */
+int daemon_detach(const struct daemon_opts *o);
+
+#endif

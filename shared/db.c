@@ -1,0 +1,152 @@
+/*
+ * db - open and migrate the SQLite database; see db.h.
+ *
+ * Each migration runs in its own BEGIN IMMEDIATE transaction together with
+ * the user_version bump, so a crash or a failing statement leaves the
+ * database at the previous version, and two processes starting at once do
+ * not both apply the same step (the second re-reads the version under the
+ * write lock).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+int db_schema_version(void)
+{
+	return db_migrations_count ? db_migrations[db_migrations_count - 1].version : 0;
+}
+
+int db_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int apply_one(sqlite3 *db, const struct db_migration *m, char *err, size_t errlen)
+{
+	char bump[64], what[200];
+	int cur;
+
+	if (exec(db, "BEGIN IMMEDIATE", "cannot lock database for migration", err, errlen) < 0)
+		return -1;
+	cur = db_version(db);
+	if (cur >= m->version)
+		return exec(db, "COMMIT", "commit", err, errlen);
+	snprintf(what, sizeof(what), "migration %s failed", m->name);
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", m->version);
+	if (exec(db, m->sql, what, err, errlen) < 0 ||
+	    exec(db, bump, what, err, errlen) < 0 ||
+	    exec(db, "COMMIT", what, err, errlen) < 0) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int db_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	int cur = db_version(db);
+
+	if (cur < 0) {
+		snprintf(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (cur > db_schema_version()) {
+		snprintf(err, errlen,
+			 "database schema version %d is newer than this program's %d; "
+			 "upgrade moat or use the matching database",
+			 cur, db_schema_version());
+		return -1;
+	}
+	for (size_t i = 0; i < db_migrations_count; i++)
+		if (db_migrations[i].version > cur && apply_one(db, &db_migrations[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+static sqlite3 *open_flags(const char *path, int flags, int busy_ms, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, busy_ms);
+	sqlite3_extended_result_codes(db, 1);
+	return db;
+}
+
+sqlite3 *db_open(const char *path, int busy_ms, char *err, size_t errlen)
+{
+	char what[300];
+	sqlite3 *db = open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms, err,
+				 errlen);
+
+	if (db == NULL)
+		return NULL;
+	snprintf(what, sizeof(what), "cannot use database %s", path);
+	/*
+	 * WAL lets the daemons read while moatctl or the sqlite3 shell writes;
+	 * synchronous=NORMAL is durable across a process crash (what we promise
+	 * for acknowledged greylist entries) and much cheaper than FULL.
+	 */
+	if (exec(db, "PRAGMA journal_mode=WAL", what, err, errlen) < 0 ||
+	    exec(db, "PRAGMA synchronous=NORMAL", what, err, errlen) < 0 ||
+	    exec(db, "PRAGMA foreign_keys=ON", what, err, errlen) < 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (db_migrate(db, what, sizeof(what)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, what);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errlen)
+{
+	sqlite3 *db = open_flags(path, SQLITE_OPEN_READONLY, busy_ms, err, errlen);
+	int v;
+
+	if (db == NULL)
+		return NULL;
+	v = db_version(db);
+	if (v < 0 || v > db_schema_version()) {
+		snprintf(err, errlen, "database %s: schema version %d not usable by this program (%d)",
+			 path, v, db_schema_version());
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void db_close(sqlite3 *db)
+{
+	if (db)
+		sqlite3_close_v2(db);
+}

@@ -1,0 +1,36 @@
+/*
+ * log - one line per event, Postfix style.
+ *
+ * Messages go to syslog (facility mail by default, the program name as
+ * tag) or, in the foreground (-f), to stderr with a timestamp. Each line is
+ * formatted into one buffer and written with a single call, so lines from
+ * the milter's threads never interleave.
+ */
+#ifndef MOAT_LOG_H
+#define MOAT_LOG_H
+
+#include <stdarg.h>
+
+enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
+
+/* Start logging as progname; facility is a syslog facility name ("mail"). */
+int log_init(const char *progname, enum log_dest dest, const char *facility);
+/* Program name given to log_init() (for messages and headers). */
+const char *log_progname(void);
+/* Turn debug messages on (1) or off (0). */
+void log_set_verbose(int on);
+/* Whether msg_debug() prints anything. */
+int log_verbose(void);
+
+/* Debug detail, only with log_set_verbose(1). */
+void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Normal event. */
+void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Something is wrong but work goes on. */
+void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An operation failed. */
+void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up failure: log and exit(1). Never on mail input. */
+void msg_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
