@@ -23,7 +23,9 @@
 #include "evloop.h"
 #include "listen.h"
 #include "log.h"
+#include "policy.h"
 #include "policy_proto.h"
+#include "sbuf.h"
 #include "server.h"
 
 #define PROGNAME "moat-policyd"
@@ -33,8 +35,9 @@ struct policyd {
 	struct evloop *ev;
 	struct server *srv;
 	sqlite3 *db;
+	struct policy *pol;
 	struct policy_limits limits;
-	unsigned long requests;
+	struct sbuf action;
 };
 
 static void usage(FILE *fp)
@@ -56,28 +59,32 @@ static void usage(FILE *fp)
 		"  -h, --help     this text\n"
 		"  -V, --version  print the version and exit\n"
 		"\n"
-		"Settings it reads: policy_listen, database_path, policy_* limits;\n"
+		"Settings it reads: policy_listen, database_path, policy_*, greylist_*;\n"
 		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
 }
 
 static void on_request(struct server_conn *c, const struct policy_request *req, void *arg)
 {
 	struct policyd *pd = arg;
-	char qid[32], client[64], sender[256], rcpt[256], state[32];
-	struct timespec t0, t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	policy_get_str(req, "queue_id", qid, sizeof(qid));
-	policy_get_str(req, "client_address", client, sizeof(client));
-	policy_get_str(req, "sender", sender, sizeof(sender));
-	policy_get_str(req, "recipient", rcpt, sizeof(rcpt));
-	policy_get_str(req, "protocol_state", state, sizeof(state));
-	pd->requests++;
-	server_reply(c, "DUNNO");
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	msg_info("%s: client=%s, state=%s, from=<%s>, to=<%s>, action=DUNNO, delay=%.3fms",
-		 qid[0] ? qid : "NOQUEUE", client, state, sender, rcpt,
-		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	sbuf_reset(&pd->action);
+	policy_decide(pd->pol, req, &pd->action);
+	server_reply(c, sbuf_cstr(&pd->action));
+}
+
+static void before_flush(void *arg)
+{
+	struct policyd *pd = arg;
+
+	policy_flush(pd->pol);
+}
+
+static int on_tick(void *arg)
+{
+	struct policyd *pd = arg;
+
+	policy_tick(pd->pol);
+	return 1000;
 }
 
 static void on_signal(int fd, unsigned events, void *arg)
@@ -140,16 +147,21 @@ int main(int argc, char **argv)
 	if (pd.db == NULL)
 		msg_fatal("%s", err);
 
+	if ((pd.pol = policy_new(pd.cf, pd.db, err, sizeof(err))) == NULL)
+		msg_fatal("%s", err);
+	sbuf_init(&pd.action);
 	pd.limits.line_max = (size_t)conf_num(pd.cf, "policy_line_limit");
 	pd.limits.request_max = (size_t)conf_num(pd.cf, "policy_request_limit");
 	pd.limits.attr_max = (size_t)conf_num(pd.cf, "policy_attribute_limit");
-	if ((pd.ev = evloop_new()) == NULL || setup_signals(&pd) < 0)
+	if ((pd.ev = evloop_new()) == NULL || setup_signals(&pd) < 0 ||
+	    evloop_tick(pd.ev, on_tick, &pd) < 0)
 		msg_fatal("cannot set up event loop: %s", strerror(errno));
 	memset(&sp, 0, sizeof(sp));
 	sp.limits = &pd.limits;
 	sp.max_conns = (int)conf_num(pd.cf, "policy_max_connections");
 	sp.idle_timeout = (int)conf_num(pd.cf, "policy_idle_timeout");
 	sp.on_request = on_request;
+	sp.before_flush = before_flush;
 	sp.arg = &pd;
 	if ((pd.srv = server_new(pd.ev, lfd, &sp)) == NULL)
 		msg_fatal("cannot start server: %s", strerror(errno));
@@ -162,9 +174,11 @@ int main(int argc, char **argv)
 	close(lfd);
 	if (la.is_unix)
 		unlink(la.path);
+	msg_info("stopped after %lu requests", policy_requests(pd.pol));
+	policy_free(pd.pol);
+	sbuf_free(&pd.action);
 	db_close(pd.db);
 	evloop_free(pd.ev);
-	msg_info("stopped after %lu requests", pd.requests);
 	conf_free(pd.cf);
 	free(o.overrides);
 	return 0;

@@ -28,10 +28,11 @@ struct server_conn {
 	size_t req_len;		/* bytes of the request being decided */
 	int busy;		/* a decision is pending */
 	int gone;		/* closed while busy: free on reply */
-	int in_callback;	/* inside on_request */
 	time_t last;		/* last activity, for the idle timeout */
 	char peer[80];
-	struct server_conn *prev, *next;
+	int pending;		/* a reply waits for the next flush */
+	struct server_conn *prev, *next;	/* all connections */
+	struct server_conn *pprev, *pnext;	/* connections with a reply to send */
 };
 
 struct server {
@@ -41,6 +42,7 @@ struct server {
 	int accepting;
 	struct server_params p;
 	struct server_conn *conns;
+	struct server_conn *pending;
 	size_t nconns;
 	time_t last_sweep;
 };
@@ -62,6 +64,33 @@ static void set_accepting(struct server *s, int on)
 		return;
 	s->accepting = on;
 	evloop_mod(s->ev, s->lh, on ? EPOLLIN : 0);
+}
+
+static void pending_add(struct server_conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->pending)
+		return;
+	c->pending = 1;
+	c->pprev = NULL;
+	c->pnext = s->pending;
+	if (s->pending)
+		s->pending->pprev = c;
+	s->pending = c;
+}
+
+static void pending_del(struct server_conn *c)
+{
+	if (!c->pending)
+		return;
+	c->pending = 0;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		c->srv->pending = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
 }
 
 static void conn_free(struct server_conn *c)
@@ -86,6 +115,7 @@ static void conn_close(struct server_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	pending_del(c);
 	set_accepting(s, 1);
 	/* A decision still running holds c: it frees it when it replies. */
 	if (c->busy)
@@ -139,14 +169,8 @@ void server_reply(struct server_conn *c, const char *action)
 	policy_parser_reset(&c->pp);
 	c->req_len = 0;
 	c->last = now();
-	/* A late answer (after DNS) restarts the connection itself. */
-	if (!c->in_callback) {
-		if (conn_flush(c) < 0) {
-			conn_close(c);
-			return;
-		}
-		conn_process(c);
-	}
+	/* Sent after the round's before_flush (group commit), not now. */
+	pending_add(c);
 }
 
 /* Parse and hand over buffered requests while the connection is free. */
@@ -169,14 +193,7 @@ static void conn_process(struct server_conn *c)
 		}
 		c->busy = 1;
 		c->req_len = used;
-		c->in_callback = 1;
 		c->srv->p.on_request(c, &req, c->srv->p.arg);
-		c->in_callback = 0;
-		/* An answer given right away is written before anything else is read. */
-		if (conn_flush(c) < 0) {
-			conn_close(c);
-			return;
-		}
 	}
 	conn_watch(c);
 }
@@ -287,12 +304,44 @@ static void on_accept(int lfd, unsigned events, void *arg)
 	}
 }
 
-/* Once a second: close connections idle past the timeout. */
-static int idle_sweep(void *arg)
+/*
+ * After each round: let the owner make the round's state durable, then
+ * send the replies it produced and read on where a client has sent more.
+ */
+static void flush_pending(struct server *s)
+{
+	for (int round = 0; s->pending && round < 4; round++) {
+		struct server_conn *list = s->pending;
+
+		if (s->p.before_flush)
+			s->p.before_flush(s->p.arg);
+		s->pending = NULL;
+		for (struct server_conn *c = list; c; c = c->pnext)
+			c->pending = 0;
+		while (list) {
+			struct server_conn *c = list;
+
+			list = c->pnext;
+			if (conn_flush(c) < 0)
+				conn_close(c);
+			else if (c->out.len == 0)
+				conn_process(c);
+			else
+				conn_watch(c);
+		}
+	}
+}
+
+/* Before each wait: send replies; once a second: close idle connections. */
+static int server_tick(void *arg)
 {
 	struct server *s = arg;
-	time_t t = now();
+	time_t t;
 
+	flush_pending(s);
+	if (s->pending)
+		return 0;
+	t = now();
 	if (t == s->last_sweep)
 		return 1000;
 	s->last_sweep = t;
@@ -316,7 +365,7 @@ struct server *server_new(struct evloop *ev, int listen_fd, const struct server_
 	s->p = *p;
 	s->accepting = 1;
 	s->lh = evloop_add(ev, listen_fd, EPOLLIN, on_accept, s);
-	if (s->lh == NULL || evloop_tick(ev, idle_sweep, s) < 0) {
+	if (s->lh == NULL || evloop_tick(ev, server_tick, s) < 0) {
 		free(s);
 		return NULL;
 	}

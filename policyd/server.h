@@ -31,6 +31,8 @@ struct server_params {
 	int max_conns;		/* stop accepting at this many */
 	int idle_timeout;	/* seconds without a request before closing */
 	server_request_fn *on_request;
+	/* Called before the replies of a round are sent (commit state); may be NULL. */
+	void (*before_flush)(void *arg);
 	void *arg;
 };
 
@@ -38,7 +40,10 @@ struct server_params {
 struct server *server_new(struct evloop *ev, int listen_fd, const struct server_params *p);
 /* Close every connection and free. */
 void server_free(struct server *s);
-/* Send "action=ACTION" and an empty line, then go on with the next request. */
+/*
+ * Answer "action=ACTION" and an empty line. The reply is sent at the end of
+ * the event-loop round, after before_flush(), then the next request is read.
+ */
 void server_reply(struct server_conn *c, const char *action);
 /* Peer of the connection for log lines ("127.0.0.1:4711" or "unix"). */
 const char *server_conn_peer(const struct server_conn *c);

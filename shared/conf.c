@@ -68,6 +68,40 @@ static const struct conf_spec specs[] = {
 	{"policy_attribute_limit", CT_INT, "128", 8, 10000, NULL,
 	 "Most attributes accepted in one policy request."},
 
+	{"policy_db_failure_action", CT_ENUM, "dunno", 0, 0, "dunno|defer_if_permit",
+	 "Answer when the database fails: dunno lets mail through unchecked,\n"
+	 "    defer_if_permit asks the client to try again later (450 4.7.1)."},
+	{"myhostname", CT_STR, "", 0, 0, NULL,
+	 "This host's name for headers (X-Greylist); empty means the system's hostname."},
+
+	/* Greylisting (moat-policyd), with postgrey's defaults. */
+	{"greylist_delay", CT_TIME, "300s", 0, 86400, NULL,
+	 "How long a new (client network, sender, recipient) triplet must wait."},
+	{"greylist_max_age", CT_TIME, "35d", 3600, 3650 * 86400LL, NULL,
+	 "Forget triplets and auto-allowed clients not seen for this long."},
+	{"greylist_retry_window", CT_TIME, "2d", 60, 365 * 86400LL, NULL,
+	 "A first retry later than this after the first try must wait again."},
+	{"greylist_auto_allow_clients", CT_INT, "5", 0, 1000000, NULL,
+	 "Allow a client without greylisting after this many successful retries\n"
+	 "    (counted at most once an hour, as postgrey does); 0 turns it off."},
+	{"greylist_ipv4_prefix", CT_INT, "24", 0, 32, NULL,
+	 "IPv4 clients are greylisted by network of this prefix length."},
+	{"greylist_ipv6_prefix", CT_INT, "64", 0, 128, NULL,
+	 "IPv6 clients are greylisted by network of this prefix length."},
+	{"greylist_lookup_by_host", CT_BOOL, "no", 0, 0, NULL,
+	 "Greylist by the client's own address instead of its network."},
+	{"greylist_text", CT_STR, "Greylisted, please try again in %s seconds", 0, 0, NULL,
+	 "Text of the temporary rejection; %s is the seconds left, %r the recipient domain."},
+	{"greylist_header", CT_STR, "X-Greylist: delayed %t seconds by moat-policyd-%v at %h; %d", 0,
+	 0, NULL,
+	 "Header added to a message that passed after waiting; %t seconds, %v version,\n"
+	 "    %h myhostname, %d date. Empty adds none."},
+	{"greylist_allow_clients", CT_STR, "", 0, 0, NULL,
+	 "Files of clients never greylisted, in postgrey's whitelist_clients format\n"
+	 "    (comma- or space-separated; a missing *.local file is not an error)."},
+	{"greylist_allow_recipients", CT_STR, "", 0, 0, NULL,
+	 "Files of recipients never greylisted, in postgrey's whitelist_recipients format."},
+
 	/* moat-contentfilter. */
 	{"milter_listen", CT_LISTEN, "inet:127.0.0.1:11332", 0, 0, NULL,
 	 "Where moat-contentfilter listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},

@@ -1,0 +1,325 @@
+/*
+ * maps - postgrey-format allow lists; see maps.h for the formats.
+ * Entries are checked in order; lists are small (hundreds of lines), so a
+ * linear scan costs less than building an index would.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "maps.h"
+#include "mem.h"
+
+#define MAP_LINE_MAX 4096
+
+enum map_kind {
+	MK_CIDR,	/* client address in a network */
+	MK_SUFFIX,	/* client name is the domain or below it */
+	MK_CLIENT_RE,	/* client name matches a regex */
+	MK_RCPT_RE,	/* recipient matches a regex */
+	MK_RCPT_ADDR,	/* user[+ext]@domain */
+	MK_RCPT_USER,	/* user[+ext]@ any domain */
+	MK_RCPT_DOMAIN,	/* @domain or a subdomain */
+};
+
+struct map_entry {
+	enum map_kind kind;
+	struct cidr net;
+	char *user, *domain;	/* lower case */
+	pcre2_code *re;
+	pcre2_match_data *md;
+};
+
+struct map {
+	struct map_entry *e;
+	size_t n, cap;
+};
+
+struct map *map_new(void)
+{
+	return xcalloc(1, sizeof(struct map));
+}
+
+void map_free(struct map *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->e[i].user);
+		free(m->e[i].domain);
+		pcre2_match_data_free(m->e[i].md);
+		pcre2_code_free(m->e[i].re);
+	}
+	free(m->e);
+	free(m);
+}
+
+size_t map_size(const struct map *m)
+{
+	return m->n;
+}
+
+static struct map_entry *map_push(struct map *m, enum map_kind kind)
+{
+	struct map_entry *e;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->e = xrealloc(m->e, m->cap * sizeof(*m->e));
+	}
+	e = &m->e[m->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	return e;
+}
+
+static char *lower_dup(const char *p, size_t len)
+{
+	char *s = xstrndup(p, len);
+
+	for (char *q = s; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return s;
+}
+
+/* "/regex/" → compiled, case-insensitive (postgrey's qr{...}i). */
+static int add_regex(struct map *m, enum map_kind kind, const char *entry)
+{
+	size_t len = strlen(entry);
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *re;
+	struct map_entry *e;
+
+	re = pcre2_compile((PCRE2_SPTR)entry + 1, len - 2, PCRE2_CASELESS, &errcode, &erroff,
+			   NULL);
+	if (re == NULL)
+		return -1;
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	e = map_push(m, kind);
+	e->re = re;
+	e->md = pcre2_match_data_create_from_pattern(re, NULL);
+	return 0;
+}
+
+static int is_regex(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 2 && s[0] == '/' && s[len - 1] == '/';
+}
+
+static int all_digits_dots(const char *s, int *dots)
+{
+	*dots = 0;
+	for (; *s; s++) {
+		if (*s == '.')
+			(*dots)++;
+		else if (!isdigit((unsigned char)*s))
+			return 0;
+	}
+	return 1;
+}
+
+int map_add_client(struct map *m, const char *entry)
+{
+	struct cidr c;
+	char buf[64];
+	int dots;
+
+	if (*entry == '\0' || strpbrk(entry, " \t"))
+		return -1;
+	if (is_regex(entry))
+		return add_regex(m, MK_CLIENT_RE, entry);
+	/* Partial IPv4 networks: "192.0.2" is a /24, "192.0" a /16. */
+	if (all_digits_dots(entry, &dots) && (dots == 1 || dots == 2) && strlen(entry) < 16) {
+		snprintf(buf, sizeof(buf), "%s%s/%d", entry, dots == 2 ? ".0" : ".0.0",
+			 dots == 2 ? 24 : 16);
+		if (cidr_parse(buf, strlen(buf), &c) < 0)
+			return -1;
+		map_push(m, MK_CIDR)->net = c;
+		return 0;
+	}
+	if (cidr_parse(entry, strlen(entry), &c) == 0) {
+		map_push(m, MK_CIDR)->net = c;
+		return 0;
+	}
+	/* Something that tried to be an address but is not one. */
+	if (strchr(entry, ':') || strchr(entry, '/') || (all_digits_dots(entry, &dots) && dots))
+		return -1;
+	map_push(m, MK_SUFFIX)->domain = lower_dup(entry, strlen(entry));
+	return 0;
+}
+
+int map_add_recipient(struct map *m, const char *entry)
+{
+	const char *at;
+	struct map_entry *e;
+
+	if (*entry == '\0' || strpbrk(entry, " \t"))
+		return -1;
+	if (is_regex(entry))
+		return add_regex(m, MK_RCPT_RE, entry);
+	at = strchr(entry, '@');
+	if (at == NULL) {
+		map_push(m, MK_RCPT_DOMAIN)->domain = lower_dup(entry, strlen(entry));
+		return 0;
+	}
+	if (at == entry)
+		return -1;
+	e = map_push(m, at[1] ? MK_RCPT_ADDR : MK_RCPT_USER);
+	e->user = lower_dup(entry, (size_t)(at - entry));
+	if (at[1])
+		e->domain = lower_dup(at + 1, strlen(at + 1));
+	return 0;
+}
+
+static int map_load(struct map *m, const char *path, int (*add)(struct map *, const char *),
+		    const char *what, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char line[MAP_LINE_MAX + 2];
+	int lineno = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char *p = line, *end;
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len && line[len - 1] != '\n' && !feof(fp)) {
+			int c;
+
+			msg_warn("%s, line %d: longer than %d bytes, skipped", path, lineno,
+				 MAP_LINE_MAX);
+			while ((c = fgetc(fp)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if ((end = strchr(p, '#')) != NULL)
+			*end = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*p == '\0')
+			continue;
+		if (add(m, p) < 0)
+			msg_warn("%s, line %d: doesn't look like %s, skipped: %.100s", path, lineno,
+				 what, p);
+	}
+	fclose(fp);
+	return 0;
+}
+
+int map_load_clients(struct map *m, const char *path, char *err, size_t errlen)
+{
+	return map_load(m, path, map_add_client, "a client address or hostname", err, errlen);
+}
+
+int map_load_recipients(struct map *m, const char *path, char *err, size_t errlen)
+{
+	return map_load(m, path, map_add_recipient, "a recipient", err, errlen);
+}
+
+static int re_match(const struct map_entry *e, const char *s)
+{
+	return pcre2_match(e->re, (PCRE2_SPTR)s, strlen(s), 0, 0, e->md, NULL) >= 0;
+}
+
+/* name equals domain, or ends in ".domain" (case-insensitive). */
+static int suffix_match(const char *name, size_t nlen, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	if (nlen < dlen || strcasecmp(name + nlen - dlen, domain) != 0)
+		return 0;
+	return nlen == dlen || name[nlen - dlen - 1] == '.';
+}
+
+int map_match_client(const struct map *m, const struct ip_addr *ip, const char *name)
+{
+	size_t nlen = name ? strlen(name) : 0;
+
+	/* Postfix says "unknown" when the client has no (verified) name. */
+	if (name && strcmp(name, "unknown") == 0)
+		name = NULL;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->e[i];
+
+		switch (e->kind) {
+		case MK_CIDR:
+			if (ip && cidr_match(&e->net, ip))
+				return 1;
+			break;
+		case MK_SUFFIX:
+			if (name && suffix_match(name, nlen, e->domain))
+				return 1;
+			break;
+		case MK_CLIENT_RE:
+			if (name && re_match(e, name))
+				return 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Local part without +extension equals user (case-insensitive). */
+static int user_match(const char *local, size_t llen, const char *user)
+{
+	size_t ulen = strlen(user);
+
+	if (llen < ulen || strncasecmp(local, user, ulen) != 0)
+		return 0;
+	return llen == ulen || local[ulen] == '+';
+}
+
+int map_match_recipient(const struct map *m, const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+	size_t rlen = strlen(rcpt), llen = at ? (size_t)(at - rcpt) : rlen;
+	const char *domain = at ? at + 1 : "";
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->e[i];
+
+		switch (e->kind) {
+		case MK_RCPT_RE:
+			if (re_match(e, rcpt))
+				return 1;
+			break;
+		case MK_RCPT_ADDR:
+			if (at && strcasecmp(domain, e->domain) == 0 &&
+			    user_match(rcpt, llen, e->user))
+				return 1;
+			break;
+		case MK_RCPT_USER:
+			if (at && user_match(rcpt, llen, e->user))
+				return 1;
+			break;
+		case MK_RCPT_DOMAIN:
+			if (at && suffix_match(domain, strlen(domain), e->domain))
+				return 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
