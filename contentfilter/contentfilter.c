@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -78,7 +79,16 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		msg_error("out of memory for a new connection; tempfailing");
 		return SMFIS_TEMPFAIL;
 	}
-	snprintf(c->client, sizeof(c->client), "%s", addr ? addr : (host ? host : "unknown"));
+	/* Postfix passes the client's address here; macros are not sent by default. */
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client,
+			  sizeof(c->client));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->client,
+			  sizeof(c->client));
+	else
+		snprintf(c->client, sizeof(c->client), "%s",
+			 addr ? addr : (host ? host : "unknown"));
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
 }

@@ -15,6 +15,7 @@
 #include "mem.h"
 
 #define INSTANCES 20	/* as postgrey: remember the last 20 messages */
+#define LAST_SEEN_GRAIN 3600	/* seconds; see greylist_check() */
 
 struct greylist {
 	struct greylist_params p;
@@ -241,15 +242,23 @@ int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *clien
 	diff = gl->p.delay - (now - first);
 	if (diff <= 0 && !passed_at)
 		passed_at = now;
-	e.client = ckey;
-	e.sender = snorm;
-	e.recipient = rcpt;
-	e.first_seen = first;
-	e.last_seen = now;
-	e.passed_at = passed_at;
-	if (gl_store_put(gl->store, &e) < 0) {
-		res->verdict = GL_ERROR;
-		return -1;
+	/*
+	 * Write only what matters: a new triplet, a new wait, a pass, or a
+	 * last_seen more than LAST_SEEN_GRAIN old (expiry counts in days).
+	 * Retries and repeat senders then cost a read, not a commit.
+	 */
+	if (!found || first != e.first_seen || passed_at != e.passed_at ||
+	    now - e.last_seen >= LAST_SEEN_GRAIN || now < e.last_seen) {
+		e.client = ckey;
+		e.sender = snorm;
+		e.recipient = rcpt;
+		e.first_seen = first;
+		e.last_seen = now;
+		e.passed_at = passed_at;
+		if (gl_store_put(gl->store, &e) < 0) {
+			res->verdict = GL_ERROR;
+			return -1;
+		}
 	}
 	/* A retry that passed counts towards the client's auto-allow, once an hour. */
 	if (gl->p.auto_allow > 0 && diff <= 0 && !last_ok &&

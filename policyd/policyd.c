@@ -35,6 +35,7 @@ struct policyd {
 	struct evloop *ev;
 	struct server *srv;
 	sqlite3 *db;
+	struct db_checkpointer *cp;
 	struct policy *pol;
 	struct policy_limits limits;
 	struct sbuf action;
@@ -84,6 +85,7 @@ static int on_tick(void *arg)
 	struct policyd *pd = arg;
 
 	policy_tick(pd->pol);
+	log_flush();
 	return 1000;
 }
 
@@ -98,17 +100,33 @@ static void on_signal(int fd, unsigned events, void *arg)
 	evloop_stop(pd->ev);
 }
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * Block the stop signals before any thread starts (threads inherit the
+ * mask), so they only ever arrive through the signalfd in the event loop.
+ */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	stop_signals(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		msg_fatal("sigprocmask: %s", strerror(errno));
+}
+
 static int setup_signals(struct policyd *pd)
 {
 	sigset_t set;
 	int fd;
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
+	stop_signals(&set);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0 || evloop_add(pd->ev, fd, EPOLLIN, on_signal, pd) == NULL)
 		return -1;
@@ -125,6 +143,7 @@ int main(int argc, char **argv)
 	int lfd;
 
 	memset(&pd, 0, sizeof(pd));
+	block_signals();
 	daemon_getopt(argc, argv, &o, usage);
 	pd.cf = daemon_setup(PROGNAME, &o);
 	if (daemon_state_dir(pd.cf, err, sizeof(err)) < 0)
@@ -147,6 +166,14 @@ int main(int argc, char **argv)
 	if (pd.db == NULL)
 		msg_fatal("%s", err);
 
+	/* Keep the greylist's pages in memory: lookups among millions of rows
+	 * then cost no system calls. */
+	sqlite3_exec(pd.db, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384", NULL, NULL,
+		     NULL);
+	pd.cp = db_checkpointer_start(pd.db, conf_str(pd.cf, "database_path"), 200, err,
+				      sizeof(err));
+	if (pd.cp == NULL)
+		msg_fatal("%s", err);
 	if ((pd.pol = policy_new(pd.cf, pd.db, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	sbuf_init(&pd.action);
@@ -166,6 +193,7 @@ int main(int argc, char **argv)
 	if ((pd.srv = server_new(pd.ev, lfd, &sp)) == NULL)
 		msg_fatal("cannot start server: %s", strerror(errno));
 
+	log_set_buffered(1);
 	msg_info("ready: listening on %s, database %s, version %s", where,
 		 conf_str(pd.cf, "database_path"), PACKAGE_VERSION);
 	if (evloop_run(pd.ev) < 0)
@@ -175,8 +203,10 @@ int main(int argc, char **argv)
 	if (la.is_unix)
 		unlink(la.path);
 	msg_info("stopped after %lu requests", policy_requests(pd.pol));
+	log_set_buffered(0);
 	policy_free(pd.pol);
 	sbuf_free(&pd.action);
+	db_checkpointer_stop(pd.cp);
 	db_close(pd.db);
 	evloop_free(pd.ev);
 	conf_free(pd.cf);

@@ -31,6 +31,7 @@ struct server_conn {
 	time_t last;		/* last activity, for the idle timeout */
 	char peer[80];
 	int pending;		/* a reply waits for the next flush */
+	unsigned watched;	/* epoll events registered now */
 	struct server_conn *prev, *next;	/* all connections */
 	struct server_conn *pprev, *pnext;	/* connections with a reply to send */
 };
@@ -124,15 +125,22 @@ static void conn_close(struct server_conn *c)
 		conn_free(c);
 }
 
+/*
+ * Read while there is nothing to send; write while there is. A busy
+ * connection keeps reading (into a bounded buffer) so that the usual
+ * request-reply turn costs no epoll_ctl at all.
+ */
 static void conn_watch(struct server_conn *c)
 {
-	unsigned ev = 0;
+	unsigned ev = EPOLLRDHUP;
 
-	if (c->out.len)
+	/* A reply waiting for the round's flush is written by the tick, not epoll. */
+	if (c->out.len && !c->pending)
 		ev |= EPOLLOUT;
-	else if (!c->busy)
+	else if (c->in.len <= c->srv->p.limits->request_max)
 		ev |= EPOLLIN;
-	evloop_mod(c->srv->ev, c->h, ev | EPOLLRDHUP);
+	if (ev != c->watched && evloop_mod(c->srv->ev, c->h, ev) == 0)
+		c->watched = ev;
 }
 
 /* Write what we can; -1 if the connection died. */
@@ -218,7 +226,10 @@ static void conn_read(struct server_conn *c)
 	c->in.len += (size_t)n;
 	c->in.data[c->in.len] = '\0';
 	c->last = now();
-	conn_process(c);
+	if (c->busy)
+		conn_watch(c);	/* keep it buffered; stop reading past the limit */
+	else
+		conn_process(c);
 }
 
 static void conn_events(int fd, unsigned events, void *arg)
@@ -288,7 +299,8 @@ static void on_accept(int lfd, unsigned events, void *arg)
 		sbuf_init(&c->out);
 		policy_parser_init(&c->pp, s->p.limits);
 		peer_name(fd, c->peer, sizeof(c->peer));
-		c->h = evloop_add(s->ev, fd, EPOLLIN | EPOLLRDHUP, conn_events, c);
+		c->watched = EPOLLIN | EPOLLRDHUP;
+		c->h = evloop_add(s->ev, fd, c->watched, conn_events, c);
 		if (c->h == NULL) {
 			msg_warn("cannot watch connection: %s", strerror(errno));
 			close(fd);

@@ -126,6 +126,7 @@ int daemon_detach(const struct daemon_opts *o)
 		return -1;
 	if (pid > 0)
 		_exit(0);
+	log_forked();
 	if (setsid() < 0)
 		return -1;
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {

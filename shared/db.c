@@ -10,9 +10,15 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
+#include "log.h"
+#include "mem.h"
 
 int db_schema_version(void)
 {
@@ -149,4 +155,116 @@ void db_close(sqlite3 *db)
 {
 	if (db)
 		sqlite3_close_v2(db);
+}
+
+/*
+ * Checkpoints copy the WAL back into the database file and fsync it: a few
+ * milliseconds that must not be spent inside a daemon's event loop. The
+ * daemon turns automatic checkpoints off on its own connection and this
+ * thread, with a connection of its own, runs PASSIVE checkpoints (which
+ * never block readers or the writer) on an interval.
+ */
+struct db_checkpointer {
+	pthread_t th;
+	sqlite3 *db;
+	int interval_ms;
+	int stop;
+	char wal[4096];		/* path of the -wal file */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+/*
+ * PASSIVE never waits, but under a steady stream of commits it never
+ * catches up with the end of the WAL either, and SQLite only starts the
+ * WAL over after a checkpoint that did. So once the WAL passes
+ * WAL_RESTART_SIZE, a RESTART checkpoint briefly holds the writer back and
+ * makes the next commit start the WAL over: the file stays bounded
+ * whatever the load. RESTART rather than TRUNCATE: writing over blocks the
+ * file already has is much cheaper than growing it again.
+ */
+#define WAL_RESTART_SIZE (32LL << 20)
+
+static void checkpoint_once(struct db_checkpointer *cp)
+{
+	struct stat st;
+	int mode = SQLITE_CHECKPOINT_PASSIVE;
+
+	if (stat(cp->wal, &st) == 0 && st.st_size > WAL_RESTART_SIZE)
+		mode = SQLITE_CHECKPOINT_RESTART;
+	if (sqlite3_wal_checkpoint_v2(cp->db, NULL, mode, NULL, NULL) != SQLITE_OK &&
+	    sqlite3_errcode(cp->db) != SQLITE_BUSY)
+		msg_warn("database checkpoint: %s", sqlite3_errmsg(cp->db));
+}
+
+static void *checkpoint_loop(void *arg)
+{
+	struct db_checkpointer *cp = arg;
+
+	pthread_mutex_lock(&cp->mu);
+	while (!cp->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += cp->interval_ms / 1000;
+		ts.tv_nsec += (long)(cp->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&cp->cv, &cp->mu, &ts);
+		if (cp->stop)
+			break;
+		pthread_mutex_unlock(&cp->mu);
+		checkpoint_once(cp);
+		pthread_mutex_lock(&cp->mu);
+	}
+	pthread_mutex_unlock(&cp->mu);
+	return NULL;
+}
+
+struct db_checkpointer *db_checkpointer_start(sqlite3 *db, const char *path, int interval_ms,
+					      char *err, size_t errlen)
+{
+	struct db_checkpointer *cp = xcalloc(1, sizeof(*cp));
+
+	cp->db = open_flags(path, SQLITE_OPEN_READWRITE, 5000, err, errlen);
+	/* A connection that has read nothing does not know it is in WAL mode
+	 * yet, and its checkpoints would quietly do nothing. */
+	if (cp->db == NULL || exec(cp->db, "PRAGMA journal_mode=WAL", "checkpoint connection",
+				   err, errlen) < 0) {
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	cp->interval_ms = interval_ms;
+	snprintf(cp->wal, sizeof(cp->wal), "%s-wal", path);
+	pthread_mutex_init(&cp->mu, NULL);
+	pthread_cond_init(&cp->cv, NULL);
+	if (pthread_create(&cp->th, NULL, checkpoint_loop, cp) != 0) {
+		snprintf(err, errlen, "cannot start the checkpoint thread");
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	sqlite3_wal_autocheckpoint(db, 0);
+	/* A WAL that grew in a burst is cut back to this when it starts over. */
+	sqlite3_exec(db, "PRAGMA journal_size_limit=67108864", NULL, NULL, NULL);
+	return cp;
+}
+
+void db_checkpointer_stop(struct db_checkpointer *cp)
+{
+	if (cp == NULL)
+		return;
+	pthread_mutex_lock(&cp->mu);
+	cp->stop = 1;
+	pthread_cond_signal(&cp->cv);
+	pthread_mutex_unlock(&cp->mu);
+	pthread_join(cp->th, NULL);
+	sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_close(cp->db);
+	pthread_mutex_destroy(&cp->mu);
+	pthread_cond_destroy(&cp->cv);
+	free(cp);
 }

@@ -34,6 +34,16 @@ sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errle
 int db_migrate(sqlite3 *db, char *err, size_t errlen);
 /* The database's user_version, or -1. */
 int db_version(sqlite3 *db);
+struct db_checkpointer;
+
+/*
+ * Move WAL checkpoints (and their fsync) off db's thread: a thread with
+ * its own connection to path checkpoints every interval_ms. NULL with err.
+ */
+struct db_checkpointer *db_checkpointer_start(sqlite3 *db, const char *path, int interval_ms,
+					      char *err, size_t errlen);
+/* Stop the thread (one last checkpoint) and free; NULL is fine. */
+void db_checkpointer_stop(struct db_checkpointer *cp);
 /* Close (NULL is fine). */
 void db_close(sqlite3 *db);
 

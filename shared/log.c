@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,61 @@
 static const char *log_name = "moat";
 static enum log_dest log_to = LOG_TO_STDERR;
 static int log_debug;
+static long log_pid;	/* cached: getpid() per line shows up in profiles */
+
+/*
+ * Buffered stderr (log_set_buffered): info lines collect here and go out
+ * in one write per event-loop round; warnings and errors flush at once.
+ * The mutex is for the rare line from a helper thread.
+ */
+#define LOG_BUF_SIZE 65536
+static int log_buffered;
+static char log_buf[LOG_BUF_SIZE];
+static size_t log_buf_len;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void flush_locked(void)
+{
+	size_t off = 0;
+
+	while (off < log_buf_len) {
+		ssize_t n = write(STDERR_FILENO, log_buf + off, log_buf_len - off);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	log_buf_len = 0;
+}
+
+void log_set_buffered(int on)
+{
+	log_flush();
+	log_buffered = on;
+}
+
+void log_flush(void)
+{
+	pthread_mutex_lock(&log_mu);
+	flush_locked();
+	pthread_mutex_unlock(&log_mu);
+}
+
+static void emit(const char *line, size_t n, int urgent)
+{
+	if (!log_buffered) {
+		(void)!write(STDERR_FILENO, line, n);
+		return;
+	}
+	pthread_mutex_lock(&log_mu);
+	if (log_buf_len + n > LOG_BUF_SIZE)
+		flush_locked();
+	memcpy(log_buf + log_buf_len, line, n);
+	log_buf_len += n;
+	if (urgent)
+		flush_locked();
+	pthread_mutex_unlock(&log_mu);
+}
 
 static const struct {
 	const char *name;
@@ -37,9 +93,15 @@ int log_init(const char *progname, enum log_dest dest, const char *facility)
 			fac = facilities[i].facility;
 	log_name = progname;
 	log_to = dest;
+	log_pid = (long)getpid();
 	if (dest == LOG_TO_SYSLOG)
 		openlog(progname, LOG_PID | LOG_NDELAY, fac < 0 ? LOG_MAIL : fac);
 	return fac < 0 && facility ? -1 : 0;
+}
+
+void log_forked(void)
+{
+	log_pid = (long)getpid();
 }
 
 const char *log_progname(void)
@@ -80,7 +142,7 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s%s\n", stamp,
-		     ts.tv_nsec / 1000000, log_name, (long)getpid(), level ? level : "",
+		     ts.tv_nsec / 1000000, log_name, log_pid, level ? level : "",
 		     level ? ": " : "", msg);
 	if (n < 0)
 		return;
@@ -88,7 +150,7 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	(void)!write(STDERR_FILENO, line, (size_t)n);
+	emit(line, (size_t)n, prio != LOG_INFO && prio != LOG_DEBUG);
 }
 
 void msg_debug(const char *fmt, ...)

@@ -15,8 +15,14 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
 /* Start logging as progname; facility is a syslog facility name ("mail"). */
 int log_init(const char *progname, enum log_dest dest, const char *facility);
+/* Call in a child after fork(): lines then carry its process id. */
+void log_forked(void);
 /* Program name given to log_init() (for messages and headers). */
 const char *log_progname(void);
+/* Collect stderr lines and write them at log_flush() (single event loops). */
+void log_set_buffered(int on);
+/* Write collected lines now. */
+void log_flush(void);
 /* Turn debug messages on (1) or off (0). */
 void log_set_verbose(int on);
 /* Whether msg_debug() prints anything. */

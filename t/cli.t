@@ -80,9 +80,9 @@ tap_ok "moat-contentfilter: port in use is exit 1" test $? -eq 1
 tap_like "$out" "fatal: cannot listen on inet:127.0.0.1:$M_MILTER_PORT: Address already in use" \
 	"moat-contentfilter: port in use is explained"
 
-tap_is "$(m_policy_query "$M_POLICY_PORT" request=smtpd_access_policy protocol_state=RCPT \
-	client_address=192.0.2.1 sender=a@example.org recipient=b@example.com)" DUNNO \
-	"moat-policyd answers a policy request"
+tap_like "$(m_policy_query "$M_POLICY_PORT" request=smtpd_access_policy protocol_state=RCPT \
+	client_address=192.0.2.1 sender=a@example.org recipient=b@example.com)" \
+	"^DEFER_IF_PERMIT 4\.7\.1 Greylisted" "moat-policyd answers a policy request (greylisted)"
 
 kill -TERM "$M_POLICYD_PID"
 wait "$M_POLICYD_PID"
