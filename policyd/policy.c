@@ -160,7 +160,7 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, char *err, size_t 
 	list_init(&pol->allow_rcpts, conf_str(cf, "greylist_allow_recipients"), 0);
 	list_refresh(&pol->allow_clients, 1);
 	list_refresh(&pol->allow_rcpts, 1);
-	pol->store = gl_store_sqlite_new(db);
+	pol->store = gl_store_sqlite_new(db, (int)conf_num(cf, "db_busy_timeout") * 1000);
 	if (pol->store == NULL ||
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
 			       &pol->st_module, NULL) != SQLITE_OK) {
@@ -265,12 +265,18 @@ static int attr(const struct policy_request *req, const char *name, char *buf, s
 	return 1;
 }
 
+/*
+ * The store failed. Answer by policy_db_failure_action, and until an
+ * operation works again fail fast: one request waiting db_busy_timeout
+ * for a lock is enough, the event loop must not wait that long for each.
+ */
 static void db_failed(struct policy *pol, const char *qid, struct sbuf *action)
 {
 	if (!pol->db_broken)
 		msg_error("%s: %s; answering %s until it works again", qid, pol->store->err,
 			  pol->fail_defer ? "DEFER_IF_PERMIT" : "DUNNO");
 	pol->db_broken = 1;
+	gl_store_fail_fast(pol->store, 1);
 	sbuf_puts(action, pol->fail_defer ? "DEFER_IF_PERMIT 4.3.0 Policy service database error,"
 					    " please try again later"
 					  : "DUNNO");
@@ -315,6 +321,7 @@ static void decide_rcpt(struct policy *pol, const struct policy_request *req, co
 	if (pol->db_broken) {
 		msg_info("greylist database works again");
 		pol->db_broken = 0;
+		gl_store_fail_fast(pol->store, 0);
 	}
 	*why = res.why;
 	switch (res.verdict) {

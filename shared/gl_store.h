@@ -47,6 +47,8 @@ struct gl_store_ops {
 	int (*flush)(struct gl_store *s);
 	/* Expire a slice of old entries; returns rows removed or -1. */
 	int (*expire)(struct gl_store *s, int64_t now, int64_t max_age, int64_t retry_window);
+	/* on: fail at once when another process holds the lock, instead of waiting. */
+	void (*fail_fast)(struct gl_store *s, int on);
 	/* Release everything (flushes first). */
 	void (*close)(struct gl_store *s);
 };
@@ -56,8 +58,9 @@ struct gl_store {
 	char err[256];		/* last error, for log lines */
 };
 
-/* Greylist store in an open SQLite database (not owned). NULL on failure. */
-struct gl_store *gl_store_sqlite_new(void *sqlite_db);
+/* Greylist store in an open SQLite database (not owned), waiting up to busy_ms
+ * for locks. NULL on failure. */
+struct gl_store *gl_store_sqlite_new(void *sqlite_db, int busy_ms);
 
 static inline int gl_store_get(struct gl_store *s, uint64_t id, struct gl_entry *e)
 {
@@ -89,6 +92,11 @@ static inline int gl_store_expire(struct gl_store *s, int64_t now, int64_t max_a
 				  int64_t retry_window)
 {
 	return s->ops->expire(s, now, max_age, retry_window);
+}
+
+static inline void gl_store_fail_fast(struct gl_store *s, int on)
+{
+	s->ops->fail_fast(s, on);
 }
 
 static inline void gl_store_close(struct gl_store *s)

@@ -62,6 +62,8 @@ struct gl_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int in_tx;
+	int busy_ms;		/* configured lock wait */
+	int fast;		/* fail_fast on */
 	unsigned slice;		/* next expiry slice */
 	char client[256], sender[512], recipient[512];	/* text of the last get */
 };
@@ -210,8 +212,12 @@ static int sq_expire(struct gl_store *s, int64_t now, int64_t max_age, int64_t r
 	uint64_t lo = (uint64_t)g->slice * width, hi = lo + (width - 1);
 	int n;
 
-	if (begin(g) < 0)
-		return -1;
+	/* Housekeeping never waits for a lock: it tries again next time. */
+	sqlite3_busy_timeout(g->db, 0);
+	n = begin(g);
+	sqlite3_busy_timeout(g->db, g->fast ? 0 : g->busy_ms);
+	if (n < 0)
+		return sqlite3_errcode(g->db) == SQLITE_BUSY ? 0 : -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)lo);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)hi);
 	sqlite3_bind_int64(st, 3, now - max_age);
@@ -231,6 +237,14 @@ static int sq_expire(struct gl_store *s, int64_t now, int64_t max_age, int64_t r
 	return n;
 }
 
+static void sq_fail_fast(struct gl_store *s, int on)
+{
+	struct gl_sqlite *g = (struct gl_sqlite *)s;
+
+	g->fast = on;
+	sqlite3_busy_timeout(g->db, on ? 0 : g->busy_ms);
+}
+
 static void sq_close(struct gl_store *s)
 {
 	struct gl_sqlite *g = (struct gl_sqlite *)s;
@@ -248,15 +262,17 @@ static const struct gl_store_ops sqlite_ops = {
 	.client_put = sq_client_put,
 	.flush = sq_flush,
 	.expire = sq_expire,
+	.fail_fast = sq_fail_fast,
 	.close = sq_close,
 };
 
-struct gl_store *gl_store_sqlite_new(void *sqlite_db)
+struct gl_store *gl_store_sqlite_new(void *sqlite_db, int busy_ms)
 {
 	struct gl_sqlite *g = xcalloc(1, sizeof(*g));
 
 	g->base.ops = &sqlite_ops;
 	g->db = sqlite_db;
+	g->busy_ms = busy_ms;
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(g->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &g->st[i],
 				       NULL) != SQLITE_OK) {

@@ -275,7 +275,7 @@ static int populate(const char *path, long n, long offset)
 		fprintf(stderr, "policy_bench: %s\n", err);
 		return 1;
 	}
-	st = gl_store_sqlite_new(db);
+	st = gl_store_sqlite_new(db, 5000);
 	gl = greylist_new(&gp, st);
 	for (long i = 0; i < n; i++) {
 		struct ip_addr a;

@@ -38,24 +38,27 @@ m_start_policyd() {
 	local state
 	state=$(m_state)
 	M_POLICY_PORT=$(h_free_port)
-	M_POLICYD_LOG=$H_TMP/logs/policyd.log
+	M_POLICYD_LOG=$H_TMP/logs/policyd-$M_POLICY_PORT.log
 	"$(m_bin moat-policyd)" -f -o state_directory="$state" \
 		-o policy_listen="inet:127.0.0.1:$M_POLICY_PORT" "$@" >>"$M_POLICYD_LOG" 2>&1 &
 	M_POLICYD_PID=$!
 	h_track "$M_POLICYD_PID" moat-policyd
-	h_wait_port "$M_POLICY_PORT" 10 "$M_POLICYD_PID"
+	# The port opens before the database does: wait for "ready".
+	h_wait_port "$M_POLICY_PORT" 10 "$M_POLICYD_PID" &&
+		h_wait_log "ready: listening" 10 "$M_POLICYD_LOG"
 }
 
 m_start_contentfilter() {
 	local state
 	state=$(m_state)
 	M_MILTER_PORT=$(h_free_port)
-	M_MILTER_LOG=$H_TMP/logs/contentfilter.log
+	M_MILTER_LOG=$H_TMP/logs/contentfilter-$M_MILTER_PORT.log
 	"$(m_bin moat-contentfilter)" -f -o state_directory="$state" \
 		-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" "$@" >>"$M_MILTER_LOG" 2>&1 &
 	M_MILTER_PID=$!
 	h_track "$M_MILTER_PID" moat-contentfilter
-	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID"
+	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID" &&
+		h_wait_log "ready: listening" 10 "$M_MILTER_LOG"
 }
 
 m_ctl() {

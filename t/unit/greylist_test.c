@@ -59,7 +59,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/moat.db", dir);
 	db = db_open(path, 1000, err, sizeof(err));
 	ok(db != NULL, "database opens");
-	store = gl_store_sqlite_new(db);
+	store = gl_store_sqlite_new(db, 1000);
 	ok(store != NULL, "SQLite greylist store");
 	gl = greylist_new(&gp, store);
 
