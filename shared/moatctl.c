@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
@@ -48,7 +49,7 @@ static void usage(FILE *fp)
 		    "\n"
 		    "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(fp, "  %-8s %-22s %s\n", c->name, c->args, c->help);
+		fprintf(fp, "  %s %s\n      %s\n", c->name, c->args, c->help);
 }
 
 static sqlite3 *ctl_db(struct ctl *ctl)
@@ -154,12 +155,104 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* Run one write statement with text parameters; prints rows changed. */
+static int exec_write(sqlite3 *db, const char *sql, int nparam, char **params, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		msg_error("%s: %s", what, sqlite3_errmsg(db));
+		return 1;
+	}
+	for (int i = 0; i < nparam; i++)
+		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		msg_error("%s: %s", what, sqlite3_errmsg(db));
+		return 1;
+	}
+	printf("%s: %d row(s)\n", what, sqlite3_changes(db));
+	return 0;
+}
+
+static int greylist_usage(void)
+{
+	fprintf(stderr, "usage: moatctl greylist list [pending|passed|clients]\n"
+			"       moatctl greylist delete CLIENT SENDER RECIPIENT\n"
+			"       moatctl greylist delete-client ADDRESS-OR-NETWORK\n"
+			"       moatctl greylist allow ADDRESS\n"
+			"       moatctl greylist unallow ADDRESS\n");
+	return 2;
+}
+
+/* Is s an IP address (what greylist_clients keys on)? */
+static int is_address(const char *s)
+{
+	struct ip_addr ip;
+
+	return ip_parse(s, strlen(s), &ip) == 0;
+}
+
+static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "list") == 0 && argc <= 3) {
+		const char *what = argc == 3 ? argv[2] : "all";
+
+		if (strcmp(what, "pending") == 0)
+			return print_query(ctl_db(ctl), "SELECT * FROM greylist_pending");
+		if (strcmp(what, "passed") == 0)
+			return print_query(ctl_db(ctl), "SELECT * FROM greylist_passed");
+		if (strcmp(what, "clients") == 0)
+			return print_query(ctl_db(ctl), "SELECT * FROM greylist_allowed_clients");
+		if (strcmp(what, "all") == 0)
+			return print_query(ctl_db(ctl),
+					   "SELECT client, sender, recipient,"
+					   " CASE WHEN passed_at IS NULL THEN 'pending' ELSE 'passed'"
+					   " END AS state, datetime(first_seen, 'unixepoch') AS first_seen,"
+					   " datetime(last_seen, 'unixepoch') AS last_seen"
+					   " FROM greylist ORDER BY last_seen DESC");
+		return greylist_usage();
+	}
+	if (strcmp(sub, "delete") == 0 && argc == 5)
+		return exec_write(ctl_db(ctl),
+				  "DELETE FROM greylist WHERE client = ?1 AND sender = lower(?2)"
+				  " AND recipient = lower(?3)",
+				  3, argv + 2, "deleted triplets");
+	if (strcmp(sub, "delete-client") == 0 && argc == 3)
+		return exec_write(ctl_db(ctl), "DELETE FROM greylist WHERE client = ?1", 1, argv + 2,
+				  "deleted triplets") ||
+		       exec_write(ctl_db(ctl), "DELETE FROM greylist_clients WHERE client = ?1", 1,
+				  argv + 2, "deleted client entries");
+	if ((strcmp(sub, "allow") == 0 || strcmp(sub, "unallow") == 0) && argc == 3) {
+		if (!is_address(argv[2])) {
+			msg_error("not an IP address: %s", argv[2]);
+			return 1;
+		}
+		if (strcmp(sub, "unallow") == 0)
+			return exec_write(ctl_db(ctl),
+					  "DELETE FROM greylist_clients WHERE client = ?1 AND manual = 1",
+					  1, argv + 2, "removed");
+		return exec_write(ctl_db(ctl),
+				  "INSERT INTO greylist_clients (client, count, last_seen, manual)"
+				  " VALUES (?1, 0, unixepoch(), 1) ON CONFLICT (client) DO UPDATE"
+				  " SET manual = 1",
+				  1, argv + 2, "allowed");
+	}
+	return greylist_usage();
+}
+
 static const struct command commands[] = {
 	{"config", cmd_config, "[-n|-d|-H] [NAME...]",
 	 "effective settings (-n: only those set, -d: defaults, -H: help)"},
 	{"actions", cmd_actions, "", "score thresholds of the actions"},
 	{"symbols", cmd_symbols, "", "enabled symbols and their weights"},
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
+	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
+	 "greylisting state (moatctl greylist for details)"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},
 	{NULL, NULL, NULL, NULL},
 };
@@ -172,11 +265,13 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = CONF_DEFAULT_PATH;
-	char **ov = xcalloc((size_t)argc + 1, sizeof(char *));
+	/* Static: still reachable when an early return ends the program. */
+	static char **ov;
 	char err[1024];
 	struct ctl ctl = {0};
 	int nov = 0, explicit_path = 0, c, rc;
 
+	ov = xcalloc((size_t)argc + 1, sizeof(char *));
 	log_init(PROGNAME, LOG_TO_STDERR, NULL);
 	/* "+": stop at the command, its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
