@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "dns.h"
+#include "dnsbl.h"
 #include "gl_store.h"
 #include "greylist.h"
 #include "log.h"
@@ -44,6 +47,14 @@ struct policy {
 	struct greylist_params gp;
 	struct list_files allow_clients, allow_rcpts;
 	int greylist_on;	/* modules.greylist enabled */
+	int rbl_on;		/* modules.rbl enabled */
+	int suspicious_only;	/* greylist_mode = suspicious */
+	int soft_reject;	/* soft_reject_on_timeout */
+	double reject_at, greylist_at;	/* action thresholds (HUGE_VAL: off) */
+	sqlite3_stmt *st_action;
+	struct dns *dns;	/* not owned */
+	struct dnsbl *bl;
+	int inflight;		/* decisions waiting for DNS */
 	int fail_defer;		/* policy_db_failure_action = defer_if_permit */
 	int db_broken;		/* last store operation failed (log once) */
 	sqlite_int64 data_version;
@@ -113,11 +124,41 @@ static void list_refresh(struct list_files *lf, int force)
 			 map_size(m));
 }
 
-/* Re-read module switches when the database changed (moatctl or sqlite3 shell). */
+static int module_on(struct policy *pol, const char *name, int current)
+{
+	int on = current;
+
+	sqlite3_bind_text(pol->st_module, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(pol->st_module) == SQLITE_ROW)
+		on = sqlite3_column_int(pol->st_module, 0);
+	sqlite3_reset(pol->st_module);
+	if (on != current)
+		msg_info("module %s %s", name, on ? "enabled" : "disabled");
+	return on;
+}
+
+static double threshold(struct policy *pol, const char *action)
+{
+	double t = HUGE_VAL;
+
+	sqlite3_bind_text(pol->st_action, 1, action, -1, SQLITE_STATIC);
+	if (sqlite3_step(pol->st_action) == SQLITE_ROW &&
+	    sqlite3_column_type(pol->st_action, 0) != SQLITE_NULL)
+		t = sqlite3_column_double(pol->st_action, 0);
+	sqlite3_reset(pol->st_action);
+	return t;
+}
+
+/*
+ * Re-read modules, thresholds and DNS lists when the database changed
+ * (moatctl or the sqlite3 shell). DNS lists are re-read only between
+ * lookups: if some are in flight, the next tick tries again.
+ */
 static void refresh_rules(struct policy *pol)
 {
 	sqlite3_stmt *st;
 	sqlite_int64 v = -1;
+	char err[512];
 
 	if (sqlite3_prepare_v2(pol->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -126,19 +167,23 @@ static void refresh_rules(struct policy *pol)
 	}
 	if (v == pol->data_version && v != -1)
 		return;
-	pol->data_version = v;
-	sqlite3_bind_text(pol->st_module, 1, "greylist", -1, SQLITE_STATIC);
-	if (sqlite3_step(pol->st_module) == SQLITE_ROW) {
-		int on = sqlite3_column_int(pol->st_module, 0);
+	if (pol->bl) {
+		int rc = dnsbl_reload(pol->bl, pol->db, err, sizeof(err));
 
-		if (on != pol->greylist_on)
-			msg_info("module greylist %s", on ? "enabled" : "disabled");
-		pol->greylist_on = on;
+		if (rc > 0)
+			return;
+		if (rc < 0)
+			msg_warn("%s", err);
 	}
-	sqlite3_reset(pol->st_module);
+	pol->data_version = v;
+	pol->greylist_on = module_on(pol, "greylist", pol->greylist_on);
+	pol->rbl_on = module_on(pol, "rbl", pol->rbl_on);
+	pol->reject_at = threshold(pol, "reject");
+	pol->greylist_at = threshold(pol, "greylist");
 }
 
-struct policy *policy_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen)
+struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
+			  size_t errlen)
 {
 	struct policy *pol = xcalloc(1, sizeof(*pol));
 
@@ -152,6 +197,9 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, char *err, size_t 
 	pol->gp.v6_prefix = (int)conf_num(cf, "greylist_ipv6_prefix");
 	pol->gp.by_host = conf_bool(cf, "greylist_lookup_by_host");
 	pol->fail_defer = strcmp(conf_str(cf, "policy_db_failure_action"), "defer_if_permit") == 0;
+	pol->suspicious_only = strcmp(conf_str(cf, "greylist_mode"), "suspicious") == 0;
+	pol->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
+	pol->dns = dns;
 	snprintf(pol->hostname, sizeof(pol->hostname), "%s", conf_str(cf, "myhostname"));
 	if (pol->hostname[0] == '\0' && gethostname(pol->hostname, sizeof(pol->hostname)) < 0)
 		snprintf(pol->hostname, sizeof(pol->hostname), "localhost");
@@ -163,13 +211,20 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, char *err, size_t 
 	pol->store = gl_store_sqlite_new(db, (int)conf_num(cf, "db_busy_timeout") * 1000);
 	if (pol->store == NULL ||
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
-			       &pol->st_module, NULL) != SQLITE_OK) {
+			       &pol->st_module, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT threshold FROM actions WHERE name = ?1", -1,
+			       &pol->st_action, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(db));
+		policy_free(pol);
+		return NULL;
+	}
+	if (dns && (pol->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
 		policy_free(pol);
 		return NULL;
 	}
 	pol->gl = greylist_new(&pol->gp, pol->store);
 	pol->greylist_on = 1;
+	pol->rbl_on = 1;
 	pol->data_version = -2;
 	refresh_rules(pol);
 	return pol;
@@ -181,7 +236,9 @@ void policy_free(struct policy *pol)
 		return;
 	greylist_free(pol->gl);
 	gl_store_close(pol->store);
+	dnsbl_free(pol->bl);
 	sqlite3_finalize(pol->st_module);
+	sqlite3_finalize(pol->st_action);
 	list_free(&pol->allow_clients);
 	list_free(&pol->allow_rcpts);
 	free(pol);
@@ -282,60 +339,20 @@ static void db_failed(struct policy *pol, const char *qid, struct sbuf *action)
 					  : "DUNNO");
 }
 
-/* The greylisting decision for a RCPT request; why gets the log reason. */
-static void decide_rcpt(struct policy *pol, const struct policy_request *req, const char *qid,
-			const char *client, const char *sender, const char *rcpt,
-			struct sbuf *action, const char **why)
-{
-	char name[256], inst[64];
+/* One request on its way: what the decision needs, copied out of the request. */
+struct decision {
+	struct policy *pol;
+	policy_done_fn *done;
+	void *arg;
+	struct timespec t0;
+	char qid[64], client[IP_TEXT_MAX + 8], sender[512], rcpt[512], state[32];
+	char name[256], helo[256], inst[64];
 	struct ip_addr ip;
-	struct gl_result res;
-
-	if (ip_parse(client, strlen(client), &ip) < 0) {
-		*why = "client address not understood";
-		sbuf_puts(action, "DUNNO");
-		return;
-	}
-	attr(req, "client_name", name, sizeof(name));
-	attr(req, "instance", inst, sizeof(inst));
-	if (!pol->greylist_on) {
-		*why = "greylisting disabled";
-		sbuf_puts(action, "DUNNO");
-		return;
-	}
-	if (pol->allow_clients.map && map_match_client(pol->allow_clients.map, &ip, name)) {
-		*why = "client allow list";
-		sbuf_puts(action, "DUNNO");
-		return;
-	}
-	if (pol->allow_rcpts.map && map_match_recipient(pol->allow_rcpts.map, rcpt)) {
-		*why = "recipient allow list";
-		sbuf_puts(action, "DUNNO");
-		return;
-	}
-	if (greylist_check(pol->gl, (int64_t)time(NULL), &ip, sender, rcpt, inst, &res) < 0) {
-		*why = "database error";
-		db_failed(pol, qid, action);
-		return;
-	}
-	if (pol->db_broken) {
-		msg_info("greylist database works again");
-		pol->db_broken = 0;
-		gl_store_fail_fast(pol->store, 0);
-	}
-	*why = res.why;
-	switch (res.verdict) {
-	case GL_DEFER:
-		defer_text(pol, action, (long long)res.wait, rcpt);
-		break;
-	case GL_PASS_DELAYED:
-		greylist_header(pol, action, (long long)res.delayed);
-		break;
-	default:
-		sbuf_puts(action, "DUNNO");
-		break;
-	}
-}
+	struct dnsbl_job *job;
+	const char *why;
+	struct sbuf action, symbols;
+	double score;
+};
 
 static double ms_since(const struct timespec *t0)
 {
@@ -345,36 +362,219 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-void policy_decide(struct policy *pol, const struct policy_request *req, struct sbuf *action)
+static void finish(struct decision *d)
 {
-	char qid[64], client[IP_TEXT_MAX + 8], sender[512], rcpt[512], state[32], request[64];
-	const char *why = "not at RCPT";
-	struct timespec t0;
+	msg_info("%s: client=%s, state=%s, from=<%s>, to=<%s>, action=%s, reason=%s, score=%.2f,"
+		 " symbols=%s, delay=%.3fms",
+		 d->qid, d->client, d->state, d->sender, d->rcpt, sbuf_cstr(&d->action), d->why,
+		 d->score, d->symbols.len ? sbuf_cstr(&d->symbols) : "-", ms_since(&d->t0));
+	d->done(d->arg, sbuf_cstr(&d->action));
+	dnsbl_job_free(d->job);
+	sbuf_free(&d->action);
+	sbuf_free(&d->symbols);
+	free(d);
+}
+
+/* Header-safe copy: what the HELO said goes into a header, so nothing that could break it. */
+static void put_safe(struct sbuf *sb, const char *s)
+{
+	for (; *s; s++)
+		sbuf_putc(sb, (*s > 32 && *s < 127 && !strchr(";[]()", *s)) ? *s : '?');
+}
+
+/* SYM(w)[opt]; ... in Rspamd's notation, largest weight first. */
+static void format_hits(struct decision *d)
+{
+	const struct dnsbl_hit *h;
+	size_t n = d->job ? dnsbl_job_hits(d->job, &h) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sbuf_puts(&d->symbols, "; ");
+		sbuf_printf(&d->symbols, "%s(%.2f)[", h[i].symbol, h[i].weight);
+		put_safe(&d->symbols, h[i].option);
+		sbuf_putc(&d->symbols, ']');
+	}
+}
+
+/* The listing to name in a rejection: the heaviest positive hit. */
+static const struct dnsbl_hit *top_hit(const struct decision *d)
+{
+	const struct dnsbl_hit *h;
+	size_t n = dnsbl_job_hits(d->job, &h);
+
+	for (size_t i = 0; i < n; i++)
+		if (h[i].weight > 0)
+			return &h[i];
+	return n ? &h[0] : NULL;
+}
+
+/* Greylisting part of the decision; 1 if it decided the reply. */
+static int decide_greylist(struct decision *d)
+{
+	struct policy *pol = d->pol;
+	struct gl_result res;
+
+	if (!pol->greylist_on) {
+		d->why = "greylisting disabled";
+		return 0;
+	}
+	if (pol->suspicious_only && d->score < pol->greylist_at) {
+		d->why = "not suspicious";
+		return 0;
+	}
+	if (greylist_check(pol->gl, (int64_t)time(NULL), &d->ip, d->sender, d->rcpt, d->inst,
+			   &res) < 0) {
+		d->why = "database error";
+		db_failed(pol, d->qid, &d->action);
+		return 1;
+	}
+	if (pol->db_broken) {
+		msg_info("greylist database works again");
+		pol->db_broken = 0;
+		gl_store_fail_fast(pol->store, 0);
+	}
+	d->why = res.why;
+	if (res.verdict == GL_DEFER) {
+		defer_text(pol, &d->action, (long long)res.wait, d->rcpt);
+		return 1;
+	}
+	/* X-Greylist, unless the symbols need the one PREPEND Postfix allows. */
+	if (res.verdict == GL_PASS_DELAYED && d->symbols.len == 0) {
+		greylist_header(pol, &d->action, (long long)res.delayed);
+		return 1;
+	}
+	return 0;
+}
+
+/* All DNS answers are in (or there were none to wait for). */
+static void decide(struct decision *d)
+{
+	struct policy *pol = d->pol;
+	const char *failed = NULL;
+	int timed_out = 0;
+
+	if (d->job) {
+		d->score = dnsbl_job_score(d->job);
+		failed = dnsbl_job_failed(d->job, &timed_out);
+		format_hits(d);
+	}
+	if (d->job && d->score >= pol->reject_at) {
+		const struct dnsbl_hit *h = top_hit(d);
+
+		d->why = "listed";
+		sbuf_printf(&d->action, "REJECT 5.7.1 Service unavailable; client [%s] listed at %s",
+			    d->client, h ? h->zone : "a DNS block list");
+		finish(d);
+		return;
+	}
+	if (failed) {
+		msg_warn("%s: DNS list %s %s for client %s", d->qid, failed,
+			 timed_out ? "timed out" : "failed", d->client);
+		if (pol->soft_reject) {
+			d->why = "DNS list lookup failed";
+			sbuf_printf(&d->action,
+				    "DEFER_IF_PERMIT 4.7.1 Service temporarily unavailable; DNS lookup"
+				    " at %s %s, please try again later",
+				    failed, timed_out ? "timed out" : "failed");
+			finish(d);
+			return;
+		}
+	}
+	if (decide_greylist(d)) {
+		finish(d);
+		return;
+	}
+	if (d->symbols.len) {
+		sbuf_puts(&d->action, "PREPEND X-Moat-Policy: ");
+		sbuf_append(&d->action, d->symbols.data, d->symbols.len);
+	} else {
+		sbuf_puts(&d->action, "DUNNO");
+	}
+	finish(d);
+}
+
+static void on_dnsbl(void *arg, struct dnsbl_job *job)
+{
+	struct decision *d = arg;
+
+	d->pol->inflight--;
+	decide(d);
+}
+
+/* Domain part of an address, or NULL. */
+static const char *domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at && at[1] ? at + 1 : NULL;
+}
+
+/* Start the DNS list lookups of a RCPT request; decide() runs when they are in. */
+static void start_checks(struct decision *d)
+{
+	struct policy *pol = d->pol;
+
+	if (!pol->rbl_on || pol->bl == NULL || dnsbl_zone_count(pol->bl) == 0) {
+		decide(d);
+		return;
+	}
+	d->job = dnsbl_job_new(pol->bl, pol->dns, on_dnsbl, d);
+	dnsbl_job_ip(d->job, &d->ip, DNSBL_CLIENT);
+	dnsbl_job_domain(d->job, d->helo, DNSBL_HELO);
+	if (domain_of(d->sender))
+		dnsbl_job_domain(d->job, domain_of(d->sender), DNSBL_SENDER);
+	if (d->name[0] && strcmp(d->name, "unknown") != 0)
+		dnsbl_job_domain(d->job, d->name, DNSBL_CLIENT_NAME);
+	pol->inflight++;
+	dnsbl_job_run(d->job);
+}
+
+void policy_decide(struct policy *pol, const struct policy_request *req, policy_done_fn *done,
+		   void *arg)
+{
+	struct decision *d = xcalloc(1, sizeof(*d));
+	char request[64];
 	int ok;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &d->t0);
+	d->pol = pol;
+	d->done = done;
+	d->arg = arg;
+	d->why = "not at RCPT";
+	sbuf_init(&d->action);
+	sbuf_init(&d->symbols);
 	pol->requests++;
 	attr(req, "request", request, sizeof(request));
-	attr(req, "queue_id", qid, sizeof(qid));
-	if (qid[0] == '\0')
-		snprintf(qid, sizeof(qid), "NOQUEUE");
-	attr(req, "protocol_state", state, sizeof(state));
-	ok = attr(req, "client_address", client, sizeof(client)) &
-	     attr(req, "sender", sender, sizeof(sender)) &
-	     attr(req, "recipient", rcpt, sizeof(rcpt));
+	attr(req, "queue_id", d->qid, sizeof(d->qid));
+	if (d->qid[0] == '\0')
+		snprintf(d->qid, sizeof(d->qid), "NOQUEUE");
+	attr(req, "protocol_state", d->state, sizeof(d->state));
+	attr(req, "client_name", d->name, sizeof(d->name));
+	attr(req, "helo_name", d->helo, sizeof(d->helo));
+	attr(req, "instance", d->inst, sizeof(d->inst));
+	ok = attr(req, "client_address", d->client, sizeof(d->client)) &
+	     attr(req, "sender", d->sender, sizeof(d->sender)) &
+	     attr(req, "recipient", d->rcpt, sizeof(d->rcpt));
 	if (strcmp(request, "smtpd_access_policy") != 0) {
-		why = "not an smtpd_access_policy request";
-		sbuf_puts(action, "DUNNO");
-	} else if (strcasecmp(state, "RCPT") != 0) {
-		sbuf_puts(action, "DUNNO");
-	} else if (!ok || rcpt[0] == '\0') {
-		why = "client_address, sender or recipient missing or too long";
-		sbuf_puts(action, "DUNNO");
+		d->why = "not an smtpd_access_policy request";
+	} else if (strcasecmp(d->state, "RCPT") != 0) {
+		/* DUNNO: we only decide at RCPT. */
+	} else if (!ok || d->rcpt[0] == '\0') {
+		d->why = "client_address, sender or recipient missing or too long";
+	} else if (ip_parse(d->client, strlen(d->client), &d->ip) < 0) {
+		d->why = "client address not understood";
+	} else if (pol->allow_clients.map &&
+		   map_match_client(pol->allow_clients.map, &d->ip, d->name)) {
+		d->why = "client allow list";
+	} else if (pol->allow_rcpts.map && map_match_recipient(pol->allow_rcpts.map, d->rcpt)) {
+		d->why = "recipient allow list";
 	} else {
-		decide_rcpt(pol, req, qid, client, sender, rcpt, action, &why);
+		start_checks(d);
+		return;
 	}
-	msg_info("%s: client=%s, state=%s, from=<%s>, to=<%s>, action=%s, reason=%s, delay=%.3fms",
-		 qid, client, state, sender, rcpt, sbuf_cstr(action), why, ms_since(&t0));
+	sbuf_puts(&d->action, "DUNNO");
+	finish(d);
 }
 
 void policy_flush(struct policy *pol)
@@ -391,6 +591,8 @@ void policy_tick(struct policy *pol)
 		return;
 	pol->last_tick = t;
 	refresh_rules(pol);
+	if (pol->bl)
+		dnsbl_problems_flush(pol->bl, pol->db, 300);
 	/* Commit at once: an open transaction would block moatctl's writes. */
 	if (greylist_expire(pol->gl, (int64_t)t) < 0 || gl_store_flush(pol->store) < 0)
 		msg_warn("%s", pol->store->err);

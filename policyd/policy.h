@@ -1,9 +1,13 @@
 /*
  * policy - what moat-policyd answers to one request (SPEC §3).
  *
- * For now: allow lists, then greylisting (postgrey's semantics); the
- * DNSBL checks join here. One log line per decision. If the database
- * fails, the answer is policy_db_failure_action, never a crash or a hang.
+ * At RCPT: allow lists; DNS block lists for the client IP, HELO name,
+ * sender domain and client name, all in parallel; then the score decides:
+ * reject at the reject threshold, soft reject when a list timed out (by
+ * soft_reject_on_timeout), greylisting (everyone, or only above the
+ * greylist threshold), else DUNNO with the symbols in X-Moat-Policy for the
+ * content filter. One log line per decision. If the database fails, the
+ * answer is policy_db_failure_action, never a crash or a hang.
  */
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
@@ -12,17 +16,24 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "dns.h"
 #include "policy_proto.h"
 #include "sbuf.h"
 
 struct policy;
 
-/* Set up from the configuration over an open database; NULL with err. */
-struct policy *policy_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen);
+/* Called with the reply's action text when a decision is made. */
+typedef void policy_done_fn(void *arg, const char *action);
+
+/* Set up from the configuration over an open database, with DNS lists
+ * looked up through dns (NULL: none). NULL with err. */
+struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
+			  size_t errlen);
 /* Free (NULL is fine); flushes pending state first. */
 void policy_free(struct policy *pol);
-/* Decide one request: the reply's action text goes to action. */
-void policy_decide(struct policy *pol, const struct policy_request *req, struct sbuf *action);
+/* Decide one request; done runs now or when the DNS answers are in. */
+void policy_decide(struct policy *pol, const struct policy_request *req, policy_done_fn *done,
+		   void *arg);
 /* Make the decisions so far durable (before their replies are sent). */
 void policy_flush(struct policy *pol);
 /* Housekeeping, about once a second: expiry, rule and allow-list reloads. */

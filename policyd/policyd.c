@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
+#include "dns.h"
 #include "evloop.h"
 #include "listen.h"
 #include "log.h"
@@ -37,8 +38,8 @@ struct policyd {
 	sqlite3 *db;
 	struct db_checkpointer *cp;
 	struct policy *pol;
+	struct dns *dns;
 	struct policy_limits limits;
-	struct sbuf action;
 };
 
 static void usage(FILE *fp)
@@ -64,13 +65,30 @@ static void usage(FILE *fp)
 		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
 }
 
+static void on_decided(void *arg, const char *action)
+{
+	server_reply(arg, action);
+}
+
 static void on_request(struct server_conn *c, const struct policy_request *req, void *arg)
 {
 	struct policyd *pd = arg;
 
-	sbuf_reset(&pd->action);
-	policy_decide(pd->pol, req, &pd->action);
-	server_reply(c, sbuf_cstr(&pd->action));
+	policy_decide(pd->pol, req, on_decided, c);
+}
+
+static struct dns *setup_dns(struct policyd *pd, char *err, size_t errlen)
+{
+	struct dns_params p = {
+		.servers = conf_str(pd->cf, "dns_servers"),
+		.timeout_ms = (int)conf_num(pd->cf, "dns_timeout") * 1000,
+		.tries = (int)conf_num(pd->cf, "dns_retries") + 1,
+		.cache_size = (int)conf_num(pd->cf, "dns_cache_size"),
+		.max_ttl = (int)conf_num(pd->cf, "dns_cache_max_ttl"),
+		.negative_ttl = (int)conf_num(pd->cf, "dns_negative_ttl"),
+	};
+
+	return dns_new(pd->ev, &p, err, errlen);
 }
 
 static void before_flush(void *arg)
@@ -174,15 +192,16 @@ int main(int argc, char **argv)
 				      sizeof(err));
 	if (pd.cp == NULL)
 		msg_fatal("%s", err);
-	if ((pd.pol = policy_new(pd.cf, pd.db, err, sizeof(err))) == NULL)
-		msg_fatal("%s", err);
-	sbuf_init(&pd.action);
 	pd.limits.line_max = (size_t)conf_num(pd.cf, "policy_line_limit");
 	pd.limits.request_max = (size_t)conf_num(pd.cf, "policy_request_limit");
 	pd.limits.attr_max = (size_t)conf_num(pd.cf, "policy_attribute_limit");
 	if ((pd.ev = evloop_new()) == NULL || setup_signals(&pd) < 0 ||
 	    evloop_tick(pd.ev, on_tick, &pd) < 0)
 		msg_fatal("cannot set up event loop: %s", strerror(errno));
+	if ((pd.dns = setup_dns(&pd, err, sizeof(err))) == NULL)
+		msg_fatal("%s", err);
+	if ((pd.pol = policy_new(pd.cf, pd.db, pd.dns, err, sizeof(err))) == NULL)
+		msg_fatal("%s", err);
 	memset(&sp, 0, sizeof(sp));
 	sp.limits = &pd.limits;
 	sp.max_conns = (int)conf_num(pd.cf, "policy_max_connections");
@@ -204,8 +223,8 @@ int main(int argc, char **argv)
 		unlink(la.path);
 	msg_info("stopped after %lu requests", policy_requests(pd.pol));
 	log_set_buffered(0);
+	dns_free(pd.dns);	/* lookups in flight end now, before the policy goes */
 	policy_free(pd.pol);
-	sbuf_free(&pd.action);
 	db_checkpointer_stop(pd.cp);
 	db_close(pd.db);
 	evloop_free(pd.ev);

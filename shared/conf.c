@@ -74,6 +74,25 @@ static const struct conf_spec specs[] = {
 	{"myhostname", CT_STR, "", 0, 0, NULL,
 	 "This host's name for headers (X-Greylist); empty means the system's hostname."},
 
+	/* DNS and DNS block lists (both daemons). */
+	{"dns_servers", CT_STR, "", 0, 0, NULL,
+	 "Resolvers for block-list lookups, comma-separated (127.0.0.1:53, [::1]:53);\n"
+	 "    empty uses /etc/resolv.conf. Use your own recursive resolver: public ones\n"
+	 "    are refused by Spamhaus and others."},
+	{"dns_timeout", CT_TIME, "2s", 1, 60, NULL, "How long to wait for one DNS answer."},
+	{"dns_retries", CT_INT, "1", 0, 10, NULL, "How often to ask again after a timeout."},
+	{"dns_cache_size", CT_INT, "100000", 0, 10000000, NULL,
+	 "Most DNS answers kept (positive and negative); 0 turns the cache off."},
+	{"dns_cache_max_ttl", CT_TIME, "1h", 1, 86400, NULL, "Longest time an answer is kept."},
+	{"dns_negative_ttl", CT_TIME, "5m", 0, 86400, NULL,
+	 "How long \"not listed\" is kept."},
+	{"soft_reject_on_timeout", CT_BOOL, "yes", 0, 0, NULL,
+	 "When a list times out or fails, ask the client to try again later (450 4.7.1)\n"
+	 "    instead of letting mail through unchecked; no treats it as not listed."},
+	{"abusix_key", CT_STR, "", 0, 0, NULL,
+	 "Abusix Mail Intelligence key: turns on the Abusix zones, queried as\n"
+	 "    <target>.<KEY>.<zone>. Query Abusix in one place only: see README."},
+
 	/* Greylisting (moat-policyd), with postgrey's defaults. */
 	{"greylist_delay", CT_TIME, "300s", 0, 86400, NULL,
 	 "How long a new (client network, sender, recipient) triplet must wait."},
@@ -92,6 +111,9 @@ static const struct conf_spec specs[] = {
 	 "Greylist by the client's own address instead of its network."},
 	{"greylist_text", CT_STR, "Greylisted, please try again in %s seconds", 0, 0, NULL,
 	 "Text of the temporary rejection; %s is the seconds left, %r the recipient domain."},
+	{"greylist_mode", CT_ENUM, "all", 0, 0, "all|suspicious",
+	 "all greylists every unknown triplet (postgrey); suspicious only clients whose\n"
+	 "    DNS-list score reaches the greylist threshold (moatctl actions)."},
 	{"greylist_header", CT_STR, "X-Greylist: delayed %t seconds by moat-policyd-%v at %h; %d", 0,
 	 0, NULL,
 	 "Header added to a message that passed after waiting; %t seconds, %v version,\n"

@@ -34,7 +34,10 @@ rate() { sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$1"; }
 run_moat() {
 	local state=$1 label=$2 port pid line
 	port=$(h_free_port)
-	"$(m_bin moat-policyd)" -f -o state_directory="$state" \
+	# Greylisting only: the shipped DNS lists are switched off (no internet).
+	"$(m_bin moatctl)" -o state_directory="$state" migrate >/dev/null &&
+		sqlite3 "$state/moat.db" "UPDATE modules SET enabled = 0 WHERE name = 'rbl'" || return 1
+	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers=127.0.0.1:1 \
 		-o policy_listen="inet:127.0.0.1:$port" 2>>"$H_TMP/logs/moat-$label.log" &
 	pid=$!
 	h_track $pid

@@ -7,6 +7,7 @@
 #
 #   m_bin NAME                 path of moat-policyd, moat-contentfilter, moatctl
 #   m_start_policyd [-o N=V]...        -> M_POLICY_PORT M_POLICYD_PID M_POLICYD_LOG
+#                              (the shipped DNS lists are switched off first)
 #   m_start_contentfilter [-o N=V]...  -> M_MILTER_PORT M_MILTER_PID M_MILTER_LOG
 #   m_ctl ARGS...              moatctl with the test's state directory
 #   m_policy_query PORT "name=value"...  one request over a fresh connection;
@@ -34,13 +35,23 @@ m_state() {
 	echo "$H_TMP/state"
 }
 
+# m_quiet_zones: switch off the DNS lists the schema ships (Spamhaus, ...),
+# so no test ever asks the internet; tests that want lists add their own.
+m_quiet_zones() {
+	m_ctl migrate >/dev/null &&
+		sqlite3 "$(m_state)/moat.db" "UPDATE dnsbl_zones SET enabled = 0 WHERE name NOT LIKE '%.test'"
+}
+
 m_start_policyd() {
 	local state
 	state=$(m_state)
+	m_quiet_zones || return 1
 	M_POLICY_PORT=$(h_free_port)
 	M_POLICYD_LOG=$H_TMP/logs/policyd-$M_POLICY_PORT.log
+	# DNS goes nowhere unless a test points it at its own resolver (a later -o wins).
 	"$(m_bin moat-policyd)" -f -o state_directory="$state" \
-		-o policy_listen="inet:127.0.0.1:$M_POLICY_PORT" "$@" >>"$M_POLICYD_LOG" 2>&1 &
+		-o policy_listen="inet:127.0.0.1:$M_POLICY_PORT" -o dns_servers=127.0.0.1:1 \
+		"$@" >>"$M_POLICYD_LOG" 2>&1 &
 	M_POLICYD_PID=$!
 	h_track "$M_POLICYD_PID" moat-policyd
 	# The port opens before the database does: wait for "ready".

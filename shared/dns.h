@@ -1,0 +1,58 @@
+/*
+ * dns - asynchronous A lookups with c-ares inside an evloop, with a
+ * bounded cache of answers (positive and negative) kept for their TTL.
+ *
+ * Never a blocking resolver call: c-ares' sockets are watched by the
+ * evloop (socket-state callback) and its timers run from an evloop tick.
+ * Only A records are asked for; that is all DNS block lists answer with.
+ */
+#ifndef MOAT_DNS_H
+#define MOAT_DNS_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+#include "evloop.h"
+
+enum dns_status {
+	DNS_OK,		/* addresses in the result */
+	DNS_NOTFOUND,	/* NXDOMAIN or no A record: "not listed" */
+	DNS_TIMEOUT,	/* no answer within timeout x tries */
+	DNS_FAIL,	/* SERVFAIL, REFUSED, unreachable server, bad name */
+};
+
+#define DNS_MAX_ADDRS 8
+
+struct dns_result {
+	enum dns_status status;
+	int naddr;
+	struct in_addr addr[DNS_MAX_ADDRS];
+	int cached;		/* answered from the cache */
+};
+
+struct dns_params {
+	const char *servers;	/* "127.0.0.1:53, [::1]:53"; empty = /etc/resolv.conf */
+	int timeout_ms;		/* per try */
+	int tries;
+	int cache_size;		/* most names cached */
+	int max_ttl;		/* cap on positive TTLs, seconds */
+	int negative_ttl;	/* how long "not found" is cached, seconds */
+};
+
+struct dns;
+
+/* Called once per lookup, possibly before dns_lookup() returns (cache hit). */
+typedef void dns_cb(void *arg, const char *name, const struct dns_result *res);
+
+/* Resolver on ev; NULL with err. */
+struct dns *dns_new(struct evloop *ev, const struct dns_params *p, char *err, size_t errlen);
+/* Cancel outstanding lookups (their callbacks run with DNS_FAIL) and free. */
+void dns_free(struct dns *d);
+/* Look up the A records of name (absolute, no trailing dot needed). */
+void dns_lookup(struct dns *d, const char *name, dns_cb *cb, void *arg);
+/* Lookups in flight. */
+int dns_pending(const struct dns *d);
+/* Human-readable status. */
+const char *dns_status_str(enum dns_status s);
+
+#endif
