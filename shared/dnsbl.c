@@ -44,7 +44,6 @@ struct dnsbl_zone {
 	int ipv6;
 	struct dnsbl_code *codes;
 	int ncodes;
-	time_t last_warn;
 };
 
 struct problem {
@@ -52,6 +51,7 @@ struct problem {
 	char code[INET_ADDRSTRLEN];
 	int is_error;
 	int pending;		/* seen since the last flush */
+	time_t last_warn;	/* logged at most once per interval */
 };
 
 struct dnsbl {
@@ -440,8 +440,8 @@ void dnsbl_problems_flush(struct dnsbl *bl, sqlite3 *db, int interval)
 
 		if (p->pending == 0)
 			continue;
-		if (t - z->last_warn >= interval) {
-			z->last_warn = t;
+		if (t - p->last_warn >= interval) {
+			p->last_warn = t;
 			msg_warn("DNS list %s answered %s (%s, %d times): not counted as a listing;"
 				 " see moatctl doctor",
 				 z->name, p->code,
