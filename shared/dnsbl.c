@@ -262,6 +262,20 @@ int dnsbl_zone_count(const struct dnsbl *bl)
 	return bl->nzones;
 }
 
+const char *dnsbl_zone_info(const struct dnsbl *bl, int i, char *qzone, size_t len,
+			    int *is_domain, int *needs_key)
+{
+	const struct dnsbl_zone *z = &bl->zones[i];
+
+	if (z->needs_key)
+		snprintf(qzone, len, "%s.%s", bl->key, z->name);
+	else
+		snprintf(qzone, len, "%s", z->name);
+	*is_domain = z->is_domain;
+	*needs_key = z->needs_key;
+	return z->name;
+}
+
 const struct dnsbl_zone *dnsbl_zone_find(const struct dnsbl *bl, const char *name)
 {
 	for (int i = 0; i < bl->nzones; i++)

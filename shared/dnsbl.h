@@ -73,6 +73,12 @@ int dnsbl_domain_qname(const char *domain, const char *zone, int registrable, ch
 /* Classify one answer for a zone; *symbol gets the listing's symbol. */
 enum dnsbl_code_result dnsbl_classify(const struct dnsbl_zone *z, struct in_addr a,
 				      const char **symbol, double *weight);
+/*
+ * Zone i (0 <= i < dnsbl_zone_count()): returns its name (without key);
+ * qzone gets the suffix to query (with the key where one is needed).
+ */
+const char *dnsbl_zone_info(const struct dnsbl *bl, int i, char *qzone, size_t len,
+			    int *is_domain, int *needs_key);
 /* Zone by name (for tests and doctor), or NULL. */
 const struct dnsbl_zone *dnsbl_zone_find(const struct dnsbl *bl, const char *name);
 

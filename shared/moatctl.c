@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
+#include "doctor.h"
 #include "log.h"
 #include "mem.h"
 
@@ -245,6 +246,11 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 	return greylist_usage();
 }
 
+static int cmd_doctor(struct ctl *ctl, int argc, char **argv)
+{
+	return doctor_run(ctl->cf, ctl_db(ctl), stdout);
+}
+
 static const struct command commands[] = {
 	{"config", cmd_config, "[-n|-d|-H] [NAME...]",
 	 "effective settings (-n: only those set, -d: defaults, -H: help)"},
@@ -253,6 +259,8 @@ static const struct command commands[] = {
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
 	 "greylisting state (moatctl greylist for details)"},
+	{"doctor", cmd_doctor, "",
+	 "check resolvers and every DNS list in use (RFC 5782 test points, blocks)"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},
 	{NULL, NULL, NULL, NULL},
 };

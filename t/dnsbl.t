@@ -59,6 +59,27 @@ tap_is "$out" "DUNNO" "without abusix_key the keyed zone is not queried"
 out=$(q $P 203.0.113.1)
 tap_is "$out" "DUNNO" "a clean client: DUNNO"
 
+# moatctl doctor: RFC 5782 test points of every zone in use, blocks, problems.
+out=$(m_ctl -o dns_servers="127.0.0.1:$H_UNBOUND_PORT" doctor)
+rc=$?
+tap_like "$out" "zone bl\.test \(IP list\): ok \(127\.0\.0\.2 listed as 127\.0\.0\.2, 127\.0\.0\.1 not listed\)" \
+	"doctor: an IP list answering its test points is ok"
+tap_like "$out" "zone dbl\.test \(domain list\): ok \(test listed" "doctor: a domain list's test points"
+tap_like "$out" "bl\.test answered 127\.255\.255\.254 \(error code\)" "doctor shows the error codes the daemon saw"
+tap_is "$rc" 1 "doctor exits 1 when there are problems"
+sqlite3 "$H_TMP/state/moat.db" "UPDATE dnsbl_zones SET enabled = 1 WHERE name = 'blocked.test'; DELETE FROM dnsbl_problems"
+out=$(m_ctl -o dns_servers="127.0.0.1:$H_UNBOUND_PORT" doctor)
+tap_like "$out" "zone blocked\.test \(IP list\): BLOCKED: answered 127\.255\.255\.254: the list refuses queries through public/open resolvers" \
+	"doctor: a list refusing our resolver is reported as blocked"
+sqlite3 "$H_TMP/state/moat.db" "UPDATE dnsbl_zones SET enabled = 0 WHERE name = 'blocked.test'"
+out=$(m_ctl -o dns_servers="127.0.0.1:$H_UNBOUND_PORT" -o abusix_key=SECRETKEY doctor)
+tap_like "$out" "zone abusix\.test \(IP list\): ok \(resolves; Abusix does not list the 127\.0\.0\.2 test point\)" \
+	"doctor: a keyed Abusix-style zone without the test point is not called broken"
+tap_like "$out" "doctor: all good" "doctor: all good when all is good"
+out=$(m_ctl -o dns_servers=127.0.0.1:1 -o dns_timeout=1 -o dns_retries=0 doctor)
+tap_like "$out" "zone bl\.test \(IP list\): FAILED: test point lookup (timeout|failure)" \
+	"doctor: an unreachable resolver is reported"
+
 # The cache: with rbldnsd gone, a listing seen before still counts.
 h_stop "$H_RBLDNSD_PID"
 out=$(q $P 192.0.2.99)

@@ -4,17 +4,19 @@
 # a private unbound, and the matching zones, codes and symbols in the
 # test's database. Source after harness.sh and moat.sh, then:
 #   z_start_lists        -> H_RBLDNSD_PORT, H_UNBOUND_PORT (resolver for moat)
-#   z_setup_db           zones bl.test (IPv4+IPv6), wl.test, dbl.test, and the
-#                        keyed SECRETKEY.abusix.test, with their symbols
+#   z_setup_db           zones bl.test (IPv4+IPv6), wl.test, dbl.test, the keyed
+#                        SECRETKEY.abusix.test, with their symbols, and
+#                        blocked.test (off; answers 127.255.255.254)
 
 z_data=${MOAT_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/t/data/dnsbl
 
 z_start_lists() {
 	h_start_rbldnsd "bl.test:ip4set:$z_data/bl.ip4" "bl.test:ip6trie:$z_data/bl.ip6" \
 		"wl.test:ip4set:$z_data/wl.ip4" "dbl.test:dnset:$z_data/dbl.dom" \
-		"SECRETKEY.abusix.test:ip4set:$z_data/key.ip4" || return 1
+		"SECRETKEY.abusix.test:ip4set:$z_data/key.ip4" \
+		"blocked.test:ip4set:$z_data/blocked.ip4" || return 1
 	h_start_unbound "bl.test@$H_RBLDNSD_PORT" "wl.test@$H_RBLDNSD_PORT" \
-		"dbl.test@$H_RBLDNSD_PORT" "abusix.test@$H_RBLDNSD_PORT"
+		"dbl.test@$H_RBLDNSD_PORT" "abusix.test@$H_RBLDNSD_PORT" "blocked.test@$H_RBLDNSD_PORT"
 }
 
 z_setup_db() {
@@ -24,6 +26,7 @@ INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('bl.test', 'ip', 'client,re
 INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('wl.test', 'ip', 'client');
 INSERT INTO dnsbl_zones (name, kind, checks, domain_mode) VALUES ('dbl.test', 'domain', 'helo,sender,client_name', 'full');
 INSERT INTO dnsbl_zones (name, kind, checks, needs_key) VALUES ('abusix.test', 'ip', 'client', 'abusix');
+INSERT INTO dnsbl_zones (name, kind, checks, enabled) VALUES ('blocked.test', 'ip', 'client', 0);
 INSERT INTO symbols (name, weight, group_name) VALUES
 	('TEST_BL', 12.0, 'test'), ('TEST_BL_XBL', 3.0, 'test'),
 	('TEST_WL', -1.5, 'test'), ('TEST_DBL', 2.5, 'test'), ('TEST_KEYED', 6.5, 'test');

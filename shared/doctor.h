@@ -1,0 +1,15 @@
+/*
+ * doctor - moatctl doctor: are the resolvers and the DNS lists usable?
+ */
+#ifndef MOAT_DOCTOR_H
+#define MOAT_DOCTOR_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+/* Check every zone in use; print a report to fp. 0 if all is well, 1 if not. */
+int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp);
+
+#endif
