@@ -161,6 +161,13 @@ int main(int argc, char **argv)
 	int lfd;
 
 	memset(&pd, 0, sizeof(pd));
+	/*
+	 * Each connection is used by one thread only (the event loop; the
+	 * checkpointer has its own): SQLite need not lock around every call,
+	 * nor count every allocation.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	block_signals();
 	daemon_getopt(argc, argv, &o, usage);
 	pd.cf = daemon_setup(PROGNAME, &o);

@@ -562,7 +562,8 @@ static int by_weight(const void *a, const void *b)
 static void job_finish(struct dnsbl_job *job)
 {
 	job->bl->running--;
-	qsort(job->hits, job->nhits, sizeof(*job->hits), by_weight);
+	if (job->nhits > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(job->hits, job->nhits, sizeof(*job->hits), by_weight);
 	job->done(job->arg, job);
 }
 

@@ -30,19 +30,23 @@ h_init
 
 rate() { sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$1"; }
 
-# moat-policyd on a database in $1 (created if needed); prints the bench line.
+# run_moat DIR LABEL [CONNS POPULATION [SQL [DNS]]]: moat-policyd on a
+# database in DIR (created if needed), greylisting only unless SQL sets up
+# DNS lists (served at DNS); prints the bench line.
 run_moat() {
-	local state=$1 label=$2 port pid line
+	local state=$1 label=$2 c=${3:-$conns} n=${4:-$pop} sql=${5:-} dns=${6:-127.0.0.1:1}
+	local port pid line
 	port=$(h_free_port)
-	# Greylisting only: the shipped DNS lists are switched off (no internet).
+	# The shipped DNS lists stay off: nothing here may ask the internet.
 	"$(m_bin moatctl)" -o state_directory="$state" migrate >/dev/null &&
-		sqlite3 "$state/moat.db" "UPDATE modules SET enabled = 0 WHERE name = 'rbl'" || return 1
-	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers=127.0.0.1:1 \
+		sqlite3 "$state/moat.db" "UPDATE dnsbl_zones SET enabled = 0;
+			UPDATE modules SET enabled = 0 WHERE name = 'rbl'; $sql" || return 1
+	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers="$dns" \
 		-o policy_listen="inet:127.0.0.1:$port" 2>>"$H_TMP/logs/moat-$label.log" &
 	pid=$!
 	h_track $pid
 	h_wait_port "$port" 30 $pid || { echo "moat-policyd did not start" >&2; return 1; }
-	line=$("$bench" -p "$port" -c "$conns" -t "$secs" -n "$pop" --pid $pid --label "$label")
+	line=$("$bench" -p "$port" -c "$c" -t "$secs" -n "$n" --pid $pid --label "$label")
 	h_stop $pid
 	echo "$line"
 }
@@ -81,4 +85,34 @@ if [ "$stored" -gt 0 ]; then
 	m_full=$(run_moat "$H_TMP/moat-full" "moat-${stored}") || exit 1
 	echo "$m_full"
 	echo "ratio stored/empty requests/s: $(awk -v a="$(rate "$m_full")" -v b="$(rate "$m_empty")" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+fi
+
+# DNS lists: six zones served by rbldnsd (queried directly, so a round trip
+# is rbldnsd's), every zone for every request in parallel.
+if command -v rbldnsd >/dev/null || [ -x /usr/sbin/rbldnsd ]; then
+	zsql="UPDATE modules SET enabled = 1 WHERE name = 'rbl';
+		INSERT INTO symbols (name, weight) VALUES ('BENCH_LISTED', 0.5);"
+	specs=()
+	for z in 1 2 3 4 5 6; do
+		# Each zone lists a different slice of the load's client addresses.
+		printf ':127.0.0.2:\n127.0.0.2\n%d.0.0.0/8\n' $((10 + z * 7)) >"$H_TMP/zone$z"
+		specs+=("bench$z.test:ip4set:$H_TMP/zone$z")
+		zsql+="INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('bench$z.test', 'ip', 'client');
+			INSERT INTO dnsbl_codes (zone, code, symbol) VALUES ('bench$z.test', '127.0.0.2', 'BENCH_LISTED');"
+	done
+	h_start_rbldnsd "${specs[@]}" >/dev/null || { echo "rbldnsd did not start" >&2; exit 1; }
+	dns=127.0.0.1:$H_RBLDNSD_PORT
+	one="UPDATE dnsbl_zones SET enabled = 0 WHERE name != 'bench1.test';"
+	echo "# DNS lists: 6 zones on rbldnsd; cold cache = every request a new client address"
+	c1=$(run_moat "$H_TMP/moat-dns1" "cold-1zone" 1 10000000 "$zsql $one" "$dns") || exit 1
+	echo "$c1"
+	c6=$(run_moat "$H_TMP/moat-dns6" "cold-6zones" 1 10000000 "$zsql" "$dns") || exit 1
+	echo "$c6"
+	p50() { sed -n 's/.* p50=\([0-9.]*\)ms.*/\1/p' <<<"$1"; }
+	echo "cold p50 6 zones / 1 zone: $(awk -v a="$(p50 "$c6")" -v b="$(p50 "$c1")" 'BEGIN { printf "%.2f", b ? a / b : 0 }') (1.00 = all six in one round trip's time)"
+	w=$(run_moat "$H_TMP/moat-dnsw" "warm-6zones" "$conns" 2000 "$zsql" "$dns") || exit 1
+	echo "$w"
+	if [ -n "${p_line:-}" ]; then
+		echo "ratio warm 6 zones/postgrey requests/s: $(awk -v a="$(rate "$w")" -v b="$(rate "$p_line")" 'BEGIN { printf "%.1f", b ? a / b : 0 }')"
+	fi
 fi
