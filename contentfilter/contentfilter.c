@@ -44,16 +44,9 @@ static void usage(FILE *fp)
 		"    smtpd_milters = inet:127.0.0.1:11332\n"
 		"    non_smtpd_milters = $smtpd_milters\n"
 		"    milter_default_action = tempfail\n"
-		"\n"
-		"Options:\n"
-		"  -c FILE        configuration file (default " CONF_DEFAULT_PATH ";\n"
-		"                 without it every setting has its default)\n"
-		"  -o NAME=VALUE  override one setting, as postfix -o (repeatable)\n"
-		"  -f             stay in the foreground and log to stderr\n"
-		"  -v             verbose (debug) logging\n"
-		"  -h, --help     this text\n"
-		"  -V, --version  print the version and exit\n"
-		"\n"
+		"\n");
+	daemon_usage_options(fp);
+	fprintf(fp,
 		"Settings it reads: milter_listen, milter_timeout, database_path;\n"
 		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
 }

@@ -51,17 +51,11 @@ static void usage(FILE *fp)
 		"Wire it into Postfix's main.cf with\n"
 		"    smtpd_recipient_restrictions = ..., reject_unauth_destination,\n"
 		"        check_policy_service inet:127.0.0.1:10040\n"
-		"\n"
-		"Options:\n"
-		"  -c FILE        configuration file (default " CONF_DEFAULT_PATH ";\n"
-		"                 without it every setting has its default)\n"
-		"  -o NAME=VALUE  override one setting, as postfix -o (repeatable)\n"
-		"  -f             stay in the foreground and log to stderr\n"
-		"  -v             verbose (debug) logging\n"
-		"  -h, --help     this text\n"
-		"  -V, --version  print the version and exit\n"
-		"\n"
-		"Settings it reads: policy_listen, database_path, policy_*, greylist_*;\n"
+		"\n");
+	daemon_usage_options(fp);
+	fprintf(fp,
+		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
+		"soft_reject_on_timeout, abusix_key;"
 		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
 }
 

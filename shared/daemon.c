@@ -18,6 +18,19 @@
 #include "log.h"
 #include "mem.h"
 
+void daemon_usage_options(FILE *fp)
+{
+	fprintf(fp, "Options:\n"
+		    "  -c FILE        configuration file (default " CONF_DEFAULT_PATH ";\n"
+		    "                 without it every setting has its default)\n"
+		    "  -o NAME=VALUE  override one setting, as postfix -o (repeatable)\n"
+		    "  -f             stay in the foreground and log to stderr\n"
+		    "  -v             verbose (debug) logging\n"
+		    "  -h, --help     this text\n"
+		    "  -V, --version  print the version and exit\n"
+		    "\n");
+}
+
 void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(FILE *))
 {
 	static const struct option longopts[] = {

@@ -16,6 +16,8 @@ struct daemon_opts {
 	int noverrides;
 };
 
+/* The options every daemon takes, for its --help text. */
+void daemon_usage_options(FILE *fp);
 /*
  * Parse the common options (-c, -o, -f, -v, -h, -V); usage() prints the
  * program's help. Exits on -h, -V and bad options.
