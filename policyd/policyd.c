@@ -55,8 +55,9 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	fprintf(fp,
 		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
-		"soft_reject_on_timeout, abusix_key;"
-		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
+		"soft_reject_on_timeout, abusix_key; "
+		"`moatctl config` prints them all.\n"
+		"Stops on SIGTERM or SIGINT.\n");
 }
 
 static void on_decided(void *arg, const char *action)
