@@ -70,6 +70,9 @@ INSERT INTO dnsbl_zones (name, kind, checks, domain_mode, needs_key, enabled, de
 	('diskhash.mail.abusix.zone', 'domain', 'url', 'full', 'abusix', 0,
 	 'Abusix: hashes of file-sharing paths (used by the content filter)');
 
+-- Lists with no IPv6 data are not asked about IPv6 clients.
+UPDATE dnsbl_zones SET ipv6 = 0 WHERE name IN ('bl.spamcop.net', 'psbl.surriel.com');
+
 -- The SBL/XBL/... meanings are Spamhaus'; error answers are documented by
 -- each list (Spamhaus 127.255.255.x, DBL 127.0.1.255, DNSWL 127.0.0.255).
 INSERT INTO dnsbl_codes (zone, code, kind, symbol, received_symbol, description) VALUES
