@@ -177,6 +177,8 @@ int main(int argc, char **argv)
 	if (pd.db == NULL)
 		msg_fatal("%s", err);
 	db_close(pd.db);
+	/* One descriptor per connection, plus the database, DNS and log. */
+	daemon_raise_fd_limit(conf_num(pd.cf, "policy_max_connections") + 64);
 	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
 		msg_fatal("%s", err);
 	if (daemon_detach(&o) < 0)

@@ -44,6 +44,7 @@ struct server {
 	struct server_params p;
 	struct server_conn *conns;
 	struct server_conn *pending;
+	time_t accept_pause;	/* accept ran out of descriptors at this time */
 	size_t nconns;
 	time_t last_sweep;
 };
@@ -117,7 +118,8 @@ static void conn_close(struct server_conn *c)
 		c->next->prev = c->prev;
 	s->nconns--;
 	pending_del(c);
-	set_accepting(s, 1);
+	if (s->accept_pause == 0)
+		set_accepting(s, 1);
 	/* A decision still running holds c: it frees it when it replies. */
 	if (c->busy)
 		c->gone = 1;
@@ -286,9 +288,22 @@ static void on_accept(int lfd, unsigned events, void *arg)
 		}
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/*
+				 * Out of descriptors: the listening socket stays readable, so
+				 * stop watching it for a second rather than spin; clients wait
+				 * in the listen queue meanwhile.
+				 */
+				if (s->accept_pause == 0)
+					msg_warn("accept: %s; pausing new connections (%zu open)",
+						 strerror(errno), s->nconns);
+				s->accept_pause = now();
+				set_accepting(s, 0);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				   errno != ECONNABORTED) {
 				msg_warn("accept: %s", strerror(errno));
+			}
 			return;
 		}
 		c = xcalloc(1, sizeof(*c));
@@ -354,6 +369,11 @@ static int server_tick(void *arg)
 	if (s->pending)
 		return 0;
 	t = now();
+	if (s->accept_pause && t > s->accept_pause) {
+		s->accept_pause = 0;
+		if (s->nconns < (size_t)s->p.max_conns)
+			set_accepting(s, 1);
+	}
 	if (t == s->last_sweep)
 		return 1000;
 	s->last_sweep = t;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,6 +127,27 @@ int daemon_state_dir(const struct conf *cf, char *err, size_t errlen)
 		rc = mkdir_p(dirname(dbdir), 0750, err, errlen);
 	free(dbdir);
 	return rc;
+}
+
+void daemon_raise_fd_limit(long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (rl.rlim_cur != RLIM_INFINITY &&
+						   (long)rl.rlim_cur >= want))
+		return;
+	/* Up to the hard limit; root may raise that too. */
+	if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < want) {
+		struct rlimit up = {(rlim_t)want, (rlim_t)want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max >= want ? (rlim_t)want
+										 : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || (long)rl.rlim_cur < want)
+		msg_warn("open-file limit is %ld, below the %ld the settings ask for",
+			 (long)rl.rlim_cur, want);
 }
 
 int daemon_detach(const struct daemon_opts *o)

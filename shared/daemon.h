@@ -27,6 +27,8 @@ void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(F
 struct conf *daemon_setup(const char *progname, const struct daemon_opts *o);
 /* Create the state directory (and the database's directory) if missing. */
 int daemon_state_dir(const struct conf *cf, char *err, size_t errlen);
+/* Raise the open-file limit to want (or as close as allowed), warning if short. */
+void daemon_raise_fd_limit(long want);
 /* Fork into the background unless in the foreground; 0 or -1. */
 int daemon_detach(const struct daemon_opts *o);
 

@@ -89,7 +89,7 @@ tap_ok "...after about policy_idle_timeout" test $(($(date +%s) - t0)) -le 4
 
 # Many connections at once, all answered.
 fds=()
-for n in $(seq 1 300); do
+for n in $(seq 1 1000); do
 	exec {f}<>"/dev/tcp/127.0.0.1/$P" || break
 	fds+=("$f")
 done
@@ -99,7 +99,7 @@ for f in "${fds[@]}"; do
 	[[ $(read_replies "$f" 1) == action=DEFER_IF_PERMIT* ]] && good=$((good + 1))
 	exec {f}>&-
 done
-tap_is "$good" 300 "300 simultaneous connections all answered"
+tap_is "$good" 1000 "1000 simultaneous connections all answered"
 
 tap_ok "the daemon is still alive after all that" kill -0 "$M_POLICYD_PID"
 tap_like "$(m_policy_query $P request=smtpd_access_policy protocol_state=RCPT client_address=not-an-ip sender=a@b recipient=c@d)" \
