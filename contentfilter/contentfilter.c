@@ -10,11 +10,15 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <libmilter/mfapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -22,17 +26,46 @@
 #include "db.h"
 #include "listen.h"
 #include "log.h"
+#include "hash.h"
 #include "mem.h"
+#include "polhdr.h"
+#include "sbuf.h"
+#include "scan.h"
 
 #define PROGNAME "moat-contentfilter"
 
-/* One SMTP connection (libmilter's private data). */
+#define MAX_RCPTS 1000
+#define MAX_POLICY_HDRS 16
+
+/* One SMTP connection (libmilter's private data); message fields reset per message. */
 struct cf_conn {
 	char client[64];	/* client address as Postfix saw it */
+	char client_name[256];
+	char helo[256];
+	int tls;		/* the client used TLS ({tls_version} was set) */
 	char from[320];		/* envelope sender of the current message */
-	unsigned nrcpt;		/* envelope recipients of the current message */
-	size_t body_len;	/* body bytes seen */
+	char *rcpts[MAX_RCPTS];
+	int nrcpt;
+	struct sbuf raw;	/* headers and body, up to scan_size_limit */
+	size_t size;		/* bytes received, all of them */
+	int npolicy;		/* X-Moat-Policy headers seen */
+	char *policy[MAX_POLICY_HDRS];
 };
+
+/* Shared by all threads. */
+static struct conf *cf;
+static size_t scan_limit;
+static int error_accepts;
+static long greylist_delay;
+static long history_max_age;
+static pthread_key_t db_key;
+static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rules_ref {
+	struct scan_rules *r;
+	int refs;
+	unsigned char key[16];
+} *rules_cur;
+static time_t rules_loaded;
 
 static void usage(FILE *fp)
 {
@@ -47,7 +80,8 @@ static void usage(FILE *fp)
 		"\n");
 	daemon_usage_options(fp);
 	fprintf(fp,
-		"Settings it reads: milter_listen, milter_timeout, database_path;\n"
+		"Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
+		"milter_error_action, greylist_delay, history_max_age, database_path;\n"
 		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
 }
 
@@ -59,8 +93,82 @@ static struct cf_conn *conn_of(SMFICTX *ctx)
 static void conn_reset_message(struct cf_conn *c)
 {
 	c->from[0] = '\0';
+	for (int i = 0; i < c->nrcpt; i++)
+		free(c->rcpts[i]);
 	c->nrcpt = 0;
-	c->body_len = 0;
+	for (int i = 0; i < c->npolicy && i < MAX_POLICY_HDRS; i++)
+		free(c->policy[i]);
+	c->npolicy = 0;
+	sbuf_free(&c->raw);
+	c->size = 0;
+}
+
+/* This thread's database connection (libmilter runs one thread per SMTP session). */
+static sqlite3 *thread_db(void)
+{
+	sqlite3 *db = pthread_getspecific(db_key);
+	char err[512];
+
+	if (db)
+		return db;
+	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
+		     err, sizeof(err));
+	if (db == NULL) {
+		msg_error("%s", err);
+		return NULL;
+	}
+	pthread_setspecific(db_key, db);
+	return db;
+}
+
+static void thread_db_close(void *db)
+{
+	db_close(db);
+}
+
+/* The rules of this moment: reloaded every two seconds, so changes made
+ * with moatctl or the sqlite3 shell apply without a restart. */
+static struct rules_ref *rules_get(sqlite3 *db)
+{
+	struct rules_ref *ref;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&rules_mu);
+	if (rules_cur == NULL || now - rules_loaded >= 2) {
+		char err[512];
+		struct scan_rules *r = scan_rules_load(db, err, sizeof(err));
+		struct rules_ref *fresh = r ? calloc(1, sizeof(*fresh)) : NULL;
+
+		if (fresh && polhdr_key_load(db, fresh->key, err, sizeof(err)) == 0) {
+			fresh->r = r;
+			fresh->refs = 1;	/* the global reference */
+			if (rules_cur && --rules_cur->refs == 0) {
+				scan_rules_free(rules_cur->r);
+				free(rules_cur);
+			}
+			rules_cur = fresh;
+			rules_loaded = now;
+		} else {
+			msg_warn("cannot reload rules: %s", err);
+			scan_rules_free(r);
+			free(fresh);
+		}
+	}
+	ref = rules_cur;
+	if (ref)
+		ref->refs++;
+	pthread_mutex_unlock(&rules_mu);
+	return ref;
+}
+
+static void rules_put(struct rules_ref *ref)
+{
+	pthread_mutex_lock(&rules_mu);
+	if (ref && --ref->refs == 0) {
+		scan_rules_free(ref->r);
+		free(ref);
+	}
+	pthread_mutex_unlock(&rules_mu);
 }
 
 static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
@@ -72,6 +180,7 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		msg_error("out of memory for a new connection; tempfailing");
 		return SMFIS_TEMPFAIL;
 	}
+	sbuf_init(&c->raw);
 	/* Postfix passes the client's address here; macros are not sent by default. */
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client,
@@ -82,8 +191,36 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	else
 		snprintf(c->client, sizeof(c->client), "%s",
 			 addr ? addr : (host ? host : "unknown"));
+	snprintf(c->client_name, sizeof(c->client_name), "%s", host ? host : "");
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
+}
+
+static sfsistat cf_helo(SMFICTX *ctx, char *helo)
+{
+	struct cf_conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	snprintf(c->helo, sizeof(c->helo), "%s", helo ? helo : "");
+	c->tls = smfi_getsymval(ctx, "{tls_version}") != NULL;
+	return SMFIS_CONTINUE;
+}
+
+/* "<a@b>" as the envelope address a@b. */
+static void strip_brackets(char *dst, size_t size, const char *addr)
+{
+	size_t len;
+
+	if (addr == NULL)
+		addr = "";
+	if (*addr == '<')
+		addr++;
+	len = strcspn(addr, ">");
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, addr, len);
+	dst[len] = '\0';
 }
 
 static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
@@ -93,17 +230,61 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	conn_reset_message(c);
-	snprintf(c->from, sizeof(c->from), "%s", argv[0] ? argv[0] : "");
+	strip_brackets(c->from, sizeof(c->from), argv[0]);
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat cf_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct cf_conn *c = conn_of(ctx);
+	char rcpt[320];
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	c->nrcpt++;
+	if (c->nrcpt < MAX_RCPTS) {
+		strip_brackets(rcpt, sizeof(rcpt), argv[0]);
+		c->rcpts[c->nrcpt++] = xstrdup(rcpt);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static void append_limited(struct cf_conn *c, const void *p, size_t len)
+{
+	c->size += len;
+	if (c->raw.len >= scan_limit)
+		return;
+	if (len > scan_limit - c->raw.len)
+		len = scan_limit - c->raw.len;
+	sbuf_append(&c->raw, p, len);
+}
+
+static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct cf_conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (strcasecmp(name, POLHDR_NAME) == 0) {
+		/* Kept aside, not scanned as part of the message, and removed at the end. */
+		if (c->npolicy < MAX_POLICY_HDRS)
+			c->policy[c->npolicy] = xstrdup(value);
+		c->npolicy++;
+		return SMFIS_CONTINUE;
+	}
+	append_limited(c, name, strlen(name));
+	append_limited(c, ": ", 2);
+	append_limited(c, value, strlen(value));
+	append_limited(c, "\n", 1);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cf_eoh(SMFICTX *ctx)
+{
+	struct cf_conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	append_limited(c, "\n", 1);
 	return SMFIS_CONTINUE;
 }
 
@@ -113,21 +294,260 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	c->body_len += len;
+	append_limited(c, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+/* Header values from libmilter must not carry CR; fold with LF + TAB. */
+static int add_header(SMFICTX *ctx, const char *name, const char *value)
+{
+	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
+}
+
+/*
+ * The content filter's own greylisting: a message (sender, recipients,
+ * Message-ID or size) is tempfailed until it comes back after the delay.
+ * 1: let it through, 0: tempfail, -1: database trouble.
+ */
+static int milter_greylist(sqlite3 *db, const struct cf_conn *c)
+{
+	struct sbuf key;
+	sqlite3_stmt *st;
+	long long now = (long long)time(NULL), first = -1;
+	const char *mid = strcasestr(sbuf_cstr((struct sbuf *)&c->raw), "\nMessage-ID:");
+	uint64_t id;
+	int rc;
+
+	sbuf_init(&key);
+	sbuf_printf(&key, "%s|", c->from);
+	for (int i = 0; i < c->nrcpt; i++)
+		sbuf_printf(&key, "%s,", c->rcpts[i]);
+	if (mid)
+		sbuf_append(&key, mid, strcspn(mid + 1, "\n") + 1);
+	else
+		sbuf_printf(&key, "|%zu", c->size);
+	id = hash64_lower(key.data, key.len);
+	sbuf_free(&key);
+	if (sqlite3_prepare_v2(db, "SELECT first_seen FROM milter_greylist WHERE id = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO milter_greylist (id, first_seen, last_seen)"
+			       " VALUES (?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET last_seen = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return first >= 0 && now - first >= greylist_delay;
+}
+
+static void history_add(sqlite3 *db, const char *qid, const struct cf_conn *c,
+			const struct scan_result *res, const char *symbols, const char *subject,
+			double ms)
+{
+	static const char *sql =
+		"INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
+		" score, action, symbols, scan_ms) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		" ?8, ?9, ?10)";
+	struct sbuf rc;
+	sqlite3_stmt *st;
+
+	sbuf_init(&rc);
+	for (int i = 0; i < c->nrcpt; i++)
+		sbuf_printf(&rc, "%s%s", i ? "," : "", c->rcpts[i]);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->client, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, sbuf_cstr(&rc), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)c->size);
+		sqlite3_bind_double(st, 7, res->score);
+		sqlite3_bind_text(st, 8, res->action, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, symbols, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 10, ms);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			msg_warn("%s: history: %s", qid, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+	}
+	sbuf_free(&rc);
+	/* Prune a little with every message: bounded work, no cron job. */
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM history WHERE id IN (SELECT id FROM history"
+			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, history_max_age);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Symbols of the first X-Moat-Policy that verifies; all of them are removed. */
+static void take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+			       struct scan_result *res, const char *qid)
+{
+	char symbols[4096], why[200];
+	int used = 0;
+
+	for (int i = 0; i < c->npolicy && i < MAX_POLICY_HDRS; i++) {
+		if (used)
+			continue;
+		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i], symbols,
+				  sizeof(symbols), why, sizeof(why)) == 0) {
+			scan_add_policy(res, ref->r, symbols);
+			used = 1;
+		} else {
+			msg_info("%s: ignoring an %s header: %s", qid, POLHDR_NAME, why);
+		}
+	}
+	for (int i = c->npolicy; i >= 1; i--)
+		smfi_chgheader(ctx, POLHDR_NAME, i, NULL);
+}
+
+/* Subject for "rewrite subject": the pattern with %s replaced by the old subject. */
+static void rewrite_subject(SMFICTX *ctx, const struct rules_ref *ref, const char *old)
+{
+	const char *pat = scan_rules_setting(ref->r, "subject_rewrite");
+	const char *pct = strstr(pat, "%s");
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	if (pct) {
+		sbuf_append(&sb, pat, (size_t)(pct - pat));
+		sbuf_puts(&sb, old);
+		sbuf_puts(&sb, pct + 2);
+	} else {
+		sbuf_printf(&sb, "%s %s", pat, old);
+	}
+	for (char *p = sb.data; p && *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	if (smfi_chgheader(ctx, "Subject", 1, sb.data) != MI_SUCCESS)
+		add_header(ctx, "Subject", sb.data);
+	sbuf_free(&sb);
+}
+
+static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
+{
+	msg_error("%s: %s; %s the message", qid, why, error_accepts ? "accepting" : "tempfailing");
+	if (error_accepts)
+		return SMFIS_ACCEPT;
+	smfi_setreply(ctx, "451", "4.3.0", "Temporary content filter problem, try again later");
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat act(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+		    const struct scan_result *res, const char *qid, const char *subject)
+{
+	const char *spam = scan_rules_setting(ref->r, "spam_header");
+	const char *colon = strchr(spam, ':');
+	sqlite3 *db = thread_db();
+
+	if (strcmp(res->action, "reject") == 0) {
+		smfi_setreply(ctx, "554", "5.7.1", "Message rejected as spam");
+		return SMFIS_REJECT;
+	}
+	if (strcmp(res->action, "greylist") == 0) {
+		int g = db ? milter_greylist(db, c) : -1;
+
+		if (g == 0) {
+			smfi_setreply(ctx, "451", "4.7.1", "Greylisted, please try again later");
+			return SMFIS_TEMPFAIL;
+		}
+		if (g < 0)
+			msg_warn("%s: greylist state unavailable; accepting", qid);
+	}
+	if (strcmp(res->action, "rewrite subject") == 0)
+		rewrite_subject(ctx, ref, subject);
+	if ((strcmp(res->action, "add header") == 0 || strcmp(res->action, "rewrite subject") == 0) &&
+	    colon) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - spam), spam);
+		add_header(ctx, name, colon + 1 + strspn(colon + 1, " "));
+	}
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat cf_eom(SMFICTX *ctx)
 {
 	struct cf_conn *c = conn_of(ctx);
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *q = smfi_getsymval(ctx, "i");
+	char qid[64], subject[256] = "";
+	struct timespec t0;
+	struct scan_result res;
+	struct scan_input in;
+	struct rules_ref *ref;
+	struct sbuf hdr;
+	sqlite3 *db;
+	sfsistat rc;
 
+	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	msg_info("%s: client=%s, from=%s, nrcpt=%u, body=%zu, action=accept",
-		 qid ? qid : "NOQUEUE", c->client, c->from, c->nrcpt, c->body_len);
+		return internal_error(ctx, qid, "no connection state");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((db = thread_db()) == NULL || (ref = rules_get(db)) == NULL)
+		return internal_error(ctx, qid, "database unavailable");
+	memset(&in, 0, sizeof(in));
+	in.raw = c->raw.data ? c->raw.data : "";
+	in.len = c->raw.len;
+	in.client_ip = c->client;
+	in.client_name = c->client_name;
+	in.helo = c->helo;
+	in.mail_from = c->from;
+	in.rcpts = (const char *const *)c->rcpts;
+	in.nrcpts = c->nrcpt;
+	in.tls = c->tls;
+	scan_result_init(&res);
+	scan_message(ref->r, &in, &res);
+	take_policy_header(ctx, c, ref, &res, qid);
+	if (c->size > scan_limit)
+		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
+	scan_finish(&res, ref->r);
+	{
+		const char *s = strcasestr(in.raw, "\nSubject:");
+
+		if (s || strncasecmp(in.raw, "Subject:", 8) == 0) {
+			s = s ? s + 9 : in.raw + 8;
+			s += strspn(s, " ");
+			snprintf(subject, sizeof(subject), "%.*s", (int)strcspn(s, "\n"), s);
+			for (size_t k = strlen(subject); k && isspace((unsigned char)subject[k - 1]);)
+				subject[--k] = '\0';
+		}
+	}
+	sbuf_init(&hdr);
+	scan_spamd_result(&res, &hdr, 78);
+	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
+	add_header(ctx, "X-Rspamd-Action", res.action);
+	rc = act(ctx, c, ref, &res, qid, subject);
+	sbuf_reset(&hdr);
+	scan_spamd_result(&res, &hdr, 0);
+	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
+		 " symbols=%s, scan=%.3fms",
+		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", sbuf_cstr(&hdr), ms_since(&t0));
+	history_add(db, qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
+	sbuf_free(&hdr);
+	scan_result_free(&res);
+	rules_put(ref);
 	conn_reset_message(c);
-	return SMFIS_CONTINUE;
+	return rc;
 }
 
 static sfsistat cf_abort(SMFICTX *ctx)
@@ -141,7 +561,12 @@ static sfsistat cf_abort(SMFICTX *ctx)
 
 static sfsistat cf_close(SMFICTX *ctx)
 {
-	free(conn_of(ctx));
+	struct cf_conn *c = conn_of(ctx);
+
+	if (c) {
+		conn_reset_message(c);
+		free(c);
+	}
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
 }
@@ -151,8 +576,11 @@ static struct smfiDesc filter = {
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
 	.xxfi_connect = cf_connect,
+	.xxfi_helo = cf_helo,
 	.xxfi_envfrom = cf_envfrom,
 	.xxfi_envrcpt = cf_envrcpt,
+	.xxfi_header = cf_header,
+	.xxfi_eoh = cf_eoh,
 	.xxfi_body = cf_body,
 	.xxfi_eom = cf_eom,
 	.xxfi_abort = cf_abort,
@@ -163,7 +591,6 @@ int main(int argc, char **argv)
 {
 	struct daemon_opts o;
 	struct listen_addr la;
-	struct conf *cf;
 	char err[1024], conn[300], where[300];
 	sqlite3 *db;
 	int rc;
@@ -181,6 +608,11 @@ int main(int argc, char **argv)
 	if (db == NULL)
 		msg_fatal("%s", err);
 	db_close(db);
+	scan_limit = (size_t)conf_num(cf, "scan_size_limit");
+	error_accepts = strcmp(conf_str(cf, "milter_error_action"), "accept") == 0;
+	greylist_delay = (long)conf_num(cf, "greylist_delay");
+	history_max_age = (long)conf_num(cf, "history_max_age");
+	pthread_key_create(&db_key, thread_db_close);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
@@ -206,6 +638,10 @@ int main(int argc, char **argv)
 	if (la.is_unix)
 		unlink(la.path);
 	msg_info("stopped");
+	if (rules_cur && --rules_cur->refs == 0) {
+		scan_rules_free(rules_cur->r);
+		free(rules_cur);
+	}
 	conf_free(cf);
 	free(o.overrides);
 	return rc == MI_SUCCESS ? 0 : 1;

@@ -28,6 +28,7 @@
 #include "maps.h"
 #include "mem.h"
 #include "policy.h"
+#include "polhdr.h"
 
 #define LIST_FILES_MAX 16
 
@@ -60,6 +61,7 @@ struct policy {
 	sqlite_int64 data_version;
 	sqlite3_stmt *st_module;
 	char hostname[256];
+	unsigned char hdr_key[16];	/* signs X-Moat-Policy */
 	time_t last_tick, last_lists;
 	unsigned long requests;
 };
@@ -218,7 +220,8 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 		policy_free(pol);
 		return NULL;
 	}
-	if (dns && (pol->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
+	if (polhdr_key_load(db, pol->hdr_key, err, errlen) < 0 ||
+	    (dns && (pol->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL)) {
 		policy_free(pol);
 		return NULL;
 	}
@@ -486,8 +489,9 @@ static void decide(struct decision *d)
 		return;
 	}
 	if (d->symbols.len) {
-		sbuf_puts(&d->action, "PREPEND X-Moat-Policy: ");
-		sbuf_append(&d->action, d->symbols.data, d->symbols.len);
+		sbuf_puts(&d->action, "PREPEND " POLHDR_NAME ": ");
+		polhdr_sign(pol->hdr_key, d->client, (long)time(NULL), sbuf_cstr(&d->symbols),
+			    &d->action);
 	} else {
 		sbuf_puts(&d->action, "DUNNO");
 	}

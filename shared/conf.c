@@ -129,6 +129,13 @@ static const struct conf_spec specs[] = {
 	 "Where moat-contentfilter listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},
 	{"milter_timeout", CT_TIME, "300s", 1, 3600, NULL,
 	 "libmilter's I/O timeout for one Postfix connection."},
+	{"scan_size_limit", CT_SIZE, "20m", 1024, 1073741824, NULL,
+	 "Only this much of a message is scanned; the rest passes unscanned (MOAT_TOO_BIG)."},
+	{"milter_error_action", CT_ENUM, "tempfail", 0, 0, "tempfail|accept",
+	 "What an internal error does to the message: tempfail (451, the client retries)\n"
+	 "    or accept (unscanned). Never a reject."},
+	{"history_max_age", CT_TIME, "30d", 3600, 3650 * 86400LL, NULL,
+	 "Rows of the history table older than this are removed."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))

@@ -7,7 +7,13 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,7 @@
 #include "doctor.h"
 #include "log.h"
 #include "mem.h"
+#include "scan.h"
 
 #define PROGNAME "moatctl"
 
@@ -251,6 +258,190 @@ static int cmd_doctor(struct ctl *ctl, int argc, char **argv)
 	return doctor_run(ctl->cf, ctl_db(ctl), stdout);
 }
 
+/* JSON string with the escapes RFC 8259 requires. */
+static void json_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+static void print_result(const char *file, const struct scan_result *res, double secs, int json)
+{
+	if (json) {
+		fputs("{\"file\":", stdout);
+		json_str(stdout, file);
+		printf(",\"score\":%.2f,\"required_score\":%.2f,\"action\":", res->score,
+		       isinf(res->required) ? 0.0 : res->required);
+		json_str(stdout, res->action);
+		printf(",\"is_spam\":%s,\"scan_time\":%.6f,\"symbols\":{",
+		       strcmp(res->action, "reject") == 0 ? "true" : "false", secs);
+		for (size_t i = 0; i < res->n; i++) {
+			const char *o = sbuf_cstr((struct sbuf *)&res->v[i].opts);
+
+			printf("%s", i ? "," : "");
+			json_str(stdout, res->v[i].name);
+			printf(":{\"score\":%.2f,\"options\":[", res->v[i].weight);
+			for (int k = 0; *o; k++) {
+				size_t n = strcspn(o, ",");
+				char opt[512];
+
+				snprintf(opt, sizeof(opt), "%.*s", (int)n, o);
+				printf("%s", k ? "," : "");
+				json_str(stdout, opt);
+				o += n + (o[n] == ',');
+			}
+			printf("]}");
+		}
+		printf("}}\n");
+		return;
+	}
+	printf("Results for file: %s (%.3f seconds)\n[Metric: default]\nAction: %s\n"
+	       "Spam: %s\nScore: %.2f / %.2f\n",
+	       file, secs, res->action, strcmp(res->action, "reject") == 0 ? "true" : "false",
+	       res->score, isinf(res->required) ? 0.0 : res->required);
+	for (size_t i = 0; i < res->n; i++)
+		printf("Symbol: %s (%.2f)[%s]\n", res->v[i].name, res->v[i].weight,
+		       sbuf_cstr((struct sbuf *)&res->v[i].opts));
+	printf("\n");
+}
+
+static int scan_buffer(const struct scan_rules *r, const char *name, const char *p, size_t len,
+		       int json)
+{
+	struct scan_input in = {.raw = p, .len = len};
+	struct scan_result res;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	scan_result_init(&res);
+	scan_message(r, &in, &res);
+	scan_finish(&res, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_result(name, &res,
+		     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, json);
+	scan_result_free(&res);
+	return 0;
+}
+
+/*
+ * An mbox separator: "From sender Www Mmm ...", not a body line that
+ * happens to start with "From " (mbox writers escape those, not all do).
+ */
+static int mbox_separator(const char *p, size_t len)
+{
+	const char *sp;
+
+	if (len < 20 || memcmp(p, "From ", 5) != 0)
+		return 0;
+	sp = memchr(p + 5, ' ', len - 5 < 300 ? len - 5 : 300);
+	return sp && (size_t)(sp - p) + 9 < len && isalpha((unsigned char)sp[1]) &&
+	       isalpha((unsigned char)sp[2]) && isalpha((unsigned char)sp[3]) && sp[4] == ' ' &&
+	       isalpha((unsigned char)sp[5]) && isalpha((unsigned char)sp[6]) &&
+	       isalpha((unsigned char)sp[7]) && sp[8] == ' ';
+}
+
+/* One file: a message, or an mbox of several ("From " lines between them). */
+static int scan_file(struct ctl *ctl, const struct scan_rules *r, const char *path, int json)
+{
+	size_t limit = (size_t)conf_num(ctl->cf, "scan_size_limit"), len = 0, cap = 0;
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL, name[4200];
+	size_t start = 0, n;
+	int idx = 0;
+
+	if (fp == NULL) {
+		msg_error("cannot open %s: %s", path, strerror(errno));
+		return 1;
+	}
+	do {
+		if (len + 65536 > cap)
+			buf = xrealloc(buf, cap = cap * 2 + 65536);
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0 && len < limit * 64);
+	fclose(fp);
+	for (size_t i = 0; i <= len; i++) {
+		int boundary = i == len || (i > start && buf[i - 1] == '\n' &&
+					    mbox_separator(buf + i, len - i));
+
+		if (!boundary)
+			continue;
+		if (i > start) {
+			if (idx > 0 || i < len)
+				snprintf(name, sizeof(name), "%s#%d", path, idx + 1);
+			else
+				snprintf(name, sizeof(name), "%s", path);
+			scan_buffer(r, name, buf + start, i - start < limit ? i - start : limit,
+				    json);
+			idx++;
+		}
+		start = i;
+	}
+	free(buf);
+	return 0;
+}
+
+static int scan_path(struct ctl *ctl, const struct scan_rules *r, const char *path, int json)
+{
+	struct stat st;
+	struct dirent **list;
+	int n, rc = 0;
+
+	if (stat(path, &st) < 0) {
+		msg_error("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return scan_file(ctl, r, path, json);
+	if ((n = scandir(path, &list, NULL, alphasort)) < 0) {
+		msg_error("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char sub[4096];
+
+		if (list[i]->d_name[0] != '.') {
+			snprintf(sub, sizeof(sub), "%s/%s", path, list[i]->d_name);
+			rc |= scan_path(ctl, r, sub, json);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
+static int cmd_scan(struct ctl *ctl, int argc, char **argv)
+{
+	struct scan_rules *r;
+	char err[512];
+	int json = 0, rc = 0, i = 1;
+
+	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
+		json = 1;
+		i++;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: moatctl scan [--json] FILE|DIR...\n");
+		return 2;
+	}
+	if ((r = scan_rules_load(ctl_db(ctl), err, sizeof(err))) == NULL) {
+		msg_error("%s", err);
+		return 1;
+	}
+	for (; i < argc; i++)
+		rc |= scan_path(ctl, r, argv[i], json);
+	scan_rules_free(r);
+	return rc;
+}
+
 static const struct command commands[] = {
 	{"config", cmd_config, "[-n|-d|-H] [NAME...]",
 	 "effective settings (-n: only those set, -d: defaults, -H: help)"},
@@ -259,6 +450,8 @@ static const struct command commands[] = {
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
 	 "greylisting state (moatctl greylist for details)"},
+	{"scan", cmd_scan, "[--json] FILE|DIR...",
+	 "scan messages (files, mbox files, directories) as the milter would"},
 	{"doctor", cmd_doctor, "",
 	 "check resolvers and every DNS list in use (RFC 5782 test points, blocks)"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},

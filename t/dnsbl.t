@@ -29,18 +29,18 @@ tap_ok "...and the log line has the symbol" h_wait_log "client=192\.0\.2\.99, .*
 out=$(q $P 2001:db8:99::5)
 tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test$" "an IPv6 client is looked up by nibbles and rejected"
 out=$(q $P 192.0.2.98)
-tap_like "$out" "^PREPEND X-Moat-Policy: TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]$" \
+tap_like "$out" "^PREPEND X-Moat-Policy: TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]; ts=[0-9]+; sig=[0-9a-f]{16}$" \
 	"below the greylist threshold: DUNNO with the symbols for the milter"
 out=$(q $P 192.0.2.98 x@spammer.example)
 tap_like "$out" "^DEFER_IF_PERMIT 4\.7\.1 Greylisted" "a listed sender domain lifts it over the greylist threshold"
 tap_ok "...both symbols in the log" h_wait_log "symbols=TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]; TEST_DBL\(2\.50\)\[spammer\.example:sender\]" 5 "$M_POLICYD_LOG"
 out=$(q $P 198.51.100.7 x@ok.example mail.spammer.example)
-tap_like "$out" "^PREPEND X-Moat-Policy: TEST_DBL\(2\.50\)\[mail\.spammer\.example:helo\]$" \
+tap_like "$out" "^PREPEND X-Moat-Policy: TEST_DBL\(2\.50\)\[mail\.spammer\.example:helo\]; ts=[0-9]+; sig=[0-9a-f]{16}$" \
 	"the HELO name is checked against domain lists"
 out=$(q $P 198.51.100.7 x@bücher.example)
 tap_like "$out" "TEST_DBL\(2\.50\)\[" "an IDN sender domain is looked up in punycode"
 out=$(q $P 192.0.2.50)
-tap_like "$out" "^PREPEND X-Moat-Policy: TEST_WL\(-1\.50\)\[192\.0\.2\.50:client\]$" \
+tap_like "$out" "^PREPEND X-Moat-Policy: TEST_WL\(-1\.50\)\[192\.0\.2\.50:client\]; ts=[0-9]+; sig=[0-9a-f]{16}$" \
 	"an allow-list hit carries its negative weight"
 out=$(q $P 192.0.2.97)
 tap_is "$out" "DUNNO" "an error code (127.255.255.254) is not a listing"

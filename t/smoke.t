@@ -33,7 +33,7 @@ tap_ok "it is the message we sent" grep -q "^Subject: $subject" "$(h_sink_last)"
 tap_ok "moat-policyd decided at RCPT" \
 	h_wait_log "NOQUEUE: client=127\.0\.0\.1, state=RCPT, from=<alice@example\.org>, to=<bob@example\.com>, action=DUNNO, reason=client allow list" 5 "$M_POLICYD_LOG"
 tap_ok "moat-contentfilter saw the message at end of DATA" \
-	h_wait_log "$qid: client=127\.0\.0\.1, from=<alice@example\.org>, nrcpt=1, .*action=accept" 5 "$M_MILTER_LOG"
+	h_wait_log "$qid: client=127\.0\.0\.1, from=<alice@example\.org>, nrcpt=1, .*action=no action" 5 "$M_MILTER_LOG"
 tap_ok "Postfix logged the relay to the sink" h_wait_log "$qid: to=<bob@example\.com>.*status=sent" 10 "$H_PF_LOG"
 
 h_postfix_stop

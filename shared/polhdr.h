@@ -1,0 +1,34 @@
+/*
+ * polhdr - the X-Moat-Policy header moat-policyd prepends at RCPT and
+ * moat-contentfilter reads (and removes) at end of DATA.
+ *
+ *   X-Moat-Policy: SYM(w)[opt]; SYM(w)[opt]; ts=1700000000; sig=0123456789abcdef
+ *
+ * The symbols are Rspamd's notation. sig is SipHash-2-4, under the key in
+ * the settings table, of "client-ip|ts|symbols": a header a sender wrote,
+ * or one copied from another client's mail, does not verify and is
+ * ignored.
+ */
+#ifndef MOAT_POLHDR_H
+#define MOAT_POLHDR_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "sbuf.h"
+
+#define POLHDR_NAME "X-Moat-Policy"
+
+/* Read the shared key from the database; 0 or -1 with err. */
+int polhdr_key_load(sqlite3 *db, unsigned char key[16], char *err, size_t errlen);
+/* Append the signed header value for symbols seen from client_ip at ts. */
+void polhdr_sign(const unsigned char key[16], const char *client_ip, long ts,
+		 const char *symbols, struct sbuf *out);
+/*
+ * Check a header value for client_ip at time now (at most max_age old).
+ * 0 and the symbols part copied to symbols; -1 and a reason in why.
+ */
+int polhdr_verify(const unsigned char key[16], const char *client_ip, long now, long max_age,
+		  const char *value, char *symbols, size_t symlen, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * scan - symbols, weights, score, action and the Rspamd-style header; see
+ * scan.h. The checks themselves are in checks.c.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checks.h"
+#include "hash.h"
+#include "mem.h"
+#include "scan.h"
+
+struct rule_symbol {
+	char *name;
+	double weight;
+	int enabled;
+	struct rule_symbol *next;
+};
+
+#define RULE_BUCKETS 1024
+
+struct scan_rules {
+	struct rule_symbol *buckets[RULE_BUCKETS];
+	double greylist, add_header, rewrite, reject;
+	char **settings;	/* name, value, name, value, ..., NULL */
+	char **modules_off;	/* NULL-terminated */
+};
+
+static struct rule_symbol *rule_find(const struct scan_rules *r, const char *name)
+{
+	for (struct rule_symbol *s = r->buckets[hash64(name, strlen(name)) % RULE_BUCKETS]; s;
+	     s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static char **load_strings(sqlite3 *db, const char *sql, int cols)
+{
+	sqlite3_stmt *st;
+	char **v = NULL;
+	size_t n = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		v = xrealloc(v, (n + (size_t)cols + 1) * sizeof(*v));
+		for (int i = 0; i < cols; i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			v[n++] = xstrdup(t ? (const char *)t : "");
+		}
+	}
+	sqlite3_finalize(st);
+	v = xrealloc(v, (n + 1) * sizeof(*v));
+	v[n] = NULL;
+	return v;
+}
+
+static double load_threshold(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	double t = HUGE_VAL;
+
+	if (sqlite3_prepare_v2(db, "SELECT threshold FROM actions WHERE name = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return t;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		t = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
+{
+	struct scan_rules *r = xcalloc(1, sizeof(*r));
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT name, weight, enabled FROM symbols", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "cannot read symbols: %s", sqlite3_errmsg(db));
+		free(r);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct rule_symbol *s = xcalloc(1, sizeof(*s));
+		size_t b;
+
+		s->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+		s->weight = sqlite3_column_double(st, 1);
+		s->enabled = sqlite3_column_int(st, 2);
+		b = hash64(s->name, strlen(s->name)) % RULE_BUCKETS;
+		s->next = r->buckets[b];
+		r->buckets[b] = s;
+	}
+	sqlite3_finalize(st);
+	r->greylist = load_threshold(db, "greylist");
+	r->add_header = load_threshold(db, "add header");
+	r->rewrite = load_threshold(db, "rewrite subject");
+	r->reject = load_threshold(db, "reject");
+	r->settings = load_strings(db, "SELECT name, value FROM settings", 2);
+	r->modules_off = load_strings(db, "SELECT name FROM modules WHERE enabled = 0", 1);
+	if (r->settings == NULL || r->modules_off == NULL) {
+		snprintf(err, errlen, "cannot read settings: %s", sqlite3_errmsg(db));
+		scan_rules_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void free_strings(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void scan_rules_free(struct scan_rules *r)
+{
+	if (r == NULL)
+		return;
+	for (int b = 0; b < RULE_BUCKETS; b++)
+		while (r->buckets[b]) {
+			struct rule_symbol *s = r->buckets[b];
+
+			r->buckets[b] = s->next;
+			free(s->name);
+			free(s);
+		}
+	free_strings(r->settings);
+	free_strings(r->modules_off);
+	free(r);
+}
+
+const char *scan_rules_setting(const struct scan_rules *r, const char *name)
+{
+	for (size_t i = 0; r->settings[i] && r->settings[i + 1]; i += 2)
+		if (strcmp(r->settings[i], name) == 0)
+			return r->settings[i + 1];
+	return "";
+}
+
+double scan_rules_threshold(const struct scan_rules *r, const char *action)
+{
+	if (strcmp(action, "greylist") == 0)
+		return r->greylist;
+	if (strcmp(action, "add header") == 0)
+		return r->add_header;
+	if (strcmp(action, "rewrite subject") == 0)
+		return r->rewrite;
+	if (strcmp(action, "reject") == 0)
+		return r->reject;
+	return HUGE_VAL;
+}
+
+int scan_rules_module(const struct scan_rules *r, const char *name)
+{
+	for (size_t i = 0; r->modules_off[i]; i++)
+		if (strcmp(r->modules_off[i], name) == 0)
+			return 0;
+	return 1;
+}
+
+void scan_result_init(struct scan_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->action = "no action";
+	res->required = HUGE_VAL;
+}
+
+void scan_result_free(struct scan_result *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		sbuf_free(&res->v[i].opts);
+	free(res->v);
+	scan_result_init(res);
+}
+
+/* Options go into a header: nothing that could end or break it. */
+static void put_opt(struct sbuf *sb, const char *opt)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)opt; *p && n < 200; p++, n++)
+		sbuf_putc(sb, (*p >= 32 && *p != 127 && !strchr(";[],", *p)) ? *p : '?');
+}
+
+void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
+		       double weight, const char *opt)
+{
+	struct scan_symbol *s = NULL;
+
+	for (size_t i = 0; i < res->n; i++)
+		if (strcmp(res->v[i].name, name) == 0)
+			s = &res->v[i];
+	if (s == NULL) {
+		if (res->n == res->cap) {
+			res->cap = res->cap ? res->cap * 2 : 32;
+			res->v = xrealloc(res->v, res->cap * sizeof(*res->v));
+		}
+		s = &res->v[res->n++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%s", name);
+		s->weight = weight;
+		sbuf_init(&s->opts);
+	}
+	/* Up to 20 options a symbol, as Rspamd keeps headers readable. */
+	if (opt && *opt && s->opts.len < 1024) {
+		if (s->opts.len)
+			sbuf_putc(&s->opts, ',');
+		put_opt(&s->opts, opt);
+	}
+	(void)r;
+}
+
+void scan_add(struct scan_result *res, const struct scan_rules *r, const char *name,
+	      const char *opt)
+{
+	const struct rule_symbol *s = rule_find(r, name);
+
+	if (s && !s->enabled)
+		return;
+	scan_add_weighted(res, r, name, s ? s->weight : 0.0, opt);
+}
+
+void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list)
+{
+	const char *p = list;
+
+	/* "NAME(w)[opts]; NAME(w)[opts]": names and options; weights are ours. */
+	for (int k = 0; *p && k < 64; k++) {
+		char name[64], opts[512];
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		const char *lb, *rb;
+
+		if (n == 0 || n >= sizeof(name))
+			return;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		opts[0] = '\0';
+		lb = strchr(p, '[');
+		rb = lb ? strchr(lb, ']') : NULL;
+		if (lb && rb && (size_t)(rb - lb - 1) < sizeof(opts)) {
+			memcpy(opts, lb + 1, (size_t)(rb - lb - 1));
+			opts[rb - lb - 1] = '\0';
+		}
+		scan_add(res, r, name, opts);
+		p = rb ? rb + 1 : p + n;
+		p += strspn(p, "; ");
+	}
+}
+
+static int by_weight(const void *a, const void *b)
+{
+	const struct scan_symbol *x = a, *y = b;
+	double wx = fabs(x->weight), wy = fabs(y->weight);
+
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void scan_finish(struct scan_result *res, const struct scan_rules *r)
+{
+	res->score = 0;
+	for (size_t i = 0; i < res->n; i++)
+		res->score += res->v[i].weight;
+	if (res->n > 1)
+		qsort(res->v, res->n, sizeof(*res->v), by_weight);
+	res->required = r->reject;
+	res->action = "no action";
+	if (res->score >= r->reject)
+		res->action = "reject";
+	else if (res->score >= r->rewrite)
+		res->action = "rewrite subject";
+	else if (res->score >= r->add_header)
+		res->action = "add header";
+	else if (res->score >= r->greylist)
+		res->action = "greylist";
+}
+
+void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold)
+{
+	size_t line_start = out->len;
+	int is_reject = strcmp(res->action, "reject") == 0;
+
+	sbuf_printf(out, "default: %s [%.2f / %.2f]", is_reject ? "True" : "False", res->score,
+		    isinf(res->required) ? 0.0 : res->required);
+	for (size_t i = 0; i < res->n; i++) {
+		struct sbuf item;
+
+		sbuf_init(&item);
+		sbuf_printf(&item, "%s(%.2f)[", res->v[i].name, res->v[i].weight);
+		sbuf_append(&item, res->v[i].opts.data, res->v[i].opts.len);
+		sbuf_putc(&item, ']');
+		sbuf_putc(out, ';');
+		/* Fold after ';' when the line would grow past the width. */
+		if (fold > 0 && out->len - line_start + 1 + item.len > (size_t)fold) {
+			sbuf_puts(out, "\n\t");
+			line_start = out->len - 1;
+		} else {
+			sbuf_putc(out, ' ');
+		}
+		sbuf_append(out, item.data, item.len);
+		sbuf_free(&item);
+	}
+}
+
+void scan_message(const struct scan_rules *r, const struct scan_input *in, struct scan_result *res)
+{
+	struct mime_limits lim;
+	struct msg *m;
+
+	mime_limits_default(&lim);
+	m = msg_parse(in->raw, in->len, &lim);
+	if (m == NULL)
+		return;
+	checks_run(r, in, m, res);
+	msg_free(m);
+}

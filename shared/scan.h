@@ -1,0 +1,87 @@
+/*
+ * scan - score one message: checks add symbols, symbols have weights
+ * (SQLite `symbols`), the score picks an action (`actions` thresholds),
+ * and the result is written as Rspamd writes it, so existing Sieve rules
+ * and log parsers keep working:
+ *
+ *   X-Spamd-Result: default: False [-2.80 / 11.00]; SYM(w)[opt,opt]; ...
+ *   X-Rspamd-Action: no action
+ *
+ * The milter and `moatctl scan` run the very same code. Rules are a
+ * read-only snapshot (scan_rules) that threads share; a new snapshot is
+ * loaded when the database changes.
+ */
+#ifndef MOAT_SCAN_H
+#define MOAT_SCAN_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "mime.h"
+#include "sbuf.h"
+
+struct scan_rules;
+
+struct scan_symbol {
+	char name[64];
+	double weight;
+	struct sbuf opts;	/* options joined by ',' */
+};
+
+struct scan_result {
+	struct scan_symbol *v;
+	size_t n, cap;
+	double score;
+	double required;	/* the reject threshold, for the header */
+	const char *action;	/* "no action", "greylist", "add header", "rewrite subject", "reject" */
+};
+
+/* What the milter knows of the SMTP transaction (any field may be NULL). */
+struct scan_input {
+	const char *raw;	/* the message as received (headers + body) */
+	size_t len;
+	const char *client_ip;
+	const char *client_name;
+	const char *helo;
+	const char *mail_from;	/* envelope sender, without <> */
+	const char *const *rcpts;	/* envelope recipients */
+	int nrcpts;
+	int tls;		/* the client used TLS */
+};
+
+/* Load weights, thresholds and settings; NULL with err. */
+struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen);
+/* Free (NULL is fine). */
+void scan_rules_free(struct scan_rules *r);
+/* A setting from the settings table (subject_rewrite, spam_header, ...), or "". */
+const char *scan_rules_setting(const struct scan_rules *r, const char *name);
+/* An action's threshold, or HUGE_VAL when it is off. */
+double scan_rules_threshold(const struct scan_rules *r, const char *action);
+/* Whether a module is enabled (unknown modules are). */
+int scan_rules_module(const struct scan_rules *r, const char *name);
+
+/* Empty result. */
+void scan_result_init(struct scan_result *res);
+/* Free the result's memory. */
+void scan_result_free(struct scan_result *res);
+/*
+ * Add a symbol with its weight from the rules (0 for a symbol the table
+ * does not know; nothing for a disabled one). A symbol added again keeps
+ * its weight once and gains the option.
+ */
+void scan_add(struct scan_result *res, const struct scan_rules *r, const char *name,
+	      const char *opt);
+/* Add a symbol with a given weight (from X-Moat-Policy, or scaled ones like Bayes). */
+void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
+		       double weight, const char *opt);
+/* Add the symbols of an X-Moat-Policy list "SYM(w)[o]; ..." (weights from the rules). */
+void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
+/* Sum, sort by absolute weight (largest first), pick the action. */
+void scan_finish(struct scan_result *res, const struct scan_rules *r);
+/* "default: False [s / r]; SYM(w)[o]; ..." ; fold > 0 folds lines near that width. */
+void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold);
+
+/* Parse the message and run every check into res (not finished). */
+void scan_message(const struct scan_rules *r, const struct scan_input *in, struct scan_result *res);
+
+#endif
