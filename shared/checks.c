@@ -15,7 +15,9 @@
 #include <time.h>
 
 #include "checks.h"
+#include "html.h"
 #include "sbuf.h"
+#include "url.h"
 
 #define MAX_ADDRS 100
 
@@ -416,9 +418,102 @@ static void check_mime(const struct scan_rules *r, const struct msg *m, struct s
 	sbuf_free(&trace);
 }
 
+static void check_subject_marks(const struct scan_rules *r, const struct msg *m,
+				struct scan_result *res)
+{
+	const char *subj = hval(m, "Subject");
+	size_t len;
+
+	if (subj == NULL || (len = strlen(subj)) == 0)
+		return;
+	if (subj[len - 1] == ' ' && len > 1 && subj[len - 2] == ' ')
+		scan_add(res, r, "SUBJECT_ENDS_SPACES", NULL);
+	while (len && subj[len - 1] == ' ')
+		len--;
+	if (len && subj[len - 1] == '?')
+		scan_add(res, r, "SUBJECT_ENDS_QUESTION", NULL);
+	else if (memchr(subj, '?', len))
+		scan_add(res, r, "SUBJECT_HAS_QUESTION", NULL);
+	if (len && subj[len - 1] == '!')
+		scan_add(res, r, "SUBJECT_ENDS_EXCLAIM", NULL);
+	else if (memchr(subj, '!', len))
+		scan_add(res, r, "SUBJECT_HAS_EXCLAIM", NULL);
+	if (strpbrk(subj, "$") || strstr(subj, "\xe2\x82\xac") || strstr(subj, "\xc2\xa3"))
+		scan_add(res, r, "SUBJECT_HAS_CURRENCY", NULL);
+}
+
+/* "Name<addr>": no space between the display name and the address. */
+static void check_from_raw(const struct scan_rules *r, const struct msg *m,
+			   struct scan_result *res)
+{
+	const struct msg_header *h = msg_header(m->root, "From");
+	const char *lt;
+
+	if (h && (lt = strchr(h->raw, '<')) != NULL && lt > h->raw && lt[-1] != ' ' &&
+	    lt[-1] != '\t')
+		scan_add(res, r, "R_NO_SPACE_IN_FROM", NULL);
+}
+
+/* Same registrable domain (or the same host when there is none)? */
+static int same_site(const struct url *a, const struct url *b)
+{
+	const char *x = a->registrable ? a->registrable : a->host;
+	const char *y = b->registrable ? b->registrable : b->host;
+
+	return x && y && strcasecmp(x, y) == 0;
+}
+
+/* URLs of the text parts, and links of the HTML ones with their visible text. */
+static void check_urls(const struct scan_rules *r, const struct msg *m, struct scan_result *res,
+		       struct content *c)
+{
+	for (int i = 0; i < m->nleaves && i < 64; i++) {
+		const struct mime_part *p = m->leaves[i];
+
+		if (p->text == NULL || p->is_attachment)
+			continue;
+		if (p->cte && strcmp(p->cte, "base64") == 0 && strncmp(p->ctype, "text/", 5) == 0)
+			scan_add(res, r, "MIME_BASE64_TEXT", NULL);
+		if (strcmp(p->ctype, "text/html") == 0) {
+			size_t n;
+			char *t = html_to_text(p->text, p->text_len, &n, &c->urls, CHECKS_MAX_URLS);
+
+			sbuf_append(&c->text, t, n);
+			sbuf_putc(&c->text, '\n');
+			free(t);
+		} else {
+			url_extract_text(p->text, p->text_len, &c->urls, CHECKS_MAX_URLS);
+			sbuf_append(&c->text, p->text, p->text_len);
+			sbuf_putc(&c->text, '\n');
+		}
+	}
+	for (size_t i = 0; i < c->urls.n; i++) {
+		const struct url *u = &c->urls.v[i];
+
+		if (u->host_is_ip)
+			scan_add(res, r, "MOAT_URL_IP", u->host);
+		if (u->has_userinfo || (u->host_is_ip && strspn(u->host, "0123456789.") !=
+								strlen(u->host) &&
+					u->host[0] != '['))
+			scan_add(res, r, "R_SUSPICIOUS_URL", u->host);
+		/* A link whose visible text is another site's URL. */
+		if (u->display && u->from_html && strstr(u->display, "://")) {
+			struct url_list shown;
+
+			url_list_init(&shown);
+			url_extract_text(u->display, strlen(u->display), &shown, 1);
+			if (shown.n && !same_site(&shown.v[0], u))
+				scan_add(res, r, "PHISHING", shown.v[0].host);
+			url_list_free(&shown);
+		}
+	}
+}
+
 void checks_run(const struct scan_rules *r, const struct scan_input *in, const struct msg *m,
 		struct scan_result *res)
 {
+	struct content c;
+
 	struct addrs *from = malloc(sizeof(*from));
 
 	if (from == NULL)
@@ -432,5 +527,13 @@ void checks_run(const struct scan_rules *r, const struct scan_input *in, const s
 	check_counts(r, in, m, res);
 	check_misc_headers(r, in, m, res);
 	check_mime(r, m, res);
+	check_subject_marks(r, m, res);
+	check_from_raw(r, m, res);
 	free(from);
+	url_list_init(&c.urls);
+	sbuf_init(&c.text);
+	check_urls(r, m, res, &c);
+	scan_rules_regex(r, in, m, &c, res);
+	url_list_free(&c.urls);
+	sbuf_free(&c.text);
 }

@@ -7,8 +7,21 @@
 #define MOAT_CHECKS_H
 
 #include "mime.h"
+#include "sbuf.h"
 #include "scan.h"
+#include "url.h"
 
+#define CHECKS_MAX_URLS 1000	/* URLs kept per message; the rest are counted */
+
+/* What the checks extract once and the regex rules reuse. */
+struct content {
+	struct url_list urls;
+	struct sbuf text;	/* decoded text of the text parts, HTML reduced to text */
+};
+
+/* Run the regex rules (table rules) over what the checks extracted. */
+void scan_rules_regex(const struct scan_rules *r, const struct scan_input *in,
+		      const struct msg *m, const struct content *c, struct scan_result *res);
 /* Run every check on a parsed message. */
 void checks_run(const struct scan_rules *r, const struct scan_input *in, const struct msg *m,
 		struct scan_result *res);

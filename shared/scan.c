@@ -4,6 +4,9 @@
  */
 #include "config.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 #include "checks.h"
 #include "hash.h"
+#include "log.h"
 #include "mem.h"
 #include "scan.h"
 
@@ -24,10 +28,23 @@ struct rule_symbol {
 };
 
 #define RULE_BUCKETS 1024
+#define RE_MATCH_LIMIT 1000000	/* backtracking steps: a hostile pattern or text cannot hang us */
+
+enum re_target { RE_SUBJECT, RE_HEADER, RE_BODY, RE_RAW, RE_URL };
+
+struct rule_re {
+	char symbol[64];
+	enum re_target target;
+	char header[128];
+	pcre2_code *re;
+};
 
 struct scan_rules {
 	struct rule_symbol *buckets[RULE_BUCKETS];
 	double greylist, add_header, rewrite, reject;
+	struct rule_re *res;
+	int nres;
+	pcre2_match_context *mctx;
 	char **settings;	/* name, value, name, value, ..., NULL */
 	char **modules_off;	/* NULL-terminated */
 };
@@ -78,6 +95,94 @@ static double load_threshold(sqlite3 *db, const char *name)
 	return t;
 }
 
+static void load_regex(struct scan_rules *r, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, symbol, target, pattern, caseless FROM rules"
+				   " WHERE enabled = 1 ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	r->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(r->mctx, RE_MATCH_LIMIT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *target = (const char *)sqlite3_column_text(st, 2);
+		const char *pat = (const char *)sqlite3_column_text(st, 3);
+		struct rule_re x;
+		int errcode;
+		PCRE2_SIZE off;
+
+		memset(&x, 0, sizeof(x));
+		snprintf(x.symbol, sizeof(x.symbol), "%s", sqlite3_column_text(st, 1));
+		if (strncmp(target, "header:", 7) == 0) {
+			x.target = RE_HEADER;
+			snprintf(x.header, sizeof(x.header), "%s", target + 7);
+		} else {
+			x.target = strcmp(target, "subject") == 0 ? RE_SUBJECT
+				   : strcmp(target, "body") == 0  ? RE_BODY
+				   : strcmp(target, "url") == 0   ? RE_URL
+								  : RE_RAW;
+		}
+		x.re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+				     sqlite3_column_int(st, 4) ? PCRE2_CASELESS : 0, &errcode, &off,
+				     NULL);
+		if (x.re == NULL) {
+			PCRE2_UCHAR msg[200];
+
+			pcre2_get_error_message(errcode, msg, sizeof(msg));
+			msg_warn("rules: rule %lld (%s): bad pattern at offset %zu: %s; skipped",
+				 (long long)sqlite3_column_int64(st, 0), x.symbol, (size_t)off, msg);
+			continue;
+		}
+		pcre2_jit_compile(x.re, PCRE2_JIT_COMPLETE);
+		r->res = xrealloc(r->res, (size_t)(r->nres + 1) * sizeof(*r->res));
+		r->res[r->nres++] = x;
+	}
+	sqlite3_finalize(st);
+}
+
+static int re_match(const struct scan_rules *r, const struct rule_re *x, const char *p, size_t len)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(x->re, NULL);
+	int rc = pcre2_match(x->re, (PCRE2_SPTR)p, len, 0, 0, md, r->mctx);
+
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+void scan_rules_regex(const struct scan_rules *r, const struct scan_input *in,
+		      const struct msg *m, const struct content *c, struct scan_result *res)
+{
+	for (int i = 0; i < r->nres; i++) {
+		const struct rule_re *x = &r->res[i];
+		int hit = 0;
+
+		switch (x->target) {
+		case RE_SUBJECT:
+		case RE_HEADER:
+			for (int k = 0; k < m->root->nheaders && !hit; k++) {
+				const struct msg_header *h = &m->root->headers[k];
+
+				if (strcasecmp(h->name, x->target == RE_SUBJECT ? "Subject" : x->header) == 0)
+					hit = re_match(r, x, h->value, strlen(h->value));
+			}
+			break;
+		case RE_BODY:
+			hit = re_match(r, x, c->text.data ? c->text.data : "", c->text.len);
+			break;
+		case RE_RAW:
+			hit = re_match(r, x, in->raw, in->len);
+			break;
+		case RE_URL:
+			for (size_t k = 0; k < c->urls.n && !hit; k++)
+				hit = re_match(r, x, c->urls.v[k].text, strlen(c->urls.v[k].text));
+			break;
+		}
+		if (hit)
+			scan_add(res, r, x->symbol, NULL);
+	}
+}
+
 struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 {
 	struct scan_rules *r = xcalloc(1, sizeof(*r));
@@ -107,6 +212,7 @@ struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 	r->reject = load_threshold(db, "reject");
 	r->settings = load_strings(db, "SELECT name, value FROM settings", 2);
 	r->modules_off = load_strings(db, "SELECT name FROM modules WHERE enabled = 0", 1);
+	load_regex(r, db);
 	if (r->settings == NULL || r->modules_off == NULL) {
 		snprintf(err, errlen, "cannot read settings: %s", sqlite3_errmsg(db));
 		scan_rules_free(r);
@@ -134,6 +240,10 @@ void scan_rules_free(struct scan_rules *r)
 			free(s->name);
 			free(s);
 		}
+	for (int i = 0; i < r->nres; i++)
+		pcre2_code_free(r->res[i].re);
+	free(r->res);
+	pcre2_match_context_free(r->mctx);
 	free_strings(r->settings);
 	free_strings(r->modules_off);
 	free(r);

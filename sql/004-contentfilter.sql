@@ -102,3 +102,38 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 	('MOAT_BAD_ENCODING', 0.5, 'mime', 'damaged base64 or quoted-printable'),
 	('MOAT_MIME_LIMITS', 1.0, 'mime', 'over a parser limit (depth, parts, headers)'),
 	('MOAT_TOO_BIG', 0.0, 'mime', 'larger than scan_size_limit: only the start was scanned');
+
+-- Regular-expression rules (PCRE2, JIT-compiled), picked up without a
+-- restart. target: 'subject', 'header:Name', 'body' (decoded text, HTML
+-- reduced to text), 'raw' (the message as received), 'url' (each URL).
+-- A match adds the symbol with its weight from the symbols table (insert
+-- the symbol there too; unknown symbols weigh 0).
+CREATE TABLE rules (
+	id          INTEGER PRIMARY KEY,
+	symbol      TEXT NOT NULL CHECK (symbol GLOB '[A-Z0-9_]*' AND length(symbol) BETWEEN 1 AND 64),
+	target      TEXT NOT NULL CHECK (target IN ('subject', 'body', 'raw', 'url') OR target GLOB 'header:?*'),
+	pattern     TEXT NOT NULL,
+	caseless    INTEGER NOT NULL DEFAULT 1 CHECK (caseless IN (0, 1)),
+	enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+	description TEXT NOT NULL DEFAULT ''
+);
+
+-- "Which regex rules run, and what do they weigh?"
+CREATE VIEW rules_in_use AS
+	SELECT r.id, r.symbol, coalesce(printf('%.2f', s.weight), '0.00') AS weight, r.target,
+	       r.pattern, r.description
+	FROM rules r LEFT JOIN symbols s ON s.name = r.symbol
+	WHERE r.enabled = 1 ORDER BY r.id;
+
+INSERT INTO symbols (name, weight, group_name, description) VALUES
+	('SUBJECT_ENDS_QUESTION', 1.0, 'subject', 'Subject ends with a question mark'),
+	('SUBJECT_HAS_QUESTION', 0.0, 'subject', 'Subject contains a question mark'),
+	('SUBJECT_ENDS_EXCLAIM', 0.0, 'subject', 'Subject ends with an exclamation mark'),
+	('SUBJECT_HAS_EXCLAIM', 0.0, 'subject', 'Subject contains an exclamation mark'),
+	('SUBJECT_HAS_CURRENCY', 1.0, 'subject', 'Subject contains a currency sign'),
+	('SUBJECT_ENDS_SPACES', 0.5, 'subject', 'Subject ends with spaces'),
+	('R_NO_SPACE_IN_FROM', 1.0, 'headers', 'no space between the From display name and address'),
+	('MIME_BASE64_TEXT', 0.1, 'mime', 'a text part is base64-encoded'),
+	('MOAT_URL_IP', 1.5, 'url', 'a URL points at a numeric IP address'),
+	('R_SUSPICIOUS_URL', 5.0, 'url', 'obfuscated URL (user@host trick, hex/octal/integer address)'),
+	('PHISHING', 4.0, 'url', 'link text shows one site, the link goes to another');

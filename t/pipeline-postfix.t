@@ -1,0 +1,37 @@
+#!/bin/bash
+# pipeline-postfix.t - both daemons through one Postfix: what moat-policyd
+# finds at RCPT (a DNS list hit) travels in a signed X-Moat-Policy header,
+# joins the content filter's score, and the header is gone on delivery.
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
+h_init
+for prog in postfix swaks smtp-sink rbldnsd unbound; do
+	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
+done
+tap_ok "test lists served" z_start_lists
+tap_ok "test zones in the database" z_setup_db
+sqlite3 "$H_TMP/state/moat.db" "UPDATE modules SET enabled = 0 WHERE name = 'greylist'"
+tap_ok "moat-policyd starts" m_start_policyd -o dns_servers="127.0.0.1:$H_UNBOUND_PORT"
+tap_ok "moat-contentfilter starts" m_start_contentfilter
+tap_ok "private Postfix with both" h_start_postfix \
+	"relay_domains = example.com" \
+	"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+	"smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$M_POLICY_PORT" \
+	"smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT" "milter_default_action = tempfail"
+
+out=$(h_swaks --xclient-addr 192.0.2.98 --xclient-name unknown --from a@sender.example \
+	--to bob@example.com --header "Subject: listed client" --body "x" 2>&1)
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "a client with a DNS list hit below the thresholds is accepted"
+tap_ok "...and the message arrives" h_sink_wait 1 20
+m=$(cat "$(h_sink_last)")
+tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];[^$'\n']*TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]" \
+	"the policy server's symbol is in the content filter's result"
+tap_ok "...and X-Moat-Policy is removed" bash -c "! grep -qi '^X-Moat-Policy' '$(h_sink_last)'"
+tap_ok "...after it verified" bash -c "! grep -q 'ignoring an X-Moat-Policy' '$M_MILTER_LOG'"
+
+h_postfix_stop
+kill "$M_MILTER_PID" "$M_POLICYD_PID"
+wait "$M_MILTER_PID" "$M_POLICYD_PID" 2>/dev/null
+tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
+tap_done

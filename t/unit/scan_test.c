@@ -1,0 +1,107 @@
+/* scan_test - SipHash test vector, X-Moat-Policy signing, symbol weights,
+ * the Rspamd header format (order, decimals, True only on reject, folding). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "db.h"
+#include "polhdr.h"
+#include "scan.h"
+#include "siphash.h"
+#include "tap.h"
+
+int main(void)
+{
+	unsigned char key[16], msg[15];
+	char dir[] = "/tmp/moat-scan-test.XXXXXX", path[300], err[512], sym[512], why[200];
+	struct scan_result res;
+	struct scan_rules *r;
+	struct sbuf sb;
+	sqlite3 *db;
+	long long t;
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (unsigned char)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (unsigned char)i;
+	ok(siphash24(key, msg, 15) == 0xa129ca6149be45e5ULL, "SipHash-2-4 reference vector");
+	ok(siphash24(key, "", 0) == 0x726fdb47dd0e0e31ULL, "SipHash-2-4 of the empty string");
+
+	sbuf_init(&sb);
+	polhdr_sign(key, "192.0.2.1", 1700000000, "RBL_X(1.00)[192.0.2.1:client]", &sb);
+	like_str(sbuf_cstr(&sb), "RBL_X(1.00)[192.0.2.1:client]; ts=1700000000; sig=", "signed value");
+	is_int(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym),
+			     why, sizeof(why)),
+	       0, "it verifies for the same client");
+	is_str(sym, "RBL_X(1.00)[192.0.2.1:client]", "...giving the symbols");
+	ok(polhdr_verify(key, "192.0.2.2", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "not for another client");
+	ok(polhdr_verify(key, "192.0.2.1", 1700009999, 3600, sbuf_cstr(&sb), sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "not when too old");
+	sb.data[0] = 'X';
+	ok(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "not when the symbols were changed");
+	ok(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, "RBL_X(-9.00)[]", sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "not when unsigned");
+	sbuf_free(&sb);
+
+	is_int(checks_parse_date("Thu, 22 Aug 2002 12:36:23 +0100", &t), 0, "RFC 5322 date");
+	is_int(t, 1030016183, "...in UTC");
+	is_int(checks_parse_date("22 Aug 2002 12:36 -0000", &t), 0, "no weekday, no seconds");
+	is_int(checks_parse_date("Thu, 22 Aug 02 12:36:23 GMT", &t), 0, "two-digit year");
+	ok(checks_parse_date("yesterday", &t) < 0, "garbage refused");
+	ok(checks_parse_date("Thu, 32 Aug 2002 12:36:23 +0000", &t) < 0, "day 32 refused");
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/moat.db", dir);
+	db = db_open(path, 1000, err, sizeof(err));
+	sqlite3_exec(db, "UPDATE symbols SET enabled = 0 WHERE name = 'MISSING_TO'", NULL, NULL,
+		     NULL);
+	r = scan_rules_load(db, err, sizeof(err));
+	ok(r != NULL, "rules load");
+	ok(fabs(scan_rules_threshold(r, "reject") - 11) < 1e-9, "reject threshold 11");
+
+	scan_result_init(&res);
+	scan_add(&res, r, "MIME_GOOD", "text/plain");
+	scan_add(&res, r, "MISSING_MID", NULL);
+	scan_add(&res, r, "MISSING_TO", NULL);
+	scan_add(&res, r, "NO_SUCH_SYMBOL", "x");
+	scan_add(&res, r, "MIME_GOOD", "text/html");
+	scan_add(&res, r, "MISSING_DATE", "a;b[c]\r\nd");
+	scan_finish(&res, r);
+	is_int(res.n, 4, "disabled symbol dropped, repeated one merged");
+	sbuf_init(&sb);
+	scan_spamd_result(&res, &sb, 0);
+	is_str(sbuf_cstr(&sb),
+	       "default: False [3.40 / 11.00]; MISSING_MID(2.50)[]; MISSING_DATE(1.00)[a?b?c???d];"
+	       " MIME_GOOD(-0.10)[text/plain,text/html]; NO_SUCH_SYMBOL(0.00)[x]",
+	       "Rspamd's format: largest weight first, options joined, header-safe");
+	is_str(res.action, "no action", "action");
+	scan_add_weighted(&res, r, "BAYES_SPAM", 9.0, "99%");
+	scan_finish(&res, r);
+	sbuf_reset(&sb);
+	scan_spamd_result(&res, &sb, 40);
+	like_str(sbuf_cstr(&sb), "default: True [12.40 / 11.00];\n\tBAYES_SPAM(9.00)[99%];",
+		 "True on reject, folded after ';'");
+	is_str(res.action, "reject", "reject at 11");
+	scan_result_free(&res);
+
+	scan_result_init(&res);
+	scan_add_policy(&res, r, "RBL_SPAMHAUS_PBL(9.99)[192.0.2.1:client]; DBL_SPAM(0.00)[x.example:helo]");
+	scan_finish(&res, r);
+	is_int(res.n, 2, "policy symbols parsed");
+	ok(fabs(res.score - 8.5) < 1e-9, "...with our weights, not the header's (%.2f)", res.score);
+	scan_result_free(&res);
+	sbuf_free(&sb);
+	scan_rules_free(r);
+	db_close(db);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		ok(0, "cleanup");
+	return done_testing();
+}
