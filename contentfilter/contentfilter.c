@@ -58,7 +58,8 @@ static size_t scan_limit;
 static int error_accepts;
 static long greylist_delay;
 static long history_max_age;
-static pthread_key_t db_key;
+static pthread_key_t db_key, dns_key;
+static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
 	struct scan_rules *r;
@@ -126,6 +127,51 @@ static void thread_db_close(void *db)
 	db_close(db);
 }
 
+struct thread_dns {
+	struct scan_dns *sd;
+	unsigned generation;
+};
+
+static void thread_dns_free(void *p)
+{
+	struct thread_dns *td = p;
+
+	scan_dns_free(td->sd);
+	free(td);
+}
+
+/* This thread's resolver and DNS lists, re-read when the rules were. */
+static struct scan_dns *thread_dns(sqlite3 *db)
+{
+	struct thread_dns *td = pthread_getspecific(dns_key);
+	char err[512];
+	unsigned gen;
+
+	if (td == NULL) {
+		struct scan_dns *sd = scan_dns_new(cf, db, err, sizeof(err));
+
+		if (sd == NULL) {
+			msg_warn("DNS lists unavailable: %s", err);
+			return NULL;
+		}
+		td = xcalloc(1, sizeof(*td));
+		td->sd = sd;
+		pthread_mutex_lock(&rules_mu);
+		td->generation = rules_generation;
+		pthread_mutex_unlock(&rules_mu);
+		pthread_setspecific(dns_key, td);
+		return td->sd;
+	}
+	pthread_mutex_lock(&rules_mu);
+	gen = rules_generation;
+	pthread_mutex_unlock(&rules_mu);
+	if (gen != td->generation) {
+		scan_dns_reload(td->sd, db);
+		td->generation = gen;
+	}
+	return td->sd;
+}
+
 /* The rules of this moment: reloaded every two seconds, so changes made
  * with moatctl or the sqlite3 shell apply without a restart. */
 static struct rules_ref *rules_get(sqlite3 *db)
@@ -148,6 +194,7 @@ static struct rules_ref *rules_get(sqlite3 *db)
 			}
 			rules_cur = fresh;
 			rules_loaded = now;
+			rules_generation++;
 		} else {
 			msg_warn("cannot reload rules: %s", err);
 			scan_rules_free(r);
@@ -463,6 +510,13 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref
 		smfi_setreply(ctx, "554", "5.7.1", "Message rejected as spam");
 		return SMFIS_REJECT;
 	}
+	if (strcmp(res->action, "soft reject") == 0) {
+		char text[300];
+
+		snprintf(text, sizeof(text), "Try again later: %s", res->soft_reason);
+		smfi_setreply(ctx, "451", "4.7.1", text);
+		return SMFIS_TEMPFAIL;
+	}
 	if (strcmp(res->action, "greylist") == 0) {
 		int g = db ? milter_greylist(db, c) : -1;
 
@@ -515,7 +569,7 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	in.nrcpts = c->nrcpt;
 	in.tls = c->tls;
 	scan_result_init(&res);
-	scan_message(ref->r, &in, &res);
+	scan_message(ref->r, thread_dns(db), &in, &res);
 	take_policy_header(ctx, c, ref, &res, qid);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
@@ -613,6 +667,7 @@ int main(int argc, char **argv)
 	greylist_delay = (long)conf_num(cf, "greylist_delay");
 	history_max_age = (long)conf_num(cf, "history_max_age");
 	pthread_key_create(&db_key, thread_db_close);
+	pthread_key_create(&dns_key, thread_dns_free);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");

@@ -510,9 +510,8 @@ static void check_urls(const struct scan_rules *r, const struct msg *m, struct s
 }
 
 void checks_run(const struct scan_rules *r, const struct scan_input *in, const struct msg *m,
-		struct scan_result *res)
+		struct scan_result *res, struct content *c)
 {
-	struct content c;
 
 	struct addrs *from = malloc(sizeof(*from));
 
@@ -530,10 +529,6 @@ void checks_run(const struct scan_rules *r, const struct scan_input *in, const s
 	check_subject_marks(r, m, res);
 	check_from_raw(r, m, res);
 	free(from);
-	url_list_init(&c.urls);
-	sbuf_init(&c.text);
-	check_urls(r, m, res, &c);
-	scan_rules_regex(r, in, m, &c, res);
-	url_list_free(&c.urls);
-	sbuf_free(&c.text);
+	check_urls(r, m, res, c);
+	scan_rules_regex(r, in, m, c, res);
 }

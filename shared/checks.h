@@ -22,9 +22,9 @@ struct content {
 /* Run the regex rules (table rules) over what the checks extracted. */
 void scan_rules_regex(const struct scan_rules *r, const struct scan_input *in,
 		      const struct msg *m, const struct content *c, struct scan_result *res);
-/* Run every check on a parsed message. */
+/* Run every check on a parsed message; c (initialised, empty) gets what was extracted. */
 void checks_run(const struct scan_rules *r, const struct scan_input *in, const struct msg *m,
-		struct scan_result *res);
+		struct scan_result *res, struct content *c);
 /* Parse an RFC 5322 date; 0 and *t (UTC seconds) or -1. */
 int checks_parse_date(const char *s, long long *t);
 

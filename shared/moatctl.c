@@ -313,6 +313,8 @@ static void print_result(const char *file, const struct scan_result *res, double
 	printf("\n");
 }
 
+static struct scan_dns *scan_sd;	/* DNS lists for scan (NULL with --no-dns) */
+
 static int scan_buffer(const struct scan_rules *r, const char *name, const char *p, size_t len,
 		       int json)
 {
@@ -322,7 +324,7 @@ static int scan_buffer(const struct scan_rules *r, const char *name, const char 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	scan_result_init(&res);
-	scan_message(r, &in, &res);
+	scan_message(r, scan_sd, &in, &res);
 	scan_finish(&res, r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_result(name, &res,
@@ -422,22 +424,30 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 {
 	struct scan_rules *r;
 	char err[512];
-	int json = 0, rc = 0, i = 1;
+	int json = 0, dns = 1, rc = 0, i = 1;
 
-	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
-		json = 1;
-		i++;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--no-dns") == 0)
+			dns = 0;
+		else
+			break;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: moatctl scan [--json] FILE|DIR...\n");
+		fprintf(stderr, "usage: moatctl scan [--json] [--no-dns] FILE|DIR...\n");
 		return 2;
 	}
-	if ((r = scan_rules_load(ctl_db(ctl), err, sizeof(err))) == NULL) {
+	if ((r = scan_rules_load(ctl_db(ctl), err, sizeof(err))) == NULL ||
+	    (dns && (scan_sd = scan_dns_new(ctl->cf, ctl_db(ctl), err, sizeof(err))) == NULL)) {
 		msg_error("%s", err);
+		scan_rules_free(r);
 		return 1;
 	}
 	for (; i < argc; i++)
 		rc |= scan_path(ctl, r, argv[i], json);
+	scan_dns_free(scan_sd);
+	scan_sd = NULL;
 	scan_rules_free(r);
 	return rc;
 }
@@ -450,7 +460,7 @@ static const struct command commands[] = {
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
 	 "greylisting state (moatctl greylist for details)"},
-	{"scan", cmd_scan, "[--json] FILE|DIR...",
+	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would"},
 	{"doctor", cmd_doctor, "",
 	 "check resolvers and every DNS list in use (RFC 5782 test points, blocks)"},

@@ -15,6 +15,12 @@
 #include <strings.h>
 
 #include "checks.h"
+#include "cidr.h"
+#include "conf.h"
+#include "dns.h"
+#include "dnsbl.h"
+#include "evloop.h"
+#include "url.h"
 #include "hash.h"
 #include "log.h"
 #include "mem.h"
@@ -386,7 +392,9 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r)
 		qsort(res->v, res->n, sizeof(*res->v), by_weight);
 	res->required = r->reject;
 	res->action = "no action";
-	if (res->score >= r->reject)
+	if (res->soft_reject && res->score < r->reject)
+		res->action = "soft reject";
+	else if (res->score >= r->reject)
 		res->action = "reject";
 	else if (res->score >= r->rewrite)
 		res->action = "rewrite subject";
@@ -423,15 +431,179 @@ void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold
 	}
 }
 
-void scan_message(const struct scan_rules *r, const struct scan_input *in, struct scan_result *res)
+struct scan_dns {
+	struct evloop *ev;
+	struct dns *dns;
+	struct dnsbl *bl;
+	int soft_reject;
+	char key[128];
+};
+
+struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen)
+{
+	struct scan_dns *sd = xcalloc(1, sizeof(*sd));
+	struct dns_params p = {
+		.servers = conf_str(cf, "dns_servers"),
+		.timeout_ms = (int)conf_num(cf, "dns_timeout") * 1000,
+		.tries = (int)conf_num(cf, "dns_retries") + 1,
+		.cache_size = (int)conf_num(cf, "dns_cache_size") / 16,
+		.max_ttl = (int)conf_num(cf, "dns_cache_max_ttl"),
+		.negative_ttl = (int)conf_num(cf, "dns_negative_ttl"),
+	};
+
+	sd->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
+	if ((sd->ev = evloop_new()) == NULL || (sd->dns = dns_new(sd->ev, &p, err, errlen)) == NULL ||
+	    (sd->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
+		scan_dns_free(sd);
+		return NULL;
+	}
+	return sd;
+}
+
+void scan_dns_reload(struct scan_dns *sd, sqlite3 *db)
+{
+	char err[512];
+
+	if (sd && dnsbl_reload(sd->bl, db, err, sizeof(err)) < 0)
+		msg_warn("%s", err);
+}
+
+void scan_dns_free(struct scan_dns *sd)
+{
+	if (sd == NULL)
+		return;
+	dns_free(sd->dns);
+	dnsbl_free(sd->bl);
+	evloop_free(sd->ev);
+	free(sd);
+}
+
+/* Addresses that say nothing about the sender's reputation. */
+static int private_ip(const struct ip_addr *ip)
+{
+	static const char *nets[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+				     "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "::1/128",
+				     "fc00::/7", "fe80::/10"};
+
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		struct cidr c;
+
+		if (cidr_parse(nets[i], strlen(nets[i]), &c) == 0 && cidr_match(&c, ip))
+			return 1;
+	}
+	return 0;
+}
+
+/* The relays' IPs: the bracketed address of each Received "from" clause. */
+static void received_targets(const struct msg *m, const struct scan_input *in,
+			     struct dnsbl_job *job)
+{
+	int seen = 0;
+
+	for (int k = 0; k < m->root->nheaders && seen < 16; k++) {
+		const struct msg_header *h = &m->root->headers[k];
+		const char *lb, *rb;
+		struct ip_addr ip;
+
+		if (strcasecmp(h->name, "Received") != 0)
+			continue;
+		seen++;
+		for (lb = strchr(h->value, '['); lb; lb = strchr(lb + 1, '[')) {
+			rb = strchr(lb, ']');
+			if (rb == NULL || rb - lb > 60)
+				break;
+			if (ip_parse(lb + 1, (size_t)(rb - lb - 1), &ip) < 0 && rb - lb > 6 &&
+			    strncasecmp(lb + 1, "IPv6:", 5) == 0 &&
+			    ip_parse(lb + 6, (size_t)(rb - lb - 6), &ip) < 0)
+				continue;
+			if (ip.family == 0 || private_ip(&ip))
+				break;
+			{
+				char txt[IP_TEXT_MAX];
+
+				/* Our own Postfix's hop is the client: the policy server checked it. */
+				ip_format(&ip, txt, sizeof(txt));
+				if (!(seen == 1 && in->client_ip && strcmp(txt, in->client_ip) == 0))
+					dnsbl_job_ip(job, &ip, DNSBL_RECEIVED);
+			}
+			break;
+		}
+	}
+}
+
+static void url_targets(const struct content *c, struct dnsbl_job *job)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < c->urls.n && n < 20; i++) {
+		const struct url *u = &c->urls.v[i];
+		struct ip_addr ip;
+
+		if (u->host_is_ip) {
+			if (url_host_ip(u->host, strlen(u->host), &ip) == 0 && !private_ip(&ip)) {
+				dnsbl_job_ip(job, &ip, DNSBL_URL);
+				n++;
+			}
+		} else if (u->host) {
+			dnsbl_job_domain(job, u->host, DNSBL_URL);
+			n++;
+		}
+	}
+}
+
+static void on_job_done(void *arg, struct dnsbl_job *job)
+{
+	evloop_stop(arg);
+}
+
+/* Run the DNS lists for the message's relays and URLs; wait for the answers. */
+static void scan_dns_run(const struct scan_rules *r, struct scan_dns *sd,
+			 const struct scan_input *in, const struct msg *m,
+			 const struct content *c, struct scan_result *res)
+{
+	struct dnsbl_job *job;
+	const struct dnsbl_hit *h;
+	const char *failed;
+	int timed_out;
+	size_t n;
+
+	if (!scan_rules_module(r, "rbl") || dnsbl_zone_count(sd->bl) == 0)
+		return;
+	job = dnsbl_job_new(sd->bl, sd->dns, on_job_done, sd->ev);
+	received_targets(m, in, job);
+	url_targets(c, job);
+	dnsbl_job_run(job);
+	if (dns_pending(sd->dns) > 0)
+		evloop_run(sd->ev);
+	n = dnsbl_job_hits(job, &h);
+	for (size_t i = 0; i < n; i++)
+		scan_add(res, r, h[i].symbol, h[i].option);
+	failed = dnsbl_job_failed(job, &timed_out);
+	if (failed && sd->soft_reject) {
+		res->soft_reject = 1;
+		snprintf(res->soft_reason, sizeof(res->soft_reason), "DNS lookup at %s %s", failed,
+			 timed_out ? "timed out" : "failed");
+	}
+	dnsbl_job_free(job);
+}
+
+void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct scan_input *in,
+		  struct scan_result *res)
 {
 	struct mime_limits lim;
+	struct content c;
 	struct msg *m;
 
 	mime_limits_default(&lim);
 	m = msg_parse(in->raw, in->len, &lim);
 	if (m == NULL)
 		return;
-	checks_run(r, in, m, res);
+	url_list_init(&c.urls);
+	sbuf_init(&c.text);
+	checks_run(r, in, m, res, &c);
+	if (sd)
+		scan_dns_run(r, sd, in, m, &c, res);
+	url_list_free(&c.urls);
+	sbuf_free(&c.text);
 	msg_free(m);
 }

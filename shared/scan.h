@@ -33,7 +33,10 @@ struct scan_result {
 	size_t n, cap;
 	double score;
 	double required;	/* the reject threshold, for the header */
-	const char *action;	/* "no action", "greylist", "add header", "rewrite subject", "reject" */
+	const char *action;	/* "no action", "greylist", "add header", "rewrite subject",
+				 * "reject", "soft reject" */
+	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
+	char soft_reason[200];
 };
 
 /* What the milter knows of the SMTP transaction (any field may be NULL). */
@@ -81,7 +84,21 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r);
 /* "default: False [s / r]; SYM(w)[o]; ..." ; fold > 0 folds lines near that width. */
 void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold);
 
-/* Parse the message and run every check into res (not finished). */
-void scan_message(const struct scan_rules *r, const struct scan_input *in, struct scan_result *res);
+struct conf;
+struct scan_dns;
+
+/*
+ * DNS lists for a scanning thread (Received-header IPs, URL hosts and
+ * IPs): its own event loop and resolver, used synchronously. NULL with err.
+ */
+struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen);
+/* Re-read the zones (after the database changed). */
+void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
+/* Free (NULL is fine). */
+void scan_dns_free(struct scan_dns *sd);
+
+/* Parse the message and run every check into res (not finished); sd may be NULL (no DNS). */
+void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct scan_input *in,
+		  struct scan_result *res);
 
 #endif

@@ -13,7 +13,7 @@ tap_ok "test lists served" z_start_lists
 tap_ok "test zones in the database" z_setup_db
 sqlite3 "$H_TMP/state/moat.db" "UPDATE modules SET enabled = 0 WHERE name = 'greylist'"
 tap_ok "moat-policyd starts" m_start_policyd -o dns_servers="127.0.0.1:$H_UNBOUND_PORT"
-tap_ok "moat-contentfilter starts" m_start_contentfilter
+tap_ok "moat-contentfilter starts" m_start_contentfilter -o dns_servers="127.0.0.1:$H_UNBOUND_PORT"
 tap_ok "private Postfix with both" h_start_postfix \
 	"relay_domains = example.com" \
 	"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
@@ -29,6 +29,29 @@ tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];[^$'\n']*TEST
 	"the policy server's symbol is in the content filter's result"
 tap_ok "...and X-Moat-Policy is removed" bash -c "! grep -qi '^X-Moat-Policy' '$(h_sink_last)'"
 tap_ok "...after it verified" bash -c "! grep -q 'ignoring an X-Moat-Policy' '$M_MILTER_LOG'"
+
+# The content filter asks the lists about Received hops and body URLs.
+out=$(h_swaks --xclient-addr 203.0.113.50 --xclient-name unknown --from a@sender.example \
+	--to bob@example.com --header "Subject: relayed" \
+	--header "Received: from relay.example (relay.example [192.0.2.98]) by mx.sender.example" \
+	--body "Offer: http://www.spammer.example/offer" 2>&1)
+tap_like "$out" "<\*\* 451 4\.7\.1 Greylisted" "a listed relay (3) and URL (2.5) reach the greylist threshold: 451"
+tap_ok "the listed Received hop counted" h_wait_log "TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:received\]" 5 "$M_MILTER_LOG"
+tap_ok "the listed URL host counted" h_wait_log "TEST_DBL\(2\.50\)\[www\.spammer\.example:url\]" 5 "$M_MILTER_LOG"
+
+# A silent resolver: the content filter soft-rejects (451 4.7.1), nothing is lost.
+kill "$M_MILTER_PID"
+wait "$M_MILTER_PID" 2>/dev/null
+tap_ok "a DNS server that never answers" h_start_dns_blackhole
+tap_ok "moat-contentfilter restarts pointed at it" m_start_contentfilter \
+	-o dns_servers="127.0.0.1:$H_BLACKHOLE_PORT" -o dns_timeout=1s -o dns_retries=0
+h_postfix_postconf -e "smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT"
+h_postfix_reload
+sleep 1
+out=$(h_swaks --xclient-addr 203.0.113.51 --xclient-name unknown --from a@sender.example \
+	--to bob@example.com --header "Subject: silent" --body "See http://www.example.org/" 2>&1)
+tap_like "$out" "<\*\* 451 4\.7\.1 Try again later: DNS lookup at [a-z.]+ timed out" \
+	"resolver silent: 451 4.7.1 at end of DATA (soft reject)"
 
 h_postfix_stop
 kill "$M_MILTER_PID" "$M_POLICYD_PID"

@@ -64,8 +64,10 @@ m_start_contentfilter() {
 	state=$(m_state)
 	M_MILTER_PORT=$(h_free_port)
 	M_MILTER_LOG=$H_TMP/logs/contentfilter-$M_MILTER_PORT.log
+	m_quiet_zones || return 1
 	"$(m_bin moat-contentfilter)" -f -o state_directory="$state" \
-		-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" "$@" >>"$M_MILTER_LOG" 2>&1 &
+		-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" -o dns_servers=127.0.0.1:1 \
+		"$@" >>"$M_MILTER_LOG" 2>&1 &
 	M_MILTER_PID=$!
 	h_track "$M_MILTER_PID" moat-contentfilter
 	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID" &&
@@ -73,7 +75,7 @@ m_start_contentfilter() {
 }
 
 m_ctl() {
-	"$(m_bin moatctl)" -o state_directory="$(m_state)" "$@"
+	"$(m_bin moatctl)" -o state_directory="$(m_state)" -o dns_servers=127.0.0.1:1 "$@"
 }
 
 # One policy request; prints the action line's value ("DUNNO", ...).

@@ -24,7 +24,7 @@ z_setup_db() {
 UPDATE dnsbl_zones SET enabled = 0;
 INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('bl.test', 'ip', 'client,received');
 INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('wl.test', 'ip', 'client');
-INSERT INTO dnsbl_zones (name, kind, checks, domain_mode) VALUES ('dbl.test', 'domain', 'helo,sender,client_name', 'full');
+INSERT INTO dnsbl_zones (name, kind, checks, domain_mode) VALUES ('dbl.test', 'domain', 'helo,sender,client_name,url', 'full');
 INSERT INTO dnsbl_zones (name, kind, checks, needs_key) VALUES ('abusix.test', 'ip', 'client', 'abusix');
 INSERT INTO dnsbl_zones (name, kind, checks, enabled) VALUES ('blocked.test', 'ip', 'client', 0);
 INSERT INTO symbols (name, weight, group_name) VALUES
