@@ -74,14 +74,9 @@ static void on_request(struct server_conn *c, const struct policy_request *req, 
 
 static struct dns *setup_dns(struct policyd *pd, char *err, size_t errlen)
 {
-	struct dns_params p = {
-		.servers = conf_str(pd->cf, "dns_servers"),
-		.timeout_ms = (int)conf_num(pd->cf, "dns_timeout") * 1000,
-		.tries = (int)conf_num(pd->cf, "dns_retries") + 1,
-		.cache_size = (int)conf_num(pd->cf, "dns_cache_size"),
-		.max_ttl = (int)conf_num(pd->cf, "dns_cache_max_ttl"),
-		.negative_ttl = (int)conf_num(pd->cf, "dns_negative_ttl"),
-	};
+	struct dns_params p;
+
+	dns_params_from_conf(pd->cf, &p);
 
 	return dns_new(pd->ev, &p, err, errlen);
 }

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "conf.h"
 #include "dns.h"
 #include "hash.h"
 #include "log.h"
@@ -54,6 +55,16 @@ struct query {
 	void *arg;
 	char name[DNS_NAME_MAX];
 };
+
+void dns_params_from_conf(const struct conf *cf, struct dns_params *p)
+{
+	p->servers = conf_str(cf, "dns_servers");
+	p->timeout_ms = (int)conf_num(cf, "dns_timeout") * 1000;
+	p->tries = (int)conf_num(cf, "dns_retries") + 1;
+	p->cache_size = (int)conf_num(cf, "dns_cache_size");
+	p->max_ttl = (int)conf_num(cf, "dns_cache_max_ttl");
+	p->negative_ttl = (int)conf_num(cf, "dns_negative_ttl");
+}
 
 const char *dns_status_str(enum dns_status s)
 {

@@ -40,6 +40,10 @@ struct dns_params {
 };
 
 struct dns;
+struct conf;
+
+/* Parameters from moat.conf (dns_servers, dns_timeout, dns_retries, dns_cache_*). */
+void dns_params_from_conf(const struct conf *cf, struct dns_params *p);
 
 /* Called once per lookup, possibly before dns_lookup() returns (cache hit). */
 typedef void dns_cb(void *arg, const char *name, const struct dns_result *res);

@@ -144,20 +144,16 @@ static int report_problems(sqlite3 *db, FILE *fp)
 
 int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp)
 {
-	struct dns_params dp = {
-		.servers = conf_str(cf, "dns_servers"),
-		.timeout_ms = (int)conf_num(cf, "dns_timeout") * 1000,
-		.tries = (int)conf_num(cf, "dns_retries") + 1,
-		.cache_size = 0,
-		.max_ttl = 1,
-		.negative_ttl = 0,
-	};
+	struct dns_params dp;
 	struct doctor doc = {0};
 	struct dnsbl *bl;
 	struct dns *dns;
 	char err[512], qz[290];
 	int bad = 0, nz;
 
+	/* Every answer fresh: the doctor wants to see the lists now. */
+	dns_params_from_conf(cf, &dp);
+	dp.cache_size = 0;
 	fprintf(fp, "resolvers: %s\n", *dp.servers ? dp.servers : "from /etc/resolv.conf");
 	if ((bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, sizeof(err))) == NULL) {
 		fprintf(fp, "FAILED: %s\n", err);

@@ -442,15 +442,10 @@ struct scan_dns {
 struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen)
 {
 	struct scan_dns *sd = xcalloc(1, sizeof(*sd));
-	struct dns_params p = {
-		.servers = conf_str(cf, "dns_servers"),
-		.timeout_ms = (int)conf_num(cf, "dns_timeout") * 1000,
-		.tries = (int)conf_num(cf, "dns_retries") + 1,
-		.cache_size = (int)conf_num(cf, "dns_cache_size") / 16,
-		.max_ttl = (int)conf_num(cf, "dns_cache_max_ttl"),
-		.negative_ttl = (int)conf_num(cf, "dns_negative_ttl"),
-	};
+	struct dns_params p;
 
+	dns_params_from_conf(cf, &p);
+	p.cache_size /= 16;	/* one cache per milter thread */
 	sd->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
 	if ((sd->ev = evloop_new()) == NULL || (sd->dns = dns_new(sd->ev, &p, err, errlen)) == NULL ||
 	    (sd->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
