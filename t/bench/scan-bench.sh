@@ -9,10 +9,16 @@
 # is scanned whole (its ham/ and spam/ subdirectories if present, else the
 # directory itself), one message per file.
 #
+# DNS: a private unbound on loopback answers NXDOMAIN for every name; both
+# scanners use it for their DNS lists (so nothing leaves the machine and
+# every lookup is a fast "not listed").
+#
 # moat: "moatctl scan --json" over the corpus, RUNS times (default 3): the
-# milter's scan code in one process, reading the files itself. Prints per
-# run the wall time, messages/s, CPU (user+sys of the process) per message
-# and peak RSS, then the best of the runs.
+# milter's scan code in one process, reading the files itself, its URL DNS
+# lists asked one message after the other. Prints per run the wall time,
+# messages/s, CPU (user+sys of the process) per message and peak RSS, then
+# the best of the runs. If moatctl knows --no-dns, the same first without
+# DNS lists, for reference; the comparison uses the run with DNS.
 #
 # rspamd (only if installed; Debian's rspamd 3.4): a private instance
 # under the temp dir (a copy of /etc/rspamd with a top-level rspamd.conf of
@@ -61,7 +67,7 @@ h_init
 calc() {
 	local e=$1
 	shift
-	local a=()
+	local a=() v
 	for v in "$@"; do a+=(-v "$v"); done
 	awk "${a[@]}" "BEGIN { $e }"
 }
@@ -69,52 +75,14 @@ calc() {
 echo "# scan benchmark: $nfiles messages ($mbytes MB) from $corpus, best of $runs runs"
 echo "# machine: $(nproc) cores, $(uname -r); $("$moatctl" -V 2>&1 | head -n 1)$(command -v rspamd >/dev/null && echo "; $(rspamd -v 2>&1 | head -n 1)")"
 
-# --- moat -----------------------------------------------------------------
-
-state=$H_TMP/state
-"$moatctl" -o state_directory="$state" migrate >/dev/null || exit 1
-m_best_rate=0 m_best_cpu= m_rss=0
-for ((i = 1; i <= runs; i++)); do
-	# bash's "time" gives ms resolution for wall and user+sys (getrusage of
-	# the waited-for children, which includes moatctl under /usr/bin/time);
-	# /usr/bin/time only adds the peak RSS.
-	TIMEFORMAT='%3R %3U %3S'
-	{ time /usr/bin/time -f %M -o "$H_TMP/rss" \
-		"$moatctl" -o state_directory="$state" scan --json "${dirs[@]}" \
-		>"$H_TMP/moat.json" 2>"$H_TMP/moat.err"; } 2>"$H_TMP/moat.time"
-	rc=$?
-	read -r wall user sys <"$H_TMP/moat.time"
-	rss=$(tail -n 1 "$H_TMP/rss")
-	n=$(grep -c '^{"file":' "$H_TMP/moat.json")
-	if [ $rc -ne 0 ] || [ "$n" -lt "$nfiles" ]; then
-		echo "moatctl scan failed (exit $rc, $n results for $nfiles files):" >&2
-		tail -n 5 "$H_TMP/moat.err" >&2
-		exit 1
-	fi
-	rate=$(calc 'printf "%.0f", n / w' n="$n" w="$wall")
-	cpu=$(calc 'printf "%.4f", (u + s) * 1000 / n' u="$user" s="$sys" n="$n")
-	echo "moat run $i: $n messages in ${wall}s = $rate msg/s; CPU ${user}s user + ${sys}s sys = $cpu ms/msg; peak RSS $(calc 'printf "%.1f", k / 1024' k="$rss") MB"
-	[ "$rate" -gt "$m_best_rate" ] && m_best_rate=$rate
-	if [ -z "$m_best_cpu" ] || calc 'exit !(a < b)' a="$cpu" b="$m_best_cpu"; then m_best_cpu=$cpu; fi
-	[ "$rss" -gt "$m_rss" ] && m_rss=$rss
-done
-m_percore=$(calc 'printf "%.0f", 1000 / c' c="$m_best_cpu")
-echo "moat best: $m_best_rate msg/s; $m_best_cpu ms CPU/msg = $m_percore msg per CPU-second; peak RSS $(calc 'printf "%.1f", k / 1024' k="$m_rss") MB"
-
-# --- rspamd ---------------------------------------------------------------
-
-if ! command -v rspamd >/dev/null || ! command -v rspamc >/dev/null || [ ! -d /etc/rspamd ]; then
-	echo "# rspamd not installed: no comparison"
-	exit 0
-fi
-command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] ||
-	{ echo "# unbound not installed: rspamd cannot be run offline, no comparison"; exit 0; }
+# --- DNS ------------------------------------------------------------------
 
 # A private unbound that answers NXDOMAIN for every name ("." is a static
-# local zone without data), so rspamd's DNS lists, SPF/DKIM/DMARC and map
-# fetches get a fast negative answer, as most real list lookups do, and no
-# query leaves the machine. (The harness's h_start_unbound answers REFUSED
-# instead, which rspamd logs as an error and scores as *_FAIL symbols.)
+# local zone without data), so the DNS lists of both scanners (and rspamd's
+# SPF/DKIM/DMARC and map fetches) get a fast negative answer, as most real
+# list lookups do, and no query leaves the machine. (The harness's
+# h_start_unbound answers REFUSED instead, which rspamd logs as an error
+# and scores as *_FAIL symbols.)
 start_nx_unbound() {
 	local dir=$H_TMP/unbound-nx port pid
 	mkdir -p "$dir"
@@ -145,7 +113,72 @@ EOF
 	h_wait_udp_port "$port" 10 $pid || return 1
 	NX_PORT=$port
 }
-start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
+NX_PORT=
+if command -v unbound >/dev/null || [ -x /usr/sbin/unbound ]; then
+	start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
+fi
+
+# --- moat -----------------------------------------------------------------
+
+state=$H_TMP/state
+"$moatctl" -o state_directory="$state" migrate >/dev/null || exit 1
+# moatctl scan asks the DNS lists that check URLs (dbl.spamhaus.org, ...)
+# unless given --no-dns: point it at the NXDOMAIN unbound, like rspamd.
+if [ -n "$NX_PORT" ]; then dns=127.0.0.1:$NX_PORT; else dns=127.0.0.1:1; fi
+nodns=
+"$moatctl" -o state_directory="$state" scan 2>&1 | grep -q -- --no-dns && nodns=--no-dns
+
+# run_moat LABEL [SCAN-OPTION...]: RUNS scans of the corpus, one line per
+# run, then the best: highest msg/s, lowest CPU/msg, highest peak RSS.
+# Leaves the best in M_RATE, M_CPU (ms/msg), M_PERCORE (msg/CPU-second).
+run_moat() {
+	local label=$1 i rc wall user sys rss n rate cpu best_rss=0
+	shift
+	M_RATE=0 M_CPU=
+	for ((i = 1; i <= runs; i++)); do
+		# bash's "time" gives ms resolution for wall and user+sys
+		# (getrusage of the waited-for children, which includes moatctl
+		# under /usr/bin/time); /usr/bin/time only adds the peak RSS.
+		TIMEFORMAT='%3R %3U %3S'
+		{ time /usr/bin/time -f %M -o "$H_TMP/rss" \
+			"$moatctl" -o state_directory="$state" -o dns_servers="$dns" \
+			scan --json "$@" "${dirs[@]}" \
+			>"$H_TMP/moat.json" 2>"$H_TMP/moat.err"; } 2>"$H_TMP/moat.time"
+		rc=$?
+		read -r wall user sys <"$H_TMP/moat.time"
+		rss=$(tail -n 1 "$H_TMP/rss")
+		n=$(grep -c '^{"file":' "$H_TMP/moat.json")
+		if [ $rc -ne 0 ] || [ "$n" -lt "$nfiles" ]; then
+			echo "moatctl scan failed (exit $rc, $n results for $nfiles files):" >&2
+			tail -n 5 "$H_TMP/moat.err" >&2
+			exit 1
+		fi
+		rate=$(calc 'printf "%.0f", (w > 0 ? n / w : 0)' n="$n" w="$wall")
+		cpu=$(calc 'printf "%.4f", (u + s) * 1000 / n' u="$user" s="$sys" n="$n")
+		echo "$label run $i: $n messages in ${wall}s = $rate msg/s; CPU ${user}s user + ${sys}s sys = $cpu ms/msg; peak RSS $(calc 'printf "%.1f", k / 1024' k="$rss") MB"
+		[ "$rate" -gt "$M_RATE" ] && M_RATE=$rate
+		if [ -z "$M_CPU" ] || calc 'exit !(a < b)' a="$cpu" b="$M_CPU"; then M_CPU=$cpu; fi
+		[ "$rss" -gt "$best_rss" ] && best_rss=$rss
+	done
+	M_PERCORE=$(calc 'printf "%.0f", (c > 0 ? 1000 / c : 0)' c="$M_CPU")
+	echo "$label best: $M_RATE msg/s; $M_CPU ms CPU/msg = $M_PERCORE msg per CPU-second; peak RSS $(calc 'printf "%.1f", k / 1024' k="$best_rss") MB"
+}
+
+if [ -n "$nodns" ]; then
+	run_moat "moat $nodns" --no-dns
+	echo "# moat with its URL DNS lists, resolver $dns$([ -n "$NX_PORT" ] && echo " (NXDOMAIN for everything)"):"
+fi
+run_moat moat
+m_best_rate=$M_RATE m_percore=$M_PERCORE
+
+# --- rspamd ---------------------------------------------------------------
+
+if ! command -v rspamd >/dev/null || ! command -v rspamc >/dev/null || [ ! -d /etc/rspamd ]; then
+	echo "# rspamd not installed: no comparison"
+	exit 0
+fi
+[ -n "$NX_PORT" ] ||
+	{ echo "# unbound not installed: rspamd cannot be run offline, no comparison"; exit 0; }
 
 R=$H_TMP/rspamd
 mkdir -p "$R/db" "$R/log" "$R/run"
@@ -160,7 +193,9 @@ rport=$(h_free_port)
 # Debian's rspamd.conf minus the controller, proxy and fuzzy workers: only
 # the normal worker, which is what rspamc's "check" talks to. (Without a
 # controller rspamd warns that learning and map watching are "broken";
-# the normal worker runs the controller's periodic jobs instead.)
+# the normal worker runs the controller's periodic jobs instead.) Logging
+# stays at Debian's level "info", a few lines per message, as a default
+# install logs.
 cat >"$R/etc/rspamd.conf" <<EOF
 .include "\$CONFDIR/common.conf"
 options {
@@ -244,8 +279,10 @@ rspamd_cpu() {
 }
 worker_pid=$(ps -o pid=,args= --ppid "$rpid" | awk '/normal process/ { print $1; exit }')
 
-r_best_rate=0 r_best_cpu= r_best_n=
-for n in 1 "$par"; do
+r_best_rate=0 r_best_cpu='' r_best_n=''
+modes=(1)
+[ "$par" -ne 1 ] && modes+=("$par")
+for n in "${modes[@]}"; do
 	for ((i = 1; i <= runs; i++)); do
 		c0=$(rspamd_cpu)
 		TIMEFORMAT='%3R %3U %3S'
@@ -261,7 +298,7 @@ for n in 1 "$par"; do
 			exit 1
 		fi
 		rcpu=$(calc 'printf "%.2f", b - a' a="$c0" b="$c1")
-		rate=$(calc 'printf "%.0f", n / w' n="$got" w="$wall")
+		rate=$(calc 'printf "%.0f", (w > 0 ? n / w : 0)' n="$got" w="$wall")
 		cpu=$(calc 'printf "%.4f", c * 1000 / n' c="$rcpu" n="$got")
 		echo "rspamd -n $n run $i: $got messages in ${wall}s = $rate msg/s; rspamd CPU ${rcpu}s = $cpu ms/msg; rspamc CPU $(calc 'printf "%.2f", u + s' u="$cuser" s="$csys")s"
 		[ "$rate" -gt "$r_best_rate" ] && r_best_rate=$rate r_best_n=$n
@@ -269,7 +306,7 @@ for n in 1 "$par"; do
 	done
 done
 r_rss=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$worker_pid/status" 2>/dev/null)
-r_percore=$(calc 'printf "%.0f", 1000 / c' c="$r_best_cpu")
+r_percore=$(calc 'printf "%.0f", (c > 0 ? 1000 / c : 0)' c="$r_best_cpu")
 echo "rspamd best: $r_best_rate msg/s (-n $r_best_n); $r_best_cpu ms CPU/msg = $r_percore msg per CPU-second; worker peak RSS ${r_rss:-?} MB"
-echo "ratio moat/rspamd messages per CPU-second: $(calc 'printf "%.1f", a / b' a="$m_percore" b="$r_percore")"
-echo "ratio moat/rspamd messages/s (1 process vs 1 worker): $(calc 'printf "%.1f", a / b' a="$m_best_rate" b="$r_best_rate")"
+echo "ratio moat/rspamd messages per CPU-second: $(calc 'printf "%.1f", (b ? a / b : 0)' a="$m_percore" b="$r_percore")"
+echo "ratio moat/rspamd messages/s (1 process vs 1 worker): $(calc 'printf "%.1f", (b ? a / b : 0)' a="$m_best_rate" b="$r_best_rate")"
