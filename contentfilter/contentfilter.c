@@ -58,7 +58,6 @@ static size_t scan_limit;
 static int error_accepts;
 static long greylist_delay;
 static long history_max_age;
-static pthread_key_t db_key, dns_key;
 static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
@@ -104,72 +103,65 @@ static void conn_reset_message(struct cf_conn *c)
 	c->size = 0;
 }
 
-/* This thread's database connection (libmilter runs one thread per SMTP session). */
-static sqlite3 *thread_db(void)
-{
-	sqlite3 *db = pthread_getspecific(db_key);
-	char err[512];
-
-	if (db)
-		return db;
-	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
-		     err, sizeof(err));
-	if (db == NULL) {
-		msg_error("%s", err);
-		return NULL;
-	}
-	pthread_setspecific(db_key, db);
-	return db;
-}
-
-static void thread_db_close(void *db)
-{
-	db_close(db);
-}
-
-struct thread_dns {
-	struct scan_dns *sd;
-	unsigned generation;
+/*
+ * What a scan needs besides the message: a database connection and a
+ * resolver with the DNS lists. libmilter runs a thread per SMTP session
+ * and sessions are short, so these live in a pool and go from scan to
+ * scan instead of being opened for every connection.
+ */
+struct worker {
+	sqlite3 *db;
+	struct scan_dns *sd;	/* NULL if the DNS lists could not be set up */
+	unsigned generation;	/* rules generation the DNS lists were read at */
+	struct worker *next;
 };
 
-static void thread_dns_free(void *p)
-{
-	struct thread_dns *td = p;
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct worker *pool;
 
-	scan_dns_free(td->sd);
-	free(td);
+static struct worker *worker_get(void)
+{
+	struct worker *w;
+	char err[512];
+
+	pthread_mutex_lock(&pool_mu);
+	if ((w = pool) != NULL)
+		pool = w->next;
+	pthread_mutex_unlock(&pool_mu);
+	if (w)
+		return w;
+	w = xcalloc(1, sizeof(*w));
+	w->db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
+			err, sizeof(err));
+	if (w->db == NULL) {
+		msg_error("%s", err);
+		free(w);
+		return NULL;
+	}
+	if ((w->sd = scan_dns_new(cf, w->db, err, sizeof(err))) == NULL)
+		msg_warn("DNS lists unavailable: %s", err);
+	w->generation = (unsigned)-1;
+	return w;
 }
 
-/* This thread's resolver and DNS lists, re-read when the rules were. */
-static struct scan_dns *thread_dns(sqlite3 *db)
+static void worker_put(struct worker *w)
 {
-	struct thread_dns *td = pthread_getspecific(dns_key);
-	char err[512];
-	unsigned gen;
+	pthread_mutex_lock(&pool_mu);
+	w->next = pool;
+	pool = w;
+	pthread_mutex_unlock(&pool_mu);
+}
 
-	if (td == NULL) {
-		struct scan_dns *sd = scan_dns_new(cf, db, err, sizeof(err));
+static void pool_free(void)
+{
+	while (pool) {
+		struct worker *w = pool;
 
-		if (sd == NULL) {
-			msg_warn("DNS lists unavailable: %s", err);
-			return NULL;
-		}
-		td = xcalloc(1, sizeof(*td));
-		td->sd = sd;
-		pthread_mutex_lock(&rules_mu);
-		td->generation = rules_generation;
-		pthread_mutex_unlock(&rules_mu);
-		pthread_setspecific(dns_key, td);
-		return td->sd;
+		pool = w->next;
+		scan_dns_free(w->sd);
+		db_close(w->db);
+		free(w);
 	}
-	pthread_mutex_lock(&rules_mu);
-	gen = rules_generation;
-	pthread_mutex_unlock(&rules_mu);
-	if (gen != td->generation) {
-		scan_dns_reload(td->sd, db);
-		td->generation = gen;
-	}
-	return td->sd;
 }
 
 /* The rules of this moment: reloaded every two seconds, so changes made
@@ -499,12 +491,11 @@ static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
-static sfsistat act(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct rules_ref *ref,
 		    const struct scan_result *res, const char *qid, const char *subject)
 {
 	const char *spam = scan_rules_setting(ref->r, "spam_header");
 	const char *colon = strchr(spam, ':');
-	sqlite3 *db = thread_db();
 
 	if (strcmp(res->action, "reject") == 0) {
 		smfi_setreply(ctx, "554", "5.7.1", "Message rejected as spam");
@@ -518,7 +509,7 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref
 		return SMFIS_TEMPFAIL;
 	}
 	if (strcmp(res->action, "greylist") == 0) {
-		int g = db ? milter_greylist(db, c) : -1;
+		int g = milter_greylist(db, c);
 
 		if (g == 0) {
 			smfi_setreply(ctx, "451", "4.7.1", "Greylisted, please try again later");
@@ -549,15 +540,29 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	struct scan_input in;
 	struct rules_ref *ref;
 	struct sbuf hdr;
-	sqlite3 *db;
+	struct worker *w;
 	sfsistat rc;
+	unsigned gen;
 
 	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
 	if (c == NULL)
 		return internal_error(ctx, qid, "no connection state");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((db = thread_db()) == NULL || (ref = rules_get(db)) == NULL)
+	if ((w = worker_get()) == NULL)
 		return internal_error(ctx, qid, "database unavailable");
+	if ((ref = rules_get(w->db)) == NULL) {
+		worker_put(w);
+		return internal_error(ctx, qid, "rules unavailable");
+	}
+	/* DNS lists follow the rules: re-read when they were. */
+	pthread_mutex_lock(&rules_mu);
+	gen = rules_generation;
+	pthread_mutex_unlock(&rules_mu);
+	if (w->sd && w->generation != gen) {
+		if (w->generation != (unsigned)-1)
+			scan_dns_reload(w->sd, w->db);
+		w->generation = gen;
+	}
 	memset(&in, 0, sizeof(in));
 	in.raw = c->raw.data ? c->raw.data : "";
 	in.len = c->raw.len;
@@ -569,7 +574,7 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	in.nrcpts = c->nrcpt;
 	in.tls = c->tls;
 	scan_result_init(&res);
-	scan_message(ref->r, thread_dns(db), &in, &res);
+	scan_message(ref->r, w->sd, &in, &res);
 	take_policy_header(ctx, c, ref, &res, qid);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
@@ -589,14 +594,15 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	scan_spamd_result(&res, &hdr, 78);
 	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
 	add_header(ctx, "X-Rspamd-Action", res.action);
-	rc = act(ctx, c, ref, &res, qid, subject);
+	rc = act(ctx, c, w->db, ref, &res, qid, subject);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
 		 " symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
 		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", sbuf_cstr(&hdr), ms_since(&t0));
-	history_add(db, qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
+	history_add(w->db, qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
+	worker_put(w);
 	sbuf_free(&hdr);
 	scan_result_free(&res);
 	rules_put(ref);
@@ -666,8 +672,6 @@ int main(int argc, char **argv)
 	error_accepts = strcmp(conf_str(cf, "milter_error_action"), "accept") == 0;
 	greylist_delay = (long)conf_num(cf, "greylist_delay");
 	history_max_age = (long)conf_num(cf, "history_max_age");
-	pthread_key_create(&db_key, thread_db_close);
-	pthread_key_create(&dns_key, thread_dns_free);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
@@ -693,6 +697,7 @@ int main(int argc, char **argv)
 	if (la.is_unix)
 		unlink(la.path);
 	msg_info("stopped");
+	pool_free();
 	if (rules_cur && --rules_cur->refs == 0) {
 		scan_rules_free(rules_cur->r);
 		free(rules_cur);

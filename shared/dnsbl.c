@@ -21,6 +21,7 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "mem.h"
+#include "url.h"
 
 #define DNSBL_MAX_TARGETS 64
 #define DNSBL_MAX_PROBLEMS 64
@@ -59,7 +60,6 @@ struct dnsbl {
 	int nzones;
 	char key[128];
 	const psl_ctx_t *psl;
-	psl_ctx_t *psl_own;
 	int running;		/* jobs in flight: no reload under them */
 	struct problem problems[DNSBL_MAX_PROBLEMS];
 	int nproblems;
@@ -239,8 +239,8 @@ struct dnsbl *dnsbl_new(sqlite3 *db, const char *abusix_key, char *err, size_t e
 	struct dnsbl *bl = xcalloc(1, sizeof(*bl));
 
 	snprintf(bl->key, sizeof(bl->key), "%s", abusix_key ? abusix_key : "");
-	bl->psl_own = psl_latest(NULL);
-	bl->psl = bl->psl_own ? bl->psl_own : psl_builtin();
+	/* One list for the process: loading it costs more than a whole scan. */
+	bl->psl = url_psl();
 	if (dnsbl_reload(bl, db, err, errlen) < 0) {
 		dnsbl_free(bl);
 		return NULL;
@@ -253,7 +253,6 @@ void dnsbl_free(struct dnsbl *bl)
 	if (bl == NULL)
 		return;
 	free_zones(bl->zones, bl->nzones);
-	psl_free(bl->psl_own);
 	free(bl);
 }
 
@@ -371,14 +370,7 @@ static int domain_qname(const psl_ctx_t *psl, const char *domain, const char *zo
 int dnsbl_domain_qname(const char *domain, const char *zone, int registrable, char *out,
 		       size_t outlen)
 {
-	static psl_ctx_t *psl;
-	static int tried;
-
-	if (!tried) {
-		tried = 1;
-		psl = psl_latest(NULL);
-	}
-	return domain_qname(psl ? psl : psl_builtin(), domain, zone, registrable, out, outlen);
+	return domain_qname(url_psl(), domain, zone, registrable, out, outlen);
 }
 
 enum dnsbl_code_result dnsbl_classify(const struct dnsbl_zone *z, struct in_addr a,

@@ -406,6 +406,12 @@ static void psl_load(void)
 	psl_ctx = p ? p : psl_builtin();
 }
 
+const psl_ctx_t *url_psl(void)
+{
+	pthread_once(&psl_once, psl_load);
+	return psl_ctx;
+}
+
 /* Registrable domain of host; the list l is asked first, since links repeat. */
 static char *registrable(const struct url_list *l, const char *host)
 {
@@ -417,8 +423,7 @@ static char *registrable(const struct url_list *l, const char *host)
 		if (strcmp(u->host, host) == 0)
 			return u->registrable ? xstrdup(u->registrable) : NULL;
 	}
-	pthread_once(&psl_once, psl_load);
-	r = psl_ctx ? psl_registrable_domain(psl_ctx, host) : NULL;
+	r = url_psl() ? psl_registrable_domain(url_psl(), host) : NULL;
 	return r ? xstrdup(r) : NULL;
 }
 
