@@ -36,8 +36,9 @@ printf '%s' "${r:50}" >&"$a"
 tap_like "$(read_replies $a 1)" "^action=DEFER_IF_PERMIT 4\.7\.1 Greylisted, please try again in 300 seconds$" \
 	"a request split across reads is answered once whole"
 { req 192.0.2.1 one@example.com; req 192.0.2.1 two@example.com DATA; req 192.0.2.1 three@example.com; } >&"$a"
-tap_is "$(read_replies $a 3 | tr '\n' '|')" \
-	"action=DEFER_IF_PERMIT 4.7.1 Greylisted, please try again in 300 seconds|action=DUNNO|action=DEFER_IF_PERMIT 4.7.1 Greylisted, please try again in 300 seconds|" \
+# (the first repeats the triplet above: a second may have passed since)
+tap_like "$(read_replies $a 3 | tr '\n' '|')" \
+	"^action=DEFER_IF_PERMIT 4\.7\.1 Greylisted, please try again in (300|299) seconds\|action=DUNNO\|action=DEFER_IF_PERMIT 4\.7\.1 Greylisted, please try again in 300 seconds\|$" \
 	"three requests in one write: three replies in order (DATA state is DUNNO)"
 
 # A stalled client (half a request, then silence) does not hold up others.
