@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -388,37 +389,101 @@ static int milter_greylist(sqlite3 *db, const struct cf_conn *c)
 	return first >= 0 && now - first >= greylist_delay;
 }
 
-static void history_add(sqlite3 *db, const char *qid, const struct cf_conn *c,
-			const struct scan_result *res, const char *symbols, const char *subject,
-			double ms)
+/*
+ * History rows go to one writer thread, which inserts whatever has queued
+ * up in one transaction: twenty milter threads then never wait for each
+ * other's write lock on the message path. A row still queued when the
+ * process is killed is lost; the message is not (it is Postfix's).
+ */
+struct hist_row {
+	char *qid, *client, *sender, *rcpts, *subject, *action, *symbols;
+	long long size;
+	double score, ms;
+	struct hist_row *next;
+};
+
+static pthread_mutex_t hist_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hist_cv = PTHREAD_COND_INITIALIZER;
+static struct hist_row *hist_head, **hist_tail = &hist_head;
+static int hist_stop, hist_len;
+static pthread_t hist_thread;
+
+#define HIST_QUEUE_MAX 100000	/* rows waiting; past it new ones are dropped (and logged) */
+
+static void hist_free(struct hist_row *h)
+{
+	free(h->qid);
+	free(h->client);
+	free(h->sender);
+	free(h->rcpts);
+	free(h->subject);
+	free(h->action);
+	free(h->symbols);
+	free(h);
+}
+
+static void history_add(const char *qid, const struct cf_conn *c, const struct scan_result *res,
+			const char *symbols, const char *subject, double ms)
+{
+	struct hist_row *h = xcalloc(1, sizeof(*h));
+	struct sbuf rc;
+
+	sbuf_init(&rc);
+	for (int i = 0; i < c->nrcpt; i++)
+		sbuf_printf(&rc, "%s%s", i ? "," : "", c->rcpts[i]);
+	h->qid = xstrdup(qid);
+	h->client = xstrdup(c->client);
+	h->sender = xstrdup(c->from);
+	h->rcpts = xstrdup(sbuf_cstr(&rc));
+	h->subject = xstrdup(subject);
+	h->action = xstrdup(res->action);
+	h->symbols = xstrdup(symbols);
+	h->size = (long long)c->size;
+	h->score = res->score;
+	h->ms = ms;
+	sbuf_free(&rc);
+	pthread_mutex_lock(&hist_mu);
+	if (hist_len >= HIST_QUEUE_MAX) {
+		pthread_mutex_unlock(&hist_mu);
+		msg_warn("%s: history queue full; row not kept", qid);
+		hist_free(h);
+		return;
+	}
+	*hist_tail = h;
+	hist_tail = &h->next;
+	hist_len++;
+	pthread_cond_signal(&hist_cv);
+	pthread_mutex_unlock(&hist_mu);
+}
+
+static void hist_write(sqlite3 *db, struct hist_row *list)
 {
 	static const char *sql =
 		"INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
 		" score, action, symbols, scan_ms) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 		" ?8, ?9, ?10)";
-	struct sbuf rc;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 
-	sbuf_init(&rc);
-	for (int i = 0; i < c->nrcpt; i++)
-		sbuf_printf(&rc, "%s%s", i ? "," : "", c->rcpts[i]);
+	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, c->client, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, c->from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, sbuf_cstr(&rc), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)c->size);
-		sqlite3_bind_double(st, 7, res->score);
-		sqlite3_bind_text(st, 8, res->action, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, symbols, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 10, ms);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			msg_warn("%s: history: %s", qid, sqlite3_errmsg(db));
+		for (struct hist_row *h = list; h; h = h->next) {
+			sqlite3_bind_text(st, 1, h->qid, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, h->client, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, h->sender, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, h->rcpts, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, h->subject, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, h->size);
+			sqlite3_bind_double(st, 7, h->score);
+			sqlite3_bind_text(st, 8, h->action, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 9, h->symbols, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 10, h->ms);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
+			sqlite3_reset(st);
+		}
 		sqlite3_finalize(st);
 	}
-	sbuf_free(&rc);
-	/* Prune a little with every message: bounded work, no cron job. */
+	/* Prune a little each time: bounded work, no cron job. */
 	if (sqlite3_prepare_v2(db,
 			       "DELETE FROM history WHERE id IN (SELECT id FROM history"
 			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
@@ -427,6 +492,66 @@ static void history_add(sqlite3 *db, const char *qid, const struct cf_conn *c,
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		msg_warn("history: %s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
+
+static void *hist_main(void *arg)
+{
+	sqlite3 *db = arg;
+
+	pthread_mutex_lock(&hist_mu);
+	for (;;) {
+		struct hist_row *list;
+
+		while (hist_head == NULL && !hist_stop)
+			pthread_cond_wait(&hist_cv, &hist_mu);
+		if (hist_head == NULL && hist_stop)
+			break;
+		list = hist_head;
+		hist_head = NULL;
+		hist_tail = &hist_head;
+		hist_len = 0;
+		pthread_mutex_unlock(&hist_mu);
+		hist_write(db, list);
+		while (list) {
+			struct hist_row *next = list->next;
+
+			hist_free(list);
+			list = next;
+		}
+		pthread_mutex_lock(&hist_mu);
+	}
+	pthread_mutex_unlock(&hist_mu);
+	db_close(db);
+	return NULL;
+}
+
+static int hist_start(char *err, size_t errlen)
+{
+	sqlite3 *db = db_open(conf_str(cf, "database_path"),
+			      (int)conf_num(cf, "db_busy_timeout") * 1000, err, errlen);
+
+	if (db == NULL)
+		return -1;
+	if (pthread_create(&hist_thread, NULL, hist_main, db) != 0) {
+		snprintf(err, errlen, "cannot start the history thread");
+		db_close(db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what is queued, then stop the thread. */
+static void hist_finish(void)
+{
+	pthread_mutex_lock(&hist_mu);
+	hist_stop = 1;
+	pthread_cond_signal(&hist_cv);
+	pthread_mutex_unlock(&hist_mu);
+	pthread_join(hist_thread, NULL);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -601,7 +726,7 @@ static sfsistat cf_eom(SMFICTX *ctx)
 		 " symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
 		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", sbuf_cstr(&hdr), ms_since(&t0));
-	history_add(w->db, qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
+	history_add(qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
 	worker_put(w);
 	sbuf_free(&hdr);
 	scan_result_free(&res);
@@ -691,11 +816,24 @@ int main(int argc, char **argv)
 	}
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
+	{
+		sigset_t set;
+
+		/* Our threads must not take the stop signals: libmilter waits for them. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
+	if (hist_start(err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	msg_info("ready: listening on %s, database %s, version %s", where,
 		 conf_str(cf, "database_path"), PACKAGE_VERSION);
 	rc = smfi_main();
 	if (la.is_unix)
 		unlink(la.path);
+	hist_finish();
 	msg_info("stopped");
 	pool_free();
 	if (rules_cur && --rules_cur->refs == 0) {

@@ -69,6 +69,8 @@ tap_ok "...without the X-Moat-Policy header" bash -c "! grep -qi '^X-Moat-Policy
 tap_ok "...and without its symbol in the score" bash -c "! grep -q 'RCVD_IN_DNSWL_HI' '$(h_sink_last)'"
 tap_ok "...which is logged" h_wait_log "ignoring an X-Moat-Policy header: signature does not verify" 5 "$M_MILTER_LOG"
 
+# History is written by its own thread: give it a moment.
+h_wait_for 5 test "$(sqlite3 "$db" "SELECT count(*) FROM history")" -ge 7
 tap_is "$(sqlite3 "$db" "SELECT group_concat(action, ',') FROM (SELECT action FROM history ORDER BY id)")" \
 	"no action,add header,rewrite subject,reject,greylist,greylist,no action" "one history row per scanned message"
 tap_ok "the log has one line per message with the queue id" h_wait_log "^.*: [0-9A-F]+: client=127\.0\.0\.1, from=<alice@sender\.example>, nrcpt=1, .*action=add header" 5 "$M_MILTER_LOG"
