@@ -34,6 +34,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
+. "$here/../lib/zones.sh"
 count=2000 sessions=20 size=4096 file='' reuse=() runs=2
 while getopts m:s:l:F:dr: o; do
 	case $o in
@@ -68,41 +69,8 @@ fi
 echo "# milter benchmark: $count messages per run, best of $runs, $what, $sessions sessions, $([ ${#reuse[@]} -gt 0 ] && echo "connections reused" || echo "one message per connection")"
 echo "# machine: $(nproc) cores, $(uname -r); postfix $(postconf -h mail_version 2>/dev/null); $("$(m_bin moatctl)" -V 2>&1 | head -n 1)"
 
-# The milter's DNS lists (URLs in the message) go to a private unbound
-# that answers NXDOMAIN for every name ("." is a static local zone without
-# data): a fast "not listed", and no query leaves the machine.
-start_nx_unbound() {
-	local dir=$H_TMP/unbound-nx port pid
-	mkdir -p "$dir"
-	port=$(h_free_port) || return 1
-	cat >"$dir/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: $port
-  do-ip6: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  logfile: "$dir/unbound.log"
-  use-syslog: no
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  module-config: "iterator"
-  local-zone: "." static
-remote-control:
-  control-enable: no
-EOF
-	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-nx.log" 2>&1 &
-	pid=$!
-	h_track $pid unbound
-	h_wait_udp_port "$port" 10 $pid || return 1
-	NX_PORT=$port
-}
 if command -v unbound >/dev/null || [ -x /usr/sbin/unbound ]; then
-	start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
+	z_start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
 	dns=127.0.0.1:$NX_PORT
 else
 	dns=127.0.0.1:1 # nothing listens: every lookup fails at once

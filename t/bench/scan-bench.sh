@@ -41,6 +41,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
+. "$here/../lib/zones.sh"
 runs=3 par=$(nproc) corpus=$MOAT_SRCDIR/../shared/corpus
 while getopts r:n:d: o; do
 	case $o in
@@ -77,45 +78,9 @@ echo "# machine: $(nproc) cores, $(uname -r); $("$moatctl" -V 2>&1 | head -n 1)$
 
 # --- DNS ------------------------------------------------------------------
 
-# A private unbound that answers NXDOMAIN for every name ("." is a static
-# local zone without data), so the DNS lists of both scanners (and rspamd's
-# SPF/DKIM/DMARC and map fetches) get a fast negative answer, as most real
-# list lookups do, and no query leaves the machine. (The harness's
-# h_start_unbound answers REFUSED instead, which rspamd logs as an error
-# and scores as *_FAIL symbols.)
-start_nx_unbound() {
-	local dir=$H_TMP/unbound-nx port pid
-	mkdir -p "$dir"
-	port=$(h_free_port) || return 1
-	cat >"$dir/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: $port
-  do-ip6: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  logfile: "$dir/unbound.log"
-  use-syslog: no
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  module-config: "iterator"
-  local-zone: "." static
-remote-control:
-  control-enable: no
-EOF
-	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-nx.log" 2>&1 &
-	pid=$!
-	h_track $pid unbound
-	h_wait_udp_port "$port" 10 $pid || return 1
-	NX_PORT=$port
-}
 NX_PORT=
 if command -v unbound >/dev/null || [ -x /usr/sbin/unbound ]; then
-	start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
+	z_start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
 fi
 
 # --- moat -----------------------------------------------------------------

@@ -4,6 +4,7 @@
 # a private unbound, and the matching zones, codes and symbols in the
 # test's database. Source after harness.sh and moat.sh, then:
 #   z_start_lists        -> H_RBLDNSD_PORT, H_UNBOUND_PORT (resolver for moat)
+#   z_start_nx_unbound   -> NX_PORT: a resolver answering NXDOMAIN for everything
 #   z_setup_db           zones bl.test (IPv4+IPv6), wl.test, dbl.test, the keyed
 #                        SECRETKEY.abusix.test, with their symbols, and
 #                        blocked.test (off; answers 127.255.255.254)
@@ -17,6 +18,40 @@ z_start_lists() {
 		"blocked.test:ip4set:$z_data/blocked.ip4" || return 1
 	h_start_unbound "bl.test@$H_RBLDNSD_PORT" "wl.test@$H_RBLDNSD_PORT" \
 		"dbl.test@$H_RBLDNSD_PORT" "abusix.test@$H_RBLDNSD_PORT" "blocked.test@$H_RBLDNSD_PORT"
+}
+
+# z_start_nx_unbound: a private unbound that answers NXDOMAIN for every
+# name ("." is a static local zone without data): a fast "not listed" for
+# benchmarks, and no query leaves the machine. -> NX_PORT
+z_start_nx_unbound() {
+	local dir=$H_TMP/unbound-nx port pid
+	mkdir -p "$dir"
+	port=$(h_free_port) || return 1
+	cat >"$dir/unbound.conf" <<EOF
+server:
+  interface: 127.0.0.1
+  port: $port
+  do-ip6: no
+  num-threads: 1
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$dir"
+  pidfile: "$dir/unbound.pid"
+  logfile: "$dir/unbound.log"
+  use-syslog: no
+  access-control: 127.0.0.0/8 allow
+  outgoing-interface: 127.0.0.1
+  module-config: "iterator"
+  local-zone: "." static
+remote-control:
+  control-enable: no
+EOF
+	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-nx.log" 2>&1 &
+	pid=$!
+	h_track $pid unbound
+	h_wait_udp_port "$port" 10 $pid || return 1
+	NX_PORT=$port
 }
 
 z_setup_db() {
