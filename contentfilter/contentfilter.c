@@ -51,6 +51,8 @@ struct cf_conn {
 	size_t size;		/* bytes received, all of them */
 	int npolicy;		/* X-Moat-Policy headers seen */
 	char *policy[MAX_POLICY_HDRS];
+	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
+	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 };
 
 /* Shared by all threads. */
@@ -91,6 +93,74 @@ static struct cf_conn *conn_of(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/*
+ * Every verdict is taken at end of message, so the steps before it need no
+ * answer: where Postfix agreed to send them without waiting (SMFIP_NR_*),
+ * a step answers nothing, which spares a round trip per header and per
+ * command. A step that fails there cannot tempfail at once; it marks the
+ * connection and end of message tempfails instead.
+ */
+static sfsistat step_done(const struct cf_conn *c, unsigned long nr_flag)
+{
+	return c && (c->proto & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat step_failed(struct cf_conn *c, unsigned long nr_flag)
+{
+	if (c == NULL || !(c->proto & nr_flag))
+		return SMFIS_TEMPFAIL;
+	c->failed = 1;
+	return SMFIS_NOREPLY;
+}
+
+static struct cf_conn *conn_new(SMFICTX *ctx)
+{
+	struct cf_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		msg_error("out of memory for a new connection; tempfailing");
+		return NULL;
+	}
+	sbuf_init(&c->raw);
+	smfi_setpriv(ctx, c);
+	return c;
+}
+
+/*
+ * Protocol options, once per SMTP connection: the steps we take without
+ * answering, the ones we do not need at all (DATA, unknown commands), and
+ * the macros we read, so Postfix sends no others.
+ */
+static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	const unsigned long steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+				    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_SKIP;
+	struct cf_conn *c;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & actions) != actions) {
+		msg_error("the MTA does not allow adding and changing headers; refusing it");
+		return SMFIS_REJECT;
+	}
+	if ((c = conn_new(ctx)) == NULL)
+		return SMFIS_REJECT;
+	*pf0 = actions | (f0 & SMFIF_SETSYMLIST);
+	*pf1 = f1 & steps;
+	*pf2 = *pf3 = 0;
+	c->proto = *pf1;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
+		smfi_setsymlist(ctx, SMFIM_HELO, "{tls_version}");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
+	return SMFIS_CONTINUE;
+}
+
 static void conn_reset_message(struct cf_conn *c)
 {
 	c->from[0] = '\0';
@@ -102,6 +172,7 @@ static void conn_reset_message(struct cf_conn *c)
 	c->npolicy = 0;
 	sbuf_free(&c->raw);
 	c->size = 0;
+	c->failed = 0;
 }
 
 /*
@@ -213,14 +284,11 @@ static void rules_put(struct rules_ref *ref)
 
 static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
-	struct cf_conn *c = calloc(1, sizeof(*c));
+	struct cf_conn *c = conn_of(ctx);
 	const char *addr = smfi_getsymval(ctx, "{client_addr}");
 
-	if (c == NULL) {
-		msg_error("out of memory for a new connection; tempfailing");
+	if (c == NULL && (c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
-	}
-	sbuf_init(&c->raw);
 	/* Postfix passes the client's address here; macros are not sent by default. */
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client,
@@ -232,8 +300,7 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		snprintf(c->client, sizeof(c->client), "%s",
 			 addr ? addr : (host ? host : "unknown"));
 	snprintf(c->client_name, sizeof(c->client_name), "%s", host ? host : "");
-	smfi_setpriv(ctx, c);
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_CONN);
 }
 
 static sfsistat cf_helo(SMFICTX *ctx, char *helo)
@@ -241,10 +308,10 @@ static sfsistat cf_helo(SMFICTX *ctx, char *helo)
 	struct cf_conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_HELO);
 	snprintf(c->helo, sizeof(c->helo), "%s", helo ? helo : "");
 	c->tls = smfi_getsymval(ctx, "{tls_version}") != NULL;
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_HELO);
 }
 
 /* "<a@b>" as the envelope address a@b. */
@@ -268,10 +335,10 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 	struct cf_conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_MAIL);
 	conn_reset_message(c);
 	strip_brackets(c->from, sizeof(c->from), argv[0]);
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat cf_envrcpt(SMFICTX *ctx, char **argv)
@@ -280,12 +347,12 @@ static sfsistat cf_envrcpt(SMFICTX *ctx, char **argv)
 	char rcpt[320];
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_RCPT);
 	if (c->nrcpt < MAX_RCPTS) {
 		strip_brackets(rcpt, sizeof(rcpt), argv[0]);
 		c->rcpts[c->nrcpt++] = xstrdup(rcpt);
 	}
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_RCPT);
 }
 
 static void append_limited(struct cf_conn *c, const void *p, size_t len)
@@ -303,19 +370,19 @@ static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
 	struct cf_conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_HDR);
 	if (strcasecmp(name, POLHDR_NAME) == 0) {
 		/* Kept aside, not scanned as part of the message, and removed at the end. */
 		if (c->npolicy < MAX_POLICY_HDRS)
 			c->policy[c->npolicy] = xstrdup(value);
 		c->npolicy++;
-		return SMFIS_CONTINUE;
+		return step_done(c, SMFIP_NR_HDR);
 	}
 	append_limited(c, name, strlen(name));
 	append_limited(c, ": ", 2);
 	append_limited(c, value, strlen(value));
 	append_limited(c, "\n", 1);
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_HDR);
 }
 
 static sfsistat cf_eoh(SMFICTX *ctx)
@@ -323,9 +390,9 @@ static sfsistat cf_eoh(SMFICTX *ctx)
 	struct cf_conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_EOH);
 	append_limited(c, "\n", 1);
-	return SMFIS_CONTINUE;
+	return step_done(c, SMFIP_NR_EOH);
 }
 
 static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
@@ -333,9 +400,12 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct cf_conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_BODY);
 	append_limited(c, chunk, len);
-	return SMFIS_CONTINUE;
+	/* Past the scan limit the rest is only counted: let Postfix stop sending it. */
+	if (c->size > scan_limit && (c->proto & SMFIP_SKIP))
+		return SMFIS_SKIP;
+	return step_done(c, SMFIP_NR_BODY);
 }
 
 /* Header values from libmilter must not carry CR; fold with LF + TAB. */
@@ -672,6 +742,10 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
 	if (c == NULL)
 		return internal_error(ctx, qid, "no connection state");
+	if (c->failed) {
+		conn_reset_message(c);
+		return internal_error(ctx, qid, "a step before end of message failed");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((w = worker_get()) == NULL)
 		return internal_error(ctx, qid, "database unavailable");
@@ -770,6 +844,7 @@ static struct smfiDesc filter = {
 	.xxfi_eom = cf_eom,
 	.xxfi_abort = cf_abort,
 	.xxfi_close = cf_close,
+	.xxfi_negotiate = cf_negotiate,
 };
 
 int main(int argc, char **argv)
