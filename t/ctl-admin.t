@@ -204,6 +204,8 @@ tap_is "$(sqlite3 "$sdb" "SELECT (SELECT group_concat(symbol || '=' || messages,
 	FROM symbol_hits_today) = (SELECT 'AAA_ALL=' || count(*) || ' BBB_EVEN=' || sum(symbols LIKE '%BBB_EVEN%')
 	FROM history WHERE time >= unixepoch('now', 'start of day'))")" 1 \
 	"view symbol_hits_today counts the same, without option text"
+tap_is "$(sqlite3 "$sdb" "SELECT sum(messages), sum(rejected), sum(marked) FROM mail_per_hour")" \
+	"100|10|20" "view mail_per_hour: the last day, by action"
 out=$(sctl stats --since yesterday-ish 2>&1)
 tap_is "$?" 2 "stats --since nonsense: usage error"
 
