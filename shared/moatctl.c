@@ -55,7 +55,8 @@ static void usage(FILE *fp)
 		    "\n"
 		    "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(fp, "  %s %s\n      %s\n", c->name, c->args, c->help);
+		fprintf(fp, "  %s%s%s\n      %s\n", c->name, *c->args ? " " : "", c->args, c->help);
+	fprintf(fp, "\n" PROGNAME " COMMAND --help explains one command.\n");
 }
 
 sqlite3 *ctl_db(struct ctl *ctl)
@@ -480,7 +481,7 @@ static const struct command commands[] = {
 	 "Like disable-module / enable-module in docker-mailserver's custom-commands.conf.\n"
 	 "An unknown NAME is an error listing the modules. Prints old -> new."},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
-	 "greylisting state (moatctl greylist for details)",
+	 "greylisting state: list, forget or allow clients",
 	 "  list [pending|passed|clients]        triplets (or allowed clients)\n"
 	 "  delete CLIENT SENDER RECIPIENT       forget one triplet\n"
 	 "  delete-client ADDRESS-OR-NETWORK     forget a client's triplets and its allowance\n"
