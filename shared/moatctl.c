@@ -22,7 +22,6 @@
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
-#include "doctor.h"
 #include "log.h"
 #include "mem.h"
 #include "moatctl.h"
@@ -238,11 +237,6 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 				  1, argv + 2, "allowed");
 	}
 	return greylist_usage();
-}
-
-static int cmd_doctor(struct ctl *ctl, int argc, char **argv)
-{
-	return doctor_run(ctl->cf, ctl_db(ctl), stdout);
 }
 
 /* JSON string with the escapes RFC 8259 requires. */
@@ -505,11 +499,14 @@ static const struct command commands[] = {
 	 "scan messages (files, mbox files, directories) as the milter would",
 	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
 	 "--no-dns skips the DNS lists."},
-	{"doctor", cmd_doctor, "",
-	 "check resolvers and every DNS list in use (RFC 5782 test points, blocks)",
-	 "Asks every zone in use for its RFC 5782 test points, reports error answers\n"
-	 "(a list refusing a public resolver) and the problems the daemons logged.\n"
-	 "Exit 1 if anything is wrong."},
+	{"doctor", admin_doctor, "",
+	 "check the database, resolvers and every DNS list in use",
+	 "Checks the database (schema version, integrity) and warns about rules that\n"
+	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
+	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
+	 "applied and the last day's history. Then asks every DNS list in use for its\n"
+	 "RFC 5782 test points, reports error answers (a list refusing a public\n"
+	 "resolver) and the problems the daemons logged. Exit 1 if anything is wrong."},
 	{"import-custom-commands", admin_import, "[--dry-run] FILE",
 	 "apply a docker-mailserver rspamd/custom-commands.conf",
 	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"

@@ -23,6 +23,8 @@ int admin_module(struct ctl *ctl, int argc, char **argv);
 int admin_history(struct ctl *ctl, int argc, char **argv);
 /* stats [--since WHEN] [-n N] */
 int admin_stats(struct ctl *ctl, int argc, char **argv);
+/* doctor: the database (integrity, rules that cannot work), then the DNS lists */
+int admin_doctor(struct ctl *ctl, int argc, char **argv);
 /* import-custom-commands [--dry-run] FILE */
 int admin_import(struct ctl *ctl, int argc, char **argv);
 

@@ -143,6 +143,20 @@ tap_like "$(m_ctl actions)" $'add header\t5.50.*reject\t15.00' "thresholds from 
 m_ctl actions set reject 11 >/dev/null 2>&1 && m_ctl actions set add_header 6 >/dev/null 2>&1 &&
 	m_ctl module enable greylist >/dev/null
 
+# doctor: the database side (no DNS list is in use here).
+sqlite3 "$db" "INSERT INTO rules (symbol, target, pattern) VALUES ('LOCAL_NOWHERE', 'body', 'x')"
+m_ctl actions set add_header 12 >/dev/null 2>&1
+out=$(m_ctl doctor 2>&1)
+tap_is "$?" 0 "doctor: warnings only, exit 0"
+tap_like "$out" "database: schema version [0-9]+ of [0-9]+, integrity ok" "doctor: schema and integrity"
+tap_like "$out" "add header \(12\.00\) is at or above reject \(11\.00\): it never happens" \
+	"doctor: an action that cannot happen"
+tap_like "$out" "LOCAL_NOWHERE \(rule [0-9]+\): weighs 0" "doctor: a rule whose symbol is missing"
+tap_like "$out" "[0-9]+ docker-mailserver setting\(s\) not applied" "doctor: what the import left out"
+tap_like "$out" "doctor: all good" "doctor: then the DNS lists"
+m_ctl actions set add_header 6 >/dev/null
+sqlite3 "$db" "DELETE FROM rules WHERE symbol = 'LOCAL_NOWHERE'"
+
 # history and stats over what the milter wrote.
 if command -v miltertest >/dev/null; then
 	sqlite3 "$db" "UPDATE symbols SET weight = 12 WHERE name = 'HAS_X_PRIO_ONE'"
