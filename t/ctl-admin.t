@@ -23,7 +23,9 @@ tap_like "$cmds" $'history\n' "moatctl --help lists history"
 bad=
 for c in $cmds; do
 	out=$(m_ctl "$c" --help 2>&1)
-	[ $? -eq 0 ] && [[ $out == "Usage: moatctl "*" $c"* ]] || bad+="$c "
+	# Usage, summary and a longer explanation.
+	[ $? -eq 0 ] && [[ $out == "Usage: moatctl "*" $c"* ]] &&
+		[ "$(printf '%s\n' "$out" | wc -l)" -ge 5 ] || bad+="$c "
 done
 tap_is "$bad" "" "moatctl COMMAND --help works for every command ($(echo $cmds | wc -w))"
 out=$(m_ctl weight --help)
