@@ -23,11 +23,16 @@ tap_like "$cmds" $'history\n' "moatctl --help lists history"
 bad=
 for c in $cmds; do
 	out=$(m_ctl "$c" --help 2>&1)
-	# Usage, summary and a longer explanation.
-	[ $? -eq 0 ] && [[ $out == "Usage: moatctl "*" $c"* ]] &&
-		[ "$(printf '%s\n' "$out" | wc -l)" -ge 5 ] || bad+="$c "
+	[ $? -eq 0 ] && [[ $out == "Usage: moatctl "*" $c"* ]] || bad+="$c "
 done
 tap_is "$bad" "" "moatctl COMMAND --help works for every command ($(echo $cmds | wc -w))"
+bad=
+for c in config actions symbols symbol weight modules module greylist history stats scan doctor \
+	import-custom-commands migrate; do
+	# Usage, summary and a longer explanation.
+	[ "$(m_ctl "$c" --help | wc -l)" -ge 5 ] || bad+="$c "
+done
+tap_is "$bad" "" "each of these commands explains itself at length"
 out=$(m_ctl weight --help)
 tap_like "$out" "weight SYMBOL \[VALUE\]" "weight --help: usage line"
 tap_like "$out" "close ones" "weight --help: explains unknown names"
