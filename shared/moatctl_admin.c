@@ -456,8 +456,9 @@ int admin_history(struct ctl *ctl, int argc, char **argv)
 			 " printf('%.1f', scan_ms) AS scan_ms,"
 			 " CASE WHEN instr(symbols, ']; ') > 0"
 			 " THEN substr(symbols, instr(symbols, ']; ') + 3) ELSE '' END AS symbols"
-			 " FROM history WHERE time >= ?1 AND (?2 IS NULL OR action = ?2)"
-			 " ORDER BY time DESC, id DESC LIMIT ?3");
+			 " FROM history WHERE history.time >= ?1 AND (?2 IS NULL OR action = ?2)"
+			 /* history.time: "time" alone is the formatted column, which no index sorts */
+			 " ORDER BY history.time DESC, history.id DESC LIMIT ?3");
 	if (st == NULL)
 		return 1;
 	sqlite3_bind_int64(st, 1, since);

@@ -227,6 +227,13 @@ tap_is "$(sqlite3 "$sdb" "SELECT (SELECT group_concat(symbol || '=' || messages,
 	"view symbol_hits_today counts the same, without option text"
 tap_is "$(sqlite3 "$sdb" "SELECT sum(messages), sum(rejected), sum(marked) FROM mail_per_hour")" \
 	"100|10|20" "view mail_per_hour: the last day, by action"
+tap_is "$(sqlite3 "$sdb" "SELECT queue_id FROM history_recent LIMIT 2" | tr '\n' ' ')" "Q1 Q2 " \
+	"view history_recent: newest first"
+for v in "history_recent LIMIT 20" "history WHERE history.time >= 0 ORDER BY history.time DESC, history.id DESC LIMIT 20"; do
+	plan=$(sqlite3 "$sdb" "EXPLAIN QUERY PLAN SELECT * FROM $v")
+	tap_ok "recent history is read from the time index, not sorted: ${v%% *}" \
+		test "$(printf '%s\n' "$plan" | grep -c 'TEMP B-TREE')" -eq 0
+done
 out=$(sctl stats --since yesterday-ish 2>&1)
 tap_is "$?" 2 "stats --since nonsense: usage error"
 
