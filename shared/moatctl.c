@@ -22,17 +22,13 @@
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
-#include "doctor.h"
 #include "log.h"
 #include "mem.h"
+#include "moatctl.h"
+#include "moatctl_admin.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
-
-struct ctl {
-	struct conf *cf;
-	sqlite3 *db;
-};
 
 struct command {
 	const char *name;
@@ -57,10 +53,11 @@ static void usage(FILE *fp)
 		    "\n"
 		    "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(fp, "  %s %s\n      %s\n", c->name, c->args, c->help);
+		fprintf(fp, "  %s%s%s\n      %s\n", c->name, *c->args ? " " : "", c->args, c->help);
+	fprintf(fp, "\n" PROGNAME " COMMAND --help explains one command.\n");
 }
 
-static sqlite3 *ctl_db(struct ctl *ctl)
+sqlite3 *ctl_db(struct ctl *ctl)
 {
 	char err[1024];
 
@@ -136,18 +133,6 @@ static int cmd_config(struct ctl *ctl, int argc, char **argv)
 			rc = 1;
 		}
 	return rc;
-}
-
-static int cmd_actions(struct ctl *ctl, int argc, char **argv)
-{
-	return print_query(ctl_db(ctl), "SELECT action, coalesce(printf('%.2f', threshold), 'off')"
-					" AS threshold, description FROM action_thresholds");
-}
-
-static int cmd_symbols(struct ctl *ctl, int argc, char **argv)
-{
-	return print_query(ctl_db(ctl), "SELECT symbol, weight, \"group\", description"
-					" FROM symbol_weights");
 }
 
 static int cmd_modules(struct ctl *ctl, int argc, char **argv)
@@ -251,11 +236,6 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 				  1, argv + 2, "allowed");
 	}
 	return greylist_usage();
-}
-
-static int cmd_doctor(struct ctl *ctl, int argc, char **argv)
-{
-	return doctor_run(ctl->cf, ctl_db(ctl), stdout);
 }
 
 /* JSON string with the escapes RFC 8259 requires. */
@@ -455,18 +435,129 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 static const struct command commands[] = {
 	{"config", cmd_config, "[-n|-d|-H] [NAME...]",
 	 "effective settings (-n: only those set, -d: defaults, -H: help)"},
-	{"actions", cmd_actions, "", "score thresholds of the actions"},
-	{"symbols", cmd_symbols, "", "enabled symbols and their weights"},
+	{"actions", admin_actions, "[set NAME SCORE|off]",
+	 "score thresholds of the actions; set one"},
+	{"symbols", admin_symbols, "[-a] [GROUP|PATTERN]",
+	 "symbols, their weights, groups and state"},
+	{"symbol", admin_symbol, "enable|disable NAME...",
+	 "switch symbols on or off"},
+	{"weight", admin_weight, "SYMBOL [VALUE]",
+	 "show or change the weight of a symbol"},
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
+	{"module", admin_module, "enable|disable NAME",
+	 "switch a module (greylist, rbl, classifier-bayes, ...) on or off"},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
-	 "greylisting state (moatctl greylist for details)"},
+	 "greylisting state: list, forget or allow clients"},
+	{"history", admin_history, "[-n N] [--action ACTION] [--since WHEN]",
+	 "recent messages the content filter scanned, newest first"},
+	{"stats", admin_stats, "[--since WHEN] [-n TOP]",
+	 "messages per action, top symbols, scan times"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would"},
-	{"doctor", cmd_doctor, "",
-	 "check resolvers and every DNS list in use (RFC 5782 test points, blocks)"},
+	{"doctor", admin_doctor, "",
+	 "check the database, resolvers and every DNS list in use"},
+	{"import-custom-commands", admin_import, "[--dry-run] FILE",
+	 "apply a docker-mailserver rspamd/custom-commands.conf"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},
 	{NULL, NULL, NULL, NULL},
 };
+
+/* Longer help, for moatctl COMMAND --help. */
+static const struct {
+	const char *name, *text;
+} details[] = {
+	{"config",
+	 "Prints moat.conf's settings as \"name = value\" lines, like postconf(1):\n"
+	 "every setting with its effective value, or only the NAMEs given.\n"
+	 "  -n  only the settings set in the file or with -o\n"
+	 "  -d  the compiled-in defaults instead of the effective values\n"
+	 "  -H  every setting with its type, default and meaning"},
+	{"actions",
+	 "Without arguments, lists the actions (greylist, add header, rewrite subject,\n"
+	 "reject) from the lowest threshold up, with \"off\" for actions turned off.\n"
+	 "\"set NAME SCORE\" moves a threshold, \"set NAME off\" turns the action off;\n"
+	 "NAME may be written add_header or add-header as in Rspamd's actions.conf.\n"
+	 "Prints old -> new, and warns when a threshold at or above reject's makes an\n"
+	 "action unreachable. The daemons use the new value within seconds."},
+	{"symbols",
+	 "Lists the enabled symbols, largest effect first, with weight, group, state\n"
+	 "and description.\n"
+	 "  -a       disabled symbols too\n"
+	 "  GROUP    only this group (headers, mime, url, rbl, ...)\n"
+	 "  PATTERN  only names matching a shell pattern (RBL_*, *SPAMHAUS*)"},
+	{"symbol",
+	 "A disabled symbol is not added to any message (and weighs nothing). A\n"
+	 "symbol a regex rule or a DNS list code names but the symbols table lacks\n"
+	 "is added first. Prints old -> new for each NAME."},
+	{"weight",
+	 "With VALUE (a decimal number, negative for ham signs), sets the weight the\n"
+	 "symbol adds to the score and prints old -> new; without, prints it. An\n"
+	 "unknown name is an error listing the close ones. A symbol that a regex rule\n"
+	 "or DNS list code names but the symbols table lacks is added first."},
+	{"modules",
+	 "Lists greylist, rbl, classifier-bayes, ...: enabled or disabled, and their\n"
+	 "options (set-option-for-module in a docker-mailserver import)."},
+	{"module",
+	 "Like disable-module / enable-module in docker-mailserver's custom-commands.conf.\n"
+	 "An unknown NAME is an error listing the modules. Prints old -> new."},
+	{"greylist",
+	 "  list [pending|passed|clients]        triplets (or allowed clients)\n"
+	 "  delete CLIENT SENDER RECIPIENT       forget one triplet\n"
+	 "  delete-client ADDRESS-OR-NETWORK     forget a client's triplets and its allowance\n"
+	 "  allow ADDRESS                        never greylist this client\n"
+	 "  unallow ADDRESS                      undo allow"},
+	{"history",
+	 "One line per message: local time, queue id, client, envelope sender,\n"
+	 "recipients, score, action, scan time in ms and the symbols with weights.\n"
+	 "  -n N             at most N messages (default 20)\n"
+	 "  --action ACTION  only this action (reject, add_header, \"no action\", ...)\n"
+	 "  --since WHEN     a duration back from now (90s, 30m, 2h, 7d, 1w) or a local\n"
+	 "                   date and time (\"2026-11-25\", \"2026-11-25 14:00\")"},
+	{"stats",
+	 "Over the last 24 hours, or since WHEN (as for history): messages in all and\n"
+	 "per hour; scan time mean, median (p50), p99 and max; per action the count,\n"
+	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
+	 "number of messages that got them."},
+	{"scan",
+	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
+	 "--no-dns skips the DNS lists."},
+	{"doctor",
+	 "Checks the database (schema version, integrity) and warns about rules that\n"
+	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
+	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
+	 "applied and the last day's history. Then asks every DNS list in use for its\n"
+	 "RFC 5782 test points, reports error answers (a list refusing a public\n"
+	 "resolver) and the problems the daemons logged. Exit 1 if anything is wrong."},
+	{"import-custom-commands",
+	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"
+	 "(disable-module, enable-module, set-option-for-module,\n"
+	 "set-option-for-controller, set-option-for-proxy, set-common-option, add-line)\n"
+	 "and applies them to the database in one transaction: modules, module\n"
+	 "options, action thresholds (module actions, add-line actions.conf), the\n"
+	 "rewrite subject, symbol weights (add-line groups.conf / *_group.conf).\n"
+	 "Options moat keeps in moat.conf (greylist timeout, expire, ipv4_mask,\n"
+	 "ipv6_mask, message; proxy timeout; soft_reject_on_timeout) are printed as the\n"
+	 "moat.conf line to write. Rspamd modules and options moat has no equivalent\n"
+	 "for are reported and kept in the dms_unmapped table (view dms_not_applied).\n"
+	 "An unknown command, module or option, or a bad value, is an error naming the\n"
+	 "line, and nothing is applied (exit 1). Importing the same file again\n"
+	 "changes nothing (\"0 changes\").\n"
+	 "  --dry-run  show what would change; write nothing"},
+	{"migrate",
+	 "Opens the database (database_path), creating it and applying the schema\n"
+	 "migrations it lacks, as the daemons do at start-up."},
+	{NULL, NULL},
+};
+
+/* moatctl COMMAND --help */
+static void command_help(const struct command *c)
+{
+	printf("Usage: " PROGNAME " [-c FILE] [-o NAME=VALUE]... %s%s%s\n\n%s\n", c->name,
+	       *c->args ? " " : "", c->args, c->help);
+	for (size_t i = 0; details[i].name; i++)
+		if (strcmp(details[i].name, c->name) == 0)
+			printf("\n%s\n", details[i].text);
+}
 
 int main(int argc, char **argv)
 {
@@ -515,6 +606,13 @@ int main(int argc, char **argv)
 	for (const struct command *cmd = commands; cmd->name; cmd++) {
 		if (strcmp(cmd->name, argv[optind]) != 0)
 			continue;
+		if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+					  strcmp(argv[optind + 1], "-h") == 0)) {
+			command_help(cmd);
+			conf_free(ctl.cf);
+			free(ov);
+			return 0;
+		}
 		rc = cmd->fn(&ctl, argc - optind, argv + optind);
 		db_close(ctl.db);
 		conf_free(ctl.cf);

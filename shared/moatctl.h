@@ -1,0 +1,19 @@
+/*
+ * moatctl - what the command modules (moatctl_*.c) need from moatctl.c.
+ */
+#ifndef MOAT_MOATCTL_H
+#define MOAT_MOATCTL_H
+
+#include <sqlite3.h>
+
+#include "conf.h"
+
+struct ctl {
+	struct conf *cf;
+	sqlite3 *db;
+};
+
+/* The database, opened (created, migrated) on first use; exits if it cannot be. */
+sqlite3 *ctl_db(struct ctl *ctl);
+
+#endif

@@ -1,0 +1,276 @@
+/* dms_import_test - the docker-mailserver custom-commands.conf parser: the
+ * seed's example, comments and blank lines, quotes, CRLF, every command,
+ * errors with line numbers, overlong lines, NUL bytes; then the import
+ * into a real database: applied once, a second time "0 changes", and a
+ * broken file leaving the database as it was. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "dms_import.h"
+#include "tap.h"
+
+/* The example of the seed page, as a DMS user has it. */
+static const char seed[] =
+	"# See 1.\n"
+	"# ATTENTION: this disables authentication on the website - make sure you know what "
+	"you're doing!\n"
+	"set-option-for-controller secure_ip \"\"\n"
+	"\n"
+	"# See 2.\n"
+	"set-option-for-module classifier-bayes autolearn true\n"
+	"\n"
+	"# See 3.\n"
+	"disable-module chartable\n";
+
+static int parse(const char *text, size_t len, struct dms_import *imp)
+{
+	dms_import_free(imp);
+	return dms_import_parse("cc.conf", text, len, imp);
+}
+
+static int parse_s(const char *text, struct dms_import *imp)
+{
+	return parse(text, strlen(text), imp);
+}
+
+/* The change for a target (and option), or NULL. */
+static const struct dms_change *find(const struct dms_import *imp, const char *target,
+				     const char *option)
+{
+	for (size_t i = 0; i < imp->n; i++)
+		if (strcmp(imp->v[i].target, target) == 0 &&
+		    (option == NULL || strcmp(imp->v[i].option, option) == 0))
+			return &imp->v[i];
+	return NULL;
+}
+
+static void test_seed(void)
+{
+	struct dms_import imp = {0};
+	const struct dms_change *c;
+
+	is_int(parse_s(seed, &imp), 0, "seed example parses");
+	is_int(imp.n, 3, "three changes: comments and blank lines skipped");
+	c = find(&imp, "", "secure_ip");
+	ok(c && c->kind == DMS_UNMAPPED && c->line == 3 && strcmp(c->scope, "controller") == 0,
+	   "controller secure_ip: not applied, line 3");
+	is_str(c ? c->value : NULL, "", "...its value \"\" is the empty string");
+	c = find(&imp, "classifier-bayes", "autolearn");
+	ok(c && c->kind == DMS_MODULE_OPTION && c->line == 6, "bayes autolearn: module option");
+	is_str(c ? c->value : NULL, "true", "...true");
+	c = find(&imp, "chartable", NULL);
+	ok(c && c->kind == DMS_UNMAPPED && c->line == 9 && strcmp(c->scope, "module") == 0,
+	   "chartable: an Rspamd module moat lacks is a notice, not an error");
+	dms_import_free(&imp);
+}
+
+static void test_commands(void)
+{
+	struct dms_import imp = {0};
+	const struct dms_change *c;
+
+	is_int(parse_s("disable-module greylist\r\n"
+		       "  enable-module\trbl  # comment\n"
+		       "set-option-for-module actions reject 15;\n"
+		       "set-option-for-module actions add_header \"6.5\"\n"
+		       "set-option-for-module actions greylist null\n"
+		       "set-option-for-module actions subject \"[SPAM] %s \\\"x\\\"\"\n"
+		       "set-option-for-module greylist timeout 5min\n"
+		       "set-option-for-proxy timeout 2min\n"
+		       "set-common-option soft_reject_on_timeout false\n"
+		       "add-line actions.conf rewrite_subject = 8;\n"
+		       "add-line groups.conf symbols { \"MISSING_MID\" { weight = 3.5; } }\n"
+		       "add-line multimap.conf X { type = \"from\"; }\n"
+		       "set-option-for-module bayes autolearn yes",
+		       &imp),
+	       0, "every command parses (CRLF, tabs, no final newline)");
+	c = find(&imp, "greylist", "");
+	ok(c && c->kind == DMS_MODULE && strcmp(c->value, "0") == 0, "disable-module greylist");
+	c = find(&imp, "rbl", "");
+	ok(c && c->kind == DMS_MODULE && strcmp(c->value, "1") == 0,
+	   "enable-module rbl (tab, trailing comment)");
+	c = find(&imp, "reject", NULL);
+	ok(c && c->kind == DMS_ACTION && strcmp(c->value, "15") == 0, "actions reject 15;");
+	c = find(&imp, "add header", NULL);
+	ok(c && strcmp(c->value, "6.5") == 0, "add_header \"6.5\" is the add header action");
+	c = find(&imp, "greylist", NULL);
+	ok(c && c->kind == DMS_MODULE, "a module and an action of the same name stay apart");
+	c = find(&imp, "settings", "subject_rewrite");
+	ok(c && c->kind == DMS_SETTING, "actions subject is the rewrite subject setting");
+	is_str(c ? c->value : NULL, "[SPAM] %s \"x\"", "...quoted, with escapes");
+	c = find(&imp, "greylist", "timeout");
+	ok(c && c->kind == DMS_CONF, "greylist timeout is a moat.conf setting");
+	is_str(c ? c->note : NULL, "greylist_delay = 300s", "...5min is 300s");
+	c = find(&imp, "proxy", "timeout");
+	is_str(c ? c->note : NULL, "milter_timeout = 120s", "proxy timeout is milter_timeout");
+	c = find(&imp, "common", "soft_reject_on_timeout");
+	is_str(c ? c->note : NULL, "soft_reject_on_timeout = no", "soft_reject_on_timeout");
+	c = find(&imp, "rewrite subject", NULL);
+	ok(c && c->kind == DMS_ACTION && c->line == 10 && strcmp(c->value, "8") == 0,
+	   "add-line actions.conf is the actions module");
+	c = find(&imp, "MISSING_MID", NULL);
+	ok(c && c->kind == DMS_WEIGHT && strcmp(c->value, "3.5") == 0,
+	   "add-line groups.conf symbol weight");
+	c = find(&imp, "multimap.conf", NULL);
+	ok(c && c->kind == DMS_UNMAPPED && strcmp(c->scope, "add-line") == 0,
+	   "a line moat cannot express is kept, not an error");
+	c = find(&imp, "classifier-bayes", "autolearn");
+	ok(c && strcmp(c->value, "true") == 0 && c->line == 13, "bayes is classifier-bayes");
+
+	is_int(parse_s("disable-module greylist\nset-option-for-module greylist enabled true\n",
+		       &imp),
+	       0, "the same module twice");
+	ok(imp.n == 1 && strcmp(imp.v[0].value, "1") == 0 && imp.v[0].line == 2,
+	   "...the last line wins, the earlier change is dropped");
+	dms_import_free(&imp);
+}
+
+/* An error names file and line; the first error is on want_line. */
+static void bad(const char *text, size_t len, int want_line, const char *want, const char *what)
+{
+	struct dms_import imp = {0};
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "cc.conf, line %d: ", want_line);
+	if (len == 0)
+		len = strlen(text);
+	is_int(parse(text, len, &imp), -1, "%s: an error", what);
+	like_str(sbuf_cstr(&imp.errors), prefix, "%s: names file and line %d", what, want_line);
+	like_str(sbuf_cstr(&imp.errors), want, "%s: says why", what);
+	dms_import_free(&imp);
+}
+
+static void test_errors(void)
+{
+	static const char nul[] = "disable-module chartable\ndisable-module ch\0rtable\n";
+	char *big = malloc(DMS_LINE_MAX + 100);
+
+	bad("# ok\ndisable-modul chartable\n", 0, 2, "unknown command \"disable-modul\"; did you"
+						   " mean disable-module?", "typo in a command");
+	bad("\n\n\ndisable-module chartabel\n", 0, 4, "did you mean chartable?", "unknown module");
+	bad("set-option-for-module classifier-bayes autolern true\n", 0, 1,
+	    "unknown option \"autolern\" for classifier-bayes", "unknown option");
+	bad("set-option-for-module actions reject lots\n", 0, 1, "not a score", "bad threshold");
+	bad("set-option-for-module actions rejekt 5\n", 0, 1, "unknown option \"rejekt\" for actions",
+	    "unknown actions option");
+	bad("set-option-for-module greylist timeout soon\n", 0, 1, "not a time", "bad time");
+	bad("set-option-for-module classifier-bayes autolearn\n", 0, 1, "missing value",
+	    "missing value");
+	bad("set-option-for-controller secure_ip \"abc\n", 0, 1, "missing closing quote",
+	    "unterminated quote");
+	bad("set-option-for-module classifier-bayes autolearn \"true\" false\n", 0, 1,
+	    "text after the closing quote", "text after a quoted value");
+	bad("disable-module\n", 0, 1, "missing module name", "no module");
+	bad("disable-module rbl extra\n", 0, 1, "unexpected text", "extra words");
+	bad("add-line ../../etc/passwd root::0:0\n", 0, 1, "not a file name", "add-line path");
+	bad("add-line actions.conf\n", 0, 1, "missing the line", "add-line without a line");
+	bad("disable-module actions\n", 0, 1, "actions cannot be disabled", "actions module");
+	bad(nul, sizeof(nul) - 1, 2, "NUL byte at column 18", "NUL byte");
+	bad("disable-module chartable\n\033[31m\n", 0, 2, "control character 0x1b", "escape byte");
+	memset(big, 'x', DMS_LINE_MAX + 99);
+	memcpy(big, "#\ndisable-module ", 17);
+	big[DMS_LINE_MAX + 99] = '\0';
+	bad(big, 0, 2, "line longer than", "overlong line");
+	free(big);
+	{
+		struct dms_import imp = {0};
+		struct sbuf many;
+
+		sbuf_init(&many);
+		for (int i = 0; i < 100; i++)
+			sbuf_puts(&many, "nonsense\n");
+		is_int(parse(many.data, many.len, &imp), -1, "a file of nonsense");
+		like_str(sbuf_cstr(&imp.errors), "too many errors", "...stops after some errors");
+		is_int(imp.nerrors, DMS_ERRORS_MAX, "...at DMS_ERRORS_MAX");
+		sbuf_free(&many);
+		dms_import_free(&imp);
+	}
+}
+
+/* A few lines so sqlite3 can tell whether a table changed. */
+static char *dump(sqlite3 *db)
+{
+	static const char *q =
+		"SELECT group_concat(x, '|') FROM (SELECT name || enabled AS x FROM modules"
+		" UNION ALL SELECT module || option || value FROM module_options"
+		" UNION ALL SELECT name || coalesce(threshold, 'off') FROM actions"
+		" UNION ALL SELECT name || value FROM settings"
+		" UNION ALL SELECT name || weight || enabled FROM symbols"
+		" UNION ALL SELECT scope || target || option || value FROM dms_unmapped)";
+	sqlite3_stmt *st;
+	char *s = NULL;
+
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return s;
+}
+
+static void test_apply(void)
+{
+	char dir[] = "/tmp/moat-dms-test.XXXXXX", path[300], err[512], *before, *after;
+	struct dms_import imp = {0};
+	FILE *out = fopen("/dev/null", "w");
+	sqlite3 *db;
+
+	if (mkdtemp(dir) == NULL || out == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/moat.db", dir);
+	db = db_open(path, 1000, err, sizeof(err));
+	ok(db != NULL, "database created");
+	if (db == NULL)
+		return;
+	parse_s(seed, &imp);
+	is_int(dms_import_apply(db, &imp, 1, out, err, sizeof(err)), 3, "dry run: 3 changes...");
+	before = dump(db);
+	parse_s("set-option-for-module actions reject 20\n", &imp);
+	dms_import_apply(db, &imp, 1, out, err, sizeof(err));
+	after = dump(db);
+	is_str(after, before, "...and nothing written by a dry run");
+	free(after);
+	parse_s(seed, &imp);
+	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), 3, "seed example: 3 changes");
+	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), 0, "again: 0 changes");
+	free(before);
+	before = dump(db);
+	ok(before && strstr(before, "classifier-bayesautolearntrue") != NULL,
+	   "bayes autolearn is on in module_options");
+	ok(before && strstr(before, "modulechartablefalse") != NULL, "chartable recorded");
+
+	/* A database that lacks a module the file names: error, all rolled back. */
+	sqlite3_exec(db, "DELETE FROM modules WHERE name = 'rbl'", NULL, NULL, NULL);
+	free(before);
+	before = dump(db);
+	parse_s("set-option-for-module actions reject 20\ndisable-module rbl\n", &imp);
+	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), -1,
+	       "a change that cannot be made fails the import");
+	like_str(err, "line 2: module rbl is not in this database", "...naming the line");
+	after = dump(db);
+	is_str(after, before, "...and the threshold change of line 1 is rolled back");
+	free(before);
+	free(after);
+	dms_import_free(&imp);
+	db_close(db);
+	fclose(out);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/moat.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/moat.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_seed();
+	test_commands();
+	test_errors();
+	test_apply();
+	return done_testing();
+}
