@@ -31,7 +31,7 @@
 #include "server.h"
 
 #define PROGNAME "moat-policyd"
-#define RETIRED_DNS_MAX 8
+#define RETIRED_DNS_MAX 4	/* each takes one of the event loop's 8 ticks */
 
 struct policyd {
 	struct conf *cf;
@@ -109,7 +109,7 @@ static void retire_dns(struct policyd *pd, struct dns *old)
 			pd->retired[i] = old;
 			return;
 		}
-	/* Eight reloads within one lookup: the oldest lookups end as failures. */
+	/* Many reloads within one lookup: its lookups end as failures. */
 	dns_free(old);
 }
 
