@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -101,8 +102,28 @@ int privs_init(const struct conf *cf, struct privs *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* Directory we made or own: give it to the user unless others may write to it (/tmp). */
-static int own_dir(const char *dir, const struct privs *p, char *err, size_t errlen)
+/*
+ * Whether dir holds only the database's files: a directory with anything
+ * else in it (state_directory = /var/lib by mistake) is not ours to give.
+ */
+static int only_db_files(const char *dir, const char *dbname)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ok = 1;
+
+	if (d == NULL)
+		return 0;
+	while (ok && (e = readdir(d)) != NULL)
+		ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		     strncmp(e->d_name, dbname, strlen(dbname)) == 0;
+	closedir(d);
+	return ok;
+}
+
+/* The state directory: give it to the user unless others may write to it (/tmp). */
+static int own_dir(const char *dir, const char *dbname, const struct privs *p, char *err,
+		   size_t errlen)
 {
 	struct stat st;
 
@@ -113,6 +134,13 @@ static int own_dir(const char *dir, const struct privs *p, char *err, size_t err
 	if (!S_ISDIR(st.st_mode) || (st.st_mode & S_IWOTH) ||
 	    (st.st_uid == p->uid && st.st_gid == p->gid))
 		return 0;
+	if (!only_db_files(dir, dbname)) {
+		snprintf(err, errlen,
+			 "%s holds other files than moat's: not giving it to %s; choose a"
+			 " directory of its own, or chown it yourself",
+			 dir, p->user);
+		return -1;
+	}
 	if (lchown(dir, p->uid, p->gid) < 0) {
 		snprintf(err, errlen, "cannot give %s to %s: %s", dir, p->user, strerror(errno));
 		return -1;
@@ -150,17 +178,19 @@ int privs_own_state(const struct conf *cf, const struct privs *p, char *err, siz
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 	const char *db = conf_str(cf, "database_path");
-	char *dbdir = xstrdup(db), path[4200];
+	char *dbdir = xstrdup(db), *dbbase = xstrdup(db), path[4200];
 	int rc;
 
 	if (!p->drop) {
 		free(dbdir);
+		free(dbbase);
 		return 0;
 	}
-	rc = own_dir(conf_str(cf, "state_directory"), p, err, errlen);
+	rc = own_dir(conf_str(cf, "state_directory"), basename(dbbase), p, err, errlen);
 	if (rc == 0)
-		rc = own_dir(dirname(dbdir), p, err, errlen);
+		rc = own_dir(dirname(dbdir), basename(dbbase), p, err, errlen);
 	free(dbdir);
+	free(dbbase);
 	for (size_t i = 0; rc == 0 && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", db, suffixes[i]);
 		rc = own_file(path, p, err, errlen);

@@ -91,6 +91,13 @@ tap_is "$?" 1 "a link planted as the database stops the start"
 tap_like "$out" "fatal: cannot open $H_TMP/s3/moat.db: Too many levels of symbolic links" "...saying why"
 tap_is "$(stat -c %U "$H_TMP/victim")" root "...and its target still belongs to root"
 
+# A state_directory that holds other things (a typo like /var/lib) is not given away.
+mkdir -p "$H_TMP/s5" && touch "$H_TMP/s5/someone-elses-file"
+out=$(timeout 10 "$(m_bin moat-policyd)" -f -o state_directory="$H_TMP/s5" -o run_as=$user 2>&1)
+tap_like "$out" "fatal: $H_TMP/s5 holds other files than moat's: not giving it to $user" \
+	"a state directory with other files in it is not given to $user"
+tap_is "$(stat -c %U "$H_TMP/s5")" root "...it still belongs to root"
+
 # Started as another user, a daemon just runs as that user.
 mkdir -p "$H_TMP/s4" && chown $user "$H_TMP/s4"
 port=$(h_free_port)
