@@ -155,10 +155,12 @@ static int own_file(const char *path, const struct privs *p, char *err, size_t e
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	if (fd < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot open %s: %s", path,
-							strerror(errno)),
-					       -1);
+	if (fd < 0 && errno == ENOENT)
+		return 0;	/* no such file yet */
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		close(fd);
 		snprintf(err, errlen, "%s is not a plain file with one link; not giving it to %s",

@@ -11,13 +11,17 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
 root=$H_TMP/root
+# A make of our own, not a part of the "make check" that runs this test
+# (whose flags would add "Entering directory" lines and a jobserver).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 mk() { make -s --no-print-directory -C "$MOAT_BUILDDIR" "$@" DESTDIR="$root"; }
 # Where this build installs (configure's prefix and directories).
-var() { make -s --no-print-directory -C "$MOAT_BUILDDIR" -f Makefile -f - print-var V="$1" <<'EOF_MK'
+var() { {
+	make -s --no-print-directory -C "$MOAT_BUILDDIR" -f Makefile -f - print-var V="$1" <<'EOF_MK'
 print-var:
 	@echo $($(V))
 EOF_MK
-}
+} | grep -v '^make\['; }
 sbindir=$(var sbindir) bindir=$(var bindir) mandir=$(var mandir)
 sysconfdir=$(var sysconfdir) localstatedir=$(var localstatedir)
 unitdir=$(var systemdsystemunitdir)
