@@ -632,8 +632,10 @@ void conf_print_help(FILE *fp)
 				       "choice"};
 
 	for (size_t i = 0; i < NSPECS; i++)
-		fprintf(fp, "%s = %s\n    (%s) %s\n", specs[i].name, specs[i].def,
-			tnames[specs[i].type], specs[i].help);
+		fprintf(fp, "%s = %s\n    (%s; %s) %s\n", specs[i].name, specs[i].def,
+			tnames[specs[i].type],
+			conf_is_live(specs[i].name) ? "applied on SIGHUP" : "needs a restart",
+			specs[i].help);
 }
 
 struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,

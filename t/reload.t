@@ -1,8 +1,8 @@
 #!/bin/bash
 # reload.t - SIGHUP makes both daemons read moat.conf again: settings that
 # can change live apply to the next request or message (DNS servers,
-# greylist text, scan_size_limit); one that needs a restart is logged and
-# keeps its value; a broken file is logged with its line and changes
+# greylist text, log level, scan_size_limit); one that needs a restart is
+# logged and keeps its value; a broken file is logged with its line and changes
 # nothing; the daemons keep running through all of it (libmilter alone
 # would stop the milter on SIGHUP).
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
@@ -53,14 +53,17 @@ tap_ok "moat-policyd starts with a resolver that never answers" h_wait_log "read
 tap_like "$(q $port 192.0.2.99)" "^DEFER_IF_PERMIT 4\.7\.1 .*DNS lookup at [a-z.]+ timed out" \
 	"a listed client gets a soft reject: the lists time out"
 
+tap_is "$(grep -c 'debug:' "$log")" 0 "no debug lines at log_level = info"
 sed -i -e "s/^dns_servers = .*/dns_servers = 127.0.0.1:$H_UNBOUND_PORT/" \
 	-e "s/^greylist_text = .*/greylist_text = Greylisted B, %s seconds/" "$conf"
+echo "log_level = debug" >>"$conf"
 tap_ok "SIGHUP: reloaded" hup $ppid "$log"
 tap_ok "...logged" grep -q "reloaded $conf" "$log"
 tap_like "$(q $port 192.0.2.99)" "^REJECT 5\.7\.1 .*listed at bl\.test$" \
 	"the next request uses the new DNS servers: the client is rejected"
 tap_like "$(q $port 192.0.2.98 x@spammer.example)" "^DEFER_IF_PERMIT 4\.7\.1 Greylisted B, [0-9]+ seconds$" \
 	"...and the new greylist_text"
+tap_ok "...and log_level = debug: connections are logged" grep -q "debug: policy connection from 127\.0\.0\.1" "$log"
 
 # A setting that needs a restart: logged, old value kept.
 sed -i "s/^policy_listen = .*/policy_listen = inet:127.0.0.1:$port2/" "$conf"
@@ -72,7 +75,7 @@ tap_like "$(q $port 192.0.2.99)" "^REJECT" "...still answering on the old addres
 echo "greylist_dealy = 5m" >>"$conf"
 sed -i "s/^greylist_text = .*/greylist_text = Greylisted C, %s seconds/" "$conf"
 tap_ok "SIGHUP with a broken file" hup $ppid "$log"
-tap_ok "...the error names file, line and setting" grep -q "error: reload: $conf, line 9: unknown setting \"greylist_dealy\"; keeping the settings in use" "$log"
+tap_ok "...the error names file, line and setting" grep -q "error: reload: $conf, line 10: unknown setting \"greylist_dealy\"; keeping the settings in use" "$log"
 tap_like "$(q $port 192.0.2.98 x@spammer.example)" "Greylisted B" "...and the old settings stay (not even the good line applies)"
 for i in 1 2 3 4 5; do kill -HUP $ppid; done
 sleep 1
