@@ -12,8 +12,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "hash.h"
 #include "mem.h"
 #include "polhdr.h"
+#include "privs.h"
 #include "sbuf.h"
 #include "scan.h"
 
@@ -55,12 +58,22 @@ struct cf_conn {
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 };
 
-/* Shared by all threads. */
+/*
+ * Shared by all threads. SIGHUP replaces the configuration: the settings
+ * read per message are atomics; cf is read under conf_mu, and a replaced
+ * one is kept until exit, so a thread that still holds it reads valid
+ * (old) values. The DNS settings' generation tells pooled resolvers to
+ * start over.
+ */
+static pthread_mutex_t conf_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *cf;
-static size_t scan_limit;
-static int error_accepts;
-static long greylist_delay;
-static long history_max_age;
+static struct conf **cf_retired;
+static int cf_nretired;
+static unsigned dns_generation;
+static _Atomic size_t scan_limit;
+static _Atomic int error_accepts;
+static _Atomic long greylist_delay;
+static _Atomic long history_max_age;
 static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
@@ -85,7 +98,8 @@ static void usage(FILE *fp)
 	fprintf(fp,
 		"Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
 		"milter_error_action, greylist_delay, history_max_age, database_path;\n"
-		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT.\n");
+		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT; SIGHUP\n"
+		"re-reads the configuration file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)
@@ -185,8 +199,38 @@ struct worker {
 	sqlite3 *db;
 	struct scan_dns *sd;	/* NULL if the DNS lists could not be set up */
 	unsigned generation;	/* rules generation the DNS lists were read at */
+	unsigned dns_gen;	/* DNS settings the resolver was made with */
 	struct worker *next;
 };
+
+/* The configuration now, and the generation of its DNS settings. */
+static const struct conf *conf_now(unsigned *gen)
+{
+	const struct conf *c;
+
+	pthread_mutex_lock(&conf_mu);
+	c = cf;
+	if (gen)
+		*gen = dns_generation;
+	pthread_mutex_unlock(&conf_mu);
+	return c;
+}
+
+/* A resolver made with settings SIGHUP has replaced starts over with the new ones. */
+static void worker_dns_refresh(struct worker *w)
+{
+	unsigned gen;
+	const struct conf *c = conf_now(&gen);
+	char err[512];
+
+	if (w->dns_gen == gen)
+		return;
+	scan_dns_free(w->sd);
+	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
+		msg_warn("DNS lists unavailable: %s", err);
+	w->dns_gen = gen;
+	w->generation = (unsigned)-1;
+}
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *pool;
@@ -194,23 +238,27 @@ static struct worker *pool;
 static struct worker *worker_get(void)
 {
 	struct worker *w;
+	const struct conf *c;
 	char err[512];
 
 	pthread_mutex_lock(&pool_mu);
 	if ((w = pool) != NULL)
 		pool = w->next;
 	pthread_mutex_unlock(&pool_mu);
-	if (w)
+	if (w) {
+		worker_dns_refresh(w);
 		return w;
+	}
 	w = xcalloc(1, sizeof(*w));
-	w->db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
+	c = conf_now(&w->dns_gen);
+	w->db = db_open(conf_str(c, "database_path"), (int)conf_num(c, "db_busy_timeout") * 1000,
 			err, sizeof(err));
 	if (w->db == NULL) {
 		msg_error("%s", err);
 		free(w);
 		return NULL;
 	}
-	if ((w->sd = scan_dns_new(cf, w->db, err, sizeof(err))) == NULL)
+	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
 	w->generation = (unsigned)-1;
 	return w;
@@ -357,11 +405,13 @@ static sfsistat cf_envrcpt(SMFICTX *ctx, char **argv)
 
 static void append_limited(struct cf_conn *c, const void *p, size_t len)
 {
+	size_t limit = scan_limit;	/* once: SIGHUP may change it meanwhile */
+
 	c->size += len;
-	if (c->raw.len >= scan_limit)
+	if (c->raw.len >= limit)
 		return;
-	if (len > scan_limit - c->raw.len)
-		len = scan_limit - c->raw.len;
+	if (len > limit - c->raw.len)
+		len = limit - c->raw.len;
 	sbuf_append(&c->raw, p, len);
 }
 
@@ -847,38 +897,158 @@ static struct smfiDesc filter = {
 	.xxfi_negotiate = cf_negotiate,
 };
 
+/* The settings read per message, from c (at start and on SIGHUP). */
+static void read_settings(const struct conf *c)
+{
+	scan_limit = (size_t)conf_num(c, "scan_size_limit");
+	error_accepts = strcmp(conf_str(c, "milter_error_action"), "accept") == 0;
+	greylist_delay = (long)conf_num(c, "greylist_delay");
+	history_max_age = (long)conf_num(c, "history_max_age");
+}
+
+static int dns_settings_changed(const struct conf *a, const struct conf *b)
+{
+	static const char *const names[] = {"dns_servers",	"dns_timeout",
+					    "dns_retries",	"dns_cache_size",
+					    "dns_cache_max_ttl", "dns_negative_ttl"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (conf_changed(a, b, names[i]))
+			return 1;
+	return 0;
+}
+
+/* SIGHUP: new settings for the next message; a scan under way finishes with the old. */
+static void reload(const struct daemon_opts *o)
+{
+	struct conf *old = (struct conf *)conf_now(NULL);
+	struct conf *c = daemon_reload(PROGNAME, o, old);
+
+	if (c == NULL)
+		return;
+	read_settings(c);
+	pthread_mutex_lock(&conf_mu);
+	if (dns_settings_changed(c, old))
+		dns_generation++;
+	cf_retired = xrealloc(cf_retired, (size_t)(cf_nretired + 1) * sizeof(*cf_retired));
+	cf_retired[cf_nretired++] = old;
+	cf = c;
+	pthread_mutex_unlock(&conf_mu);
+	msg_info("reloaded %s", o->conf_path);
+}
+
+/*
+ * Signals. libmilter's own signal thread stops the milter on SIGHUP as on
+ * SIGTERM, and it waits for them with sigwait(), competing with any thread
+ * of ours that does the same. The kernel gives a process-directed signal
+ * to the main thread whenever that thread does not block it, so the main
+ * thread keeps these signals unblocked (with handlers that only write to a
+ * pipe), runs libmilter in another thread, and is the one that reloads or
+ * stops it (smfi_stop).
+ */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(sig_pipe[1], &c, 1);
+	errno = saved;
+}
+
+static void *milter_thread(void *arg)
+{
+	int *rc = arg;
+	unsigned char done = 0;
+
+	*rc = smfi_main();
+	(void)!write(sig_pipe[1], &done, 1);	/* 0: libmilter has stopped */
+	return NULL;
+}
+
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/* Run libmilter until a stop signal; reload on SIGHUP. smfi_main()'s result. */
+static int serve(const struct daemon_opts *o)
+{
+	struct sigaction sa;
+	sigset_t set;
+	pthread_t tid;
+	unsigned char c;
+	int rc = MI_FAILURE, stopping = 0;
+
+	if (pipe2(sig_pipe, O_CLOEXEC) < 0)
+		msg_fatal("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* libmilter's threads start with these blocked (they inherit the mask). */
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&tid, NULL, milter_thread, &rc) != 0)
+		msg_fatal("cannot start the milter thread");
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	for (;;) {
+		ssize_t n = read(sig_pipe[0], &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == 0)
+			break;
+		if (c == SIGHUP && !stopping) {
+			reload(o);
+		} else if (c != SIGHUP && !stopping) {
+			msg_info("signal %d received, stopping", (int)c);
+			stopping = 1;
+			smfi_stop();
+		}
+	}
+	pthread_join(tid, NULL);
+	/* From here a second SIGTERM may end the process the default way. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts o;
 	struct listen_addr la;
+	struct privs pv;
 	char err[1024], conn[300], where[300];
 	sqlite3 *db;
 	int rc;
 
 	daemon_getopt(argc, argv, &o, usage);
 	cf = daemon_setup(PROGNAME, &o);
-	if (daemon_state_dir(cf, err, sizeof(err)) < 0)
+	if (privs_init(cf, &pv, err, sizeof(err)) < 0 ||
+	    daemon_state_dir(cf, err, sizeof(err)) < 0 ||
+	    privs_own_state(cf, &pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (listen_parse(conf_str(cf, "milter_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("milter_listen: %s", err);
 	listen_format(&la, where, sizeof(where));
 	listen_milter_conn(&la, conn, sizeof(conn));
-	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
-		     err, sizeof(err));
-	if (db == NULL)
-		msg_fatal("%s", err);
-	db_close(db);
-	scan_limit = (size_t)conf_num(cf, "scan_size_limit");
-	error_accepts = strcmp(conf_str(cf, "milter_error_action"), "accept") == 0;
-	greylist_delay = (long)conf_num(cf, "greylist_delay");
-	history_max_age = (long)conf_num(cf, "history_max_age");
+	read_settings(cf);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
 	if (smfi_setconn(conn) == MI_FAILURE)
 		msg_fatal("milter_listen: libmilter cannot use %s", where);
 	smfi_settimeout((int)conf_num(cf, "milter_timeout"));
-	/* Bind now, before detaching, so "address in use" reaches the admin. */
+	/* Bind now, as root and before detaching, so "address in use" reaches the admin. */
 	if (smfi_opensocket(1) == MI_FAILURE) {
 		int fd;
 
@@ -889,23 +1059,29 @@ int main(int argc, char **argv)
 		}
 		msg_fatal("%s", err);
 	}
+	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
+	    privs_drop(&pv, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	/* As run_as: a new database's files then belong to it. */
+	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
+		     err, sizeof(err));
+	if (db == NULL)
+		msg_fatal("%s", err);
+	db_close(db);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	{
 		sigset_t set;
 
-		/* Our threads must not take the stop signals: libmilter waits for them. */
-		sigemptyset(&set);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGHUP);
+		/* Threads started before libmilter's must not take the signals either. */
+		stop_signals(&set);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}
 	if (hist_start(err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	msg_info("ready: listening on %s, database %s, version %s", where,
 		 conf_str(cf, "database_path"), PACKAGE_VERSION);
-	rc = smfi_main();
+	rc = serve(&o);
 	if (la.is_unix)
 		unlink(la.path);
 	hist_finish();
@@ -915,6 +1091,9 @@ int main(int argc, char **argv)
 		scan_rules_free(rules_cur->r);
 		free(rules_cur);
 	}
+	for (int i = 0; i < cf_nretired; i++)
+		conf_free(cf_retired[i]);
+	free(cf_retired);
 	conf_free(cf);
 	free(o.overrides);
 	return rc == MI_SUCCESS ? 0 : 1;

@@ -33,6 +33,11 @@ struct greylist *greylist_new(const struct greylist_params *p, struct gl_store *
 	return gl;
 }
 
+void greylist_set_params(struct greylist *gl, const struct greylist_params *p)
+{
+	gl->p = *p;
+}
+
 void greylist_free(struct greylist *gl)
 {
 	free(gl);

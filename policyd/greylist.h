@@ -45,6 +45,8 @@ struct greylist;
 
 /* Greylisting over store (not owned). */
 struct greylist *greylist_new(const struct greylist_params *p, struct gl_store *store);
+/* New parameters (SIGHUP); triplets already stored keep their times. */
+void greylist_set_params(struct greylist *gl, const struct greylist_params *p);
 /* Free (NULL is fine). */
 void greylist_free(struct greylist *gl);
 /*

@@ -184,13 +184,10 @@ static void refresh_rules(struct policy *pol)
 	pol->greylist_at = threshold(pol, "greylist");
 }
 
-struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
-			  size_t errlen)
+/* The settings a decision reads, from cf (at start and on SIGHUP). */
+static void read_settings(struct policy *pol, const struct conf *cf)
 {
-	struct policy *pol = xcalloc(1, sizeof(*pol));
-
 	pol->cf = cf;
-	pol->db = db;
 	pol->gp.delay = conf_num(cf, "greylist_delay");
 	pol->gp.max_age = conf_num(cf, "greylist_max_age");
 	pol->gp.retry_window = conf_num(cf, "greylist_retry_window");
@@ -201,7 +198,6 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->fail_defer = strcmp(conf_str(cf, "policy_db_failure_action"), "defer_if_permit") == 0;
 	pol->suspicious_only = strcmp(conf_str(cf, "greylist_mode"), "suspicious") == 0;
 	pol->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
-	pol->dns = dns;
 	snprintf(pol->hostname, sizeof(pol->hostname), "%s", conf_str(cf, "myhostname"));
 	if (pol->hostname[0] == '\0' && gethostname(pol->hostname, sizeof(pol->hostname)) < 0)
 		snprintf(pol->hostname, sizeof(pol->hostname), "localhost");
@@ -210,6 +206,16 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	list_init(&pol->allow_rcpts, conf_str(cf, "greylist_allow_recipients"), 0);
 	list_refresh(&pol->allow_clients, 1);
 	list_refresh(&pol->allow_rcpts, 1);
+}
+
+struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
+			  size_t errlen)
+{
+	struct policy *pol = xcalloc(1, sizeof(*pol));
+
+	pol->db = db;
+	pol->dns = dns;
+	read_settings(pol, cf);
 	pol->store = gl_store_sqlite_new(db, (int)conf_num(cf, "db_busy_timeout") * 1000);
 	if (pol->store == NULL ||
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
@@ -231,6 +237,15 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->data_version = -2;
 	refresh_rules(pol);
 	return pol;
+}
+
+void policy_reconfigure(struct policy *pol, const struct conf *cf, struct dns *dns)
+{
+	list_free(&pol->allow_clients);
+	list_free(&pol->allow_rcpts);
+	read_settings(pol, cf);
+	greylist_set_params(pol->gl, &pol->gp);
+	pol->dns = dns;
 }
 
 void policy_free(struct policy *pol)

@@ -29,6 +29,11 @@ typedef void policy_done_fn(void *arg, const char *action);
  * looked up through dns (NULL: none). NULL with err. */
 struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
 			  size_t errlen);
+/*
+ * Use new settings (SIGHUP) and resolver for the decisions from now on;
+ * cf and dns must outlive the policy or the next reconfigure.
+ */
+void policy_reconfigure(struct policy *pol, const struct conf *cf, struct dns *dns);
 /* Free (NULL is fine); flushes pending state first. */
 void policy_free(struct policy *pol);
 /* Decide one request; done runs now or when the DNS answers are in. */

@@ -26,10 +26,12 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_proto.h"
+#include "privs.h"
 #include "sbuf.h"
 #include "server.h"
 
 #define PROGNAME "moat-policyd"
+#define RETIRED_DNS_MAX 4	/* each takes one of the event loop's 8 ticks */
 
 struct policyd {
 	struct conf *cf;
@@ -39,7 +41,9 @@ struct policyd {
 	struct db_checkpointer *cp;
 	struct policy *pol;
 	struct dns *dns;
+	struct dns *retired[RETIRED_DNS_MAX];	/* replaced by SIGHUP, answering lookups in flight */
 	struct policy_limits limits;
+	const struct daemon_opts *opts;
 };
 
 static void usage(FILE *fp)
@@ -57,7 +61,7 @@ static void usage(FILE *fp)
 		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
 		"soft_reject_on_timeout, abusix_key; "
 		"`moatctl config` prints them all.\n"
-		"Stops on SIGTERM or SIGINT.\n");
+		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
 static void on_decided(void *arg, const char *action)
@@ -88,10 +92,77 @@ static void before_flush(void *arg)
 	policy_flush(pd->pol);
 }
 
+/* A resolver replaced by SIGHUP goes once its last lookup is answered. */
+static void free_retired_dns(struct policyd *pd, int all)
+{
+	for (int i = 0; i < RETIRED_DNS_MAX; i++)
+		if (pd->retired[i] && (all || dns_pending(pd->retired[i]) == 0)) {
+			dns_free(pd->retired[i]);
+			pd->retired[i] = NULL;
+		}
+}
+
+static void retire_dns(struct policyd *pd, struct dns *old)
+{
+	for (int i = 0; i < RETIRED_DNS_MAX; i++)
+		if (pd->retired[i] == NULL) {
+			pd->retired[i] = old;
+			return;
+		}
+	/* Many reloads within one lookup: its lookups end as failures. */
+	dns_free(old);
+}
+
+static int dns_settings_changed(const struct conf *a, const struct conf *b)
+{
+	static const char *const names[] = {"dns_servers",	"dns_timeout",
+					    "dns_retries",	"dns_cache_size",
+					    "dns_cache_max_ttl", "dns_negative_ttl"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (conf_changed(a, b, names[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * SIGHUP: the settings that can change live do, for the next request;
+ * a request already waiting for DNS answers finishes as it started.
+ */
+static void reload(struct policyd *pd)
+{
+	struct conf *cf = daemon_reload(PROGNAME, pd->opts, pd->cf);
+	struct dns *dns = pd->dns;
+	struct dns_params p;
+	char err[512];
+
+	if (cf == NULL)
+		return;
+	if (dns_settings_changed(cf, pd->cf)) {
+		dns_params_from_conf(cf, &p);
+		if ((dns = dns_new(pd->ev, &p, err, sizeof(err))) == NULL) {
+			msg_error("reload: %s; keeping the settings in use", err);
+			conf_free(cf);
+			return;
+		}
+		retire_dns(pd, pd->dns);
+		pd->dns = dns;
+	}
+	policy_reconfigure(pd->pol, cf, pd->dns);
+	pd->limits.line_max = (size_t)conf_num(cf, "policy_line_limit");
+	pd->limits.request_max = (size_t)conf_num(cf, "policy_request_limit");
+	pd->limits.attr_max = (size_t)conf_num(cf, "policy_attribute_limit");
+	server_set_idle_timeout(pd->srv, (int)conf_num(cf, "policy_idle_timeout"));
+	conf_free(pd->cf);
+	pd->cf = cf;
+	msg_info("reloaded %s", pd->opts->conf_path);
+}
+
 static int on_tick(void *arg)
 {
 	struct policyd *pd = arg;
 
+	free_retired_dns(pd, 0);
 	policy_tick(pd->pol);
 	log_flush();
 	return 1000;
@@ -104,6 +175,10 @@ static void on_signal(int fd, unsigned events, void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(pd);
+		return;
+	}
 	msg_info("signal %d received, stopping", (int)si.ssi_signo);
 	evloop_stop(pd->ev);
 }
@@ -113,6 +188,7 @@ static void stop_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
 }
 
 /*
@@ -147,6 +223,7 @@ int main(int argc, char **argv)
 	struct policyd pd;
 	struct listen_addr la;
 	struct server_params sp;
+	struct privs pv;
 	char err[1024], where[300];
 	int lfd;
 
@@ -161,21 +238,30 @@ int main(int argc, char **argv)
 	block_signals();
 	daemon_getopt(argc, argv, &o, usage);
 	pd.cf = daemon_setup(PROGNAME, &o);
-	if (daemon_state_dir(pd.cf, err, sizeof(err)) < 0)
+	pd.opts = &o;
+	if (privs_init(pd.cf, &pv, err, sizeof(err)) < 0 ||
+	    daemon_state_dir(pd.cf, err, sizeof(err)) < 0 ||
+	    privs_own_state(pd.cf, &pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (listen_parse(conf_str(pd.cf, "policy_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("policy_listen: %s", err);
 	listen_format(&la, where, sizeof(where));
-	/* Check the database before detaching, so a bad path fails loudly. */
+	/* One descriptor per connection, plus the database, DNS and log (root may raise it). */
+	daemon_raise_fd_limit(conf_num(pd.cf, "policy_max_connections") + 64);
+	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
+		msg_fatal("%s", err);
+	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
+	    privs_drop(&pv, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	/*
+	 * Check the database before detaching, so a bad path fails loudly; as
+	 * run_as, so the files a new database starts with belong to it.
+	 */
 	pd.db = db_open(conf_str(pd.cf, "database_path"),
 			(int)conf_num(pd.cf, "db_busy_timeout") * 1000, err, sizeof(err));
 	if (pd.db == NULL)
 		msg_fatal("%s", err);
 	db_close(pd.db);
-	/* One descriptor per connection, plus the database, DNS and log. */
-	daemon_raise_fd_limit(conf_num(pd.cf, "policy_max_connections") + 64);
-	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
-		msg_fatal("%s", err);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	pd.db = db_open(conf_str(pd.cf, "database_path"),
@@ -223,6 +309,7 @@ int main(int argc, char **argv)
 	msg_info("stopped after %lu requests", policy_requests(pd.pol));
 	log_set_buffered(0);
 	dns_free(pd.dns);	/* lookups in flight end now, before the policy goes */
+	free_retired_dns(&pd, 1);
 	policy_free(pd.pol);
 	db_checkpointer_stop(pd.cp);
 	db_close(pd.db);

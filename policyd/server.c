@@ -423,3 +423,8 @@ size_t server_nconns(const struct server *s)
 {
 	return s->nconns;
 }
+
+void server_set_idle_timeout(struct server *s, int seconds)
+{
+	s->p.idle_timeout = seconds;
+}

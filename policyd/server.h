@@ -47,6 +47,8 @@ void server_free(struct server *s);
 void server_reply(struct server_conn *c, const char *action);
 /* Peer of the connection for log lines ("127.0.0.1:4711" or "unix"). */
 const char *server_conn_peer(const struct server_conn *c);
+/* Change the idle timeout (SIGHUP); open connections get it too. */
+void server_set_idle_timeout(struct server *s, int seconds);
 /* Open connections now. */
 size_t server_nconns(const struct server *s);
 

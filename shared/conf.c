@@ -53,6 +53,17 @@ static const struct conf_spec specs[] = {
 	{"syslog_facility", CT_ENUM, "mail", 0, 0,
 	 "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
 	 "Syslog facility used when not running in the foreground with -f."},
+	{"log_level", CT_ENUM, "info", 0, 0, "info|debug",
+	 "debug adds detail to the log, as -v does."},
+	{"run_as", CT_STR, "moat", 0, 0, NULL,
+	 "User the daemons run as once their sockets are bound, when started as root\n"
+	 "    (create it with: useradd --system --home-dir /nonexistent --shell\n"
+	 "    /usr/sbin/nologin moat). root keeps root, with a warning."},
+	{"unix_socket_mode", CT_STR, "0660", 0, 0, NULL,
+	 "Permissions of unix:/PATH listening sockets (octal)."},
+	{"unix_socket_group", CT_STR, "postfix", 0, 0, NULL,
+	 "Group of unix:/PATH listening sockets, so that Postfix can connect; when left\n"
+	 "    at postfix and no such group exists, the run_as user's group."},
 
 	/* moat-policyd. */
 	{"policy_listen", CT_LISTEN, "inet:127.0.0.1:10040", 0, 0, NULL,
@@ -139,6 +150,35 @@ static const struct conf_spec specs[] = {
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+/*
+ * Settings a running daemon applies on SIGHUP. Every other one needs a
+ * restart: on SIGHUP a change to it is logged and the old value kept. A
+ * new setting belongs here only once the code that reads it re-reads it.
+ */
+static const char *const live_settings[] = {
+	"log_level", "syslog_facility",
+	"policy_idle_timeout", "policy_line_limit", "policy_request_limit",
+	"policy_attribute_limit", "policy_db_failure_action", "myhostname",
+	"dns_servers", "dns_timeout", "dns_retries", "dns_cache_size", "dns_cache_max_ttl",
+	"dns_negative_ttl", "soft_reject_on_timeout",
+	"greylist_delay", "greylist_max_age", "greylist_retry_window",
+	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
+	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
+	"greylist_allow_clients", "greylist_allow_recipients",
+	"scan_size_limit", "milter_error_action", "history_max_age",
+};
+
+/* Headings of moat.conf(5) and the sample file: the first setting of each area. */
+static const struct {
+	const char *first, *title;
+} sections[] = {
+	{"state_directory", "Files, logging and privileges"},
+	{"policy_listen", "moat-policyd"},
+	{"dns_servers", "DNS and DNS block lists (both daemons)"},
+	{"greylist_delay", "Greylisting (moat-policyd)"},
+	{"milter_listen", "moat-contentfilter"},
+};
 
 struct conf_val {
 	char *raw;		/* as written, before expansion */
@@ -592,8 +632,10 @@ void conf_print_help(FILE *fp)
 				       "choice"};
 
 	for (size_t i = 0; i < NSPECS; i++)
-		fprintf(fp, "%s = %s\n    (%s) %s\n", specs[i].name, specs[i].def,
-			tnames[specs[i].type], specs[i].help);
+		fprintf(fp, "%s = %s\n    (%s; %s) %s\n", specs[i].name, specs[i].def,
+			tnames[specs[i].type],
+			conf_is_live(specs[i].name) ? "applied on SIGHUP" : "needs a restart",
+			specs[i].help);
 }
 
 struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,
@@ -612,4 +654,62 @@ struct conf *conf_load(const char *path, int explicit_path, char *const *overrid
 fail:
 	conf_free(cf);
 	return NULL;
+}
+
+int conf_is_live(const char *name)
+{
+	for (size_t i = 0; i < sizeof(live_settings) / sizeof(live_settings[0]); i++)
+		if (strcmp(live_settings[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void conf_keep_restart(struct conf *cf, const struct conf *old, conf_change_fn *report)
+{
+	for (size_t i = 0; i < NSPECS; i++) {
+		struct conf_val *nv = &cf->vals[i];
+		const struct conf_val *ov = &old->vals[i];
+		const char *a = ov->value ? ov->value : ov->raw;
+		const char *b = nv->value ? nv->value : nv->raw;
+
+		if (strcmp(a, b) == 0 || conf_is_live(specs[i].name))
+			continue;
+		report(specs[i].name, a, b);
+		free(nv->raw);
+		free(nv->value);
+		nv->raw = xstrdup(ov->raw);
+		nv->value = ov->value ? xstrdup(ov->value) : NULL;
+		nv->num = ov->num;
+		nv->set = ov->set;
+		memcpy(nv->origin, ov->origin, sizeof(nv->origin));
+	}
+}
+
+int conf_changed(const struct conf *a, const struct conf *b, const char *name)
+{
+	return strcmp(conf_str(a, name), conf_str(b, name)) != 0;
+}
+
+int conf_doc_get(size_t i, struct conf_doc *d)
+{
+	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
+				       "choice"};
+
+	if (i >= NSPECS)
+		return -1;
+	memset(d, 0, sizeof(*d));
+	d->name = specs[i].name;
+	d->type = tnames[specs[i].type];
+	d->def = specs[i].def;
+	d->choices = specs[i].choices;
+	d->help = specs[i].help;
+	d->live = conf_is_live(specs[i].name);
+	d->is_number = specs[i].type == CT_INT || specs[i].type == CT_TIME ||
+		       specs[i].type == CT_SIZE;
+	d->min = specs[i].min;
+	d->max = specs[i].max;
+	for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+		if (strcmp(sections[k].first, specs[i].name) == 0)
+			d->section = sections[k].title;
+	return 0;
 }

@@ -45,6 +45,30 @@ int conf_is_set(const struct conf *cf, const char *name);
  * Everything at once: read path (an error if it is missing and explicit),
  * apply the -o overrides, finish. NULL with a reason in err.
  */
+/* Whether a running daemon applies a change of this setting on SIGHUP. */
+int conf_is_live(const char *name);
+/* Called for a setting whose change needs a restart: its old and new values. */
+typedef void conf_change_fn(const char *name, const char *oldval, const char *newval);
+/*
+ * After re-reading for SIGHUP: every setting that needs a restart and
+ * differs in cf from old gets old's value back, and report is called for it.
+ */
+void conf_keep_restart(struct conf *cf, const struct conf *old, conf_change_fn *report);
+/* Whether a setting's expanded value differs between two configurations. */
+int conf_changed(const struct conf *a, const struct conf *b, const char *name);
+
+/* One setting as the documentation shows it (moat.conf(5), the sample file). */
+struct conf_doc {
+	const char *name, *type, *def, *choices, *help;
+	const char *section;	/* a heading starts here, or NULL */
+	int live;		/* applied on SIGHUP */
+	int is_number;		/* min and max apply */
+	long long min, max;
+};
+
+/* Setting i in table order; -1 past the last. */
+int conf_doc_get(size_t i, struct conf_doc *d);
+
 struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,
 		       char *err, size_t errlen);
 

@@ -77,6 +77,24 @@ void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(F
 	}
 }
 
+static enum log_dest daemon_log_dest;
+
+/*
+ * In the foreground under systemd, stderr is the journal (systemd sets
+ * JOURNAL_STREAM to its device and inode): log through syslog then, so
+ * the lines carry the mail facility and land in mail.log like Postfix's.
+ */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 struct conf *daemon_setup(const char *progname, const struct daemon_opts *o)
 {
 	char err[1024];
@@ -88,9 +106,35 @@ struct conf *daemon_setup(const char *progname, const struct daemon_opts *o)
 		       sizeof(err));
 	if (cf == NULL)
 		msg_fatal("%s", err);
-	log_init(progname, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG,
-		 conf_str(cf, "syslog_facility"));
-	log_set_verbose(o->verbose);
+	daemon_log_dest = o->foreground && !stderr_is_journal() ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+	log_init(progname, daemon_log_dest, conf_str(cf, "syslog_facility"));
+	log_set_verbose(o->verbose || strcmp(conf_str(cf, "log_level"), "debug") == 0);
+	return cf;
+}
+
+static void report_restart(const char *name, const char *oldval, const char *newval)
+{
+	msg_warn("reload: %s changed from \"%s\" to \"%s\": this needs a restart; keeping"
+		 " \"%s\" until then",
+		 name, oldval, newval, oldval);
+}
+
+struct conf *daemon_reload(const char *progname, const struct daemon_opts *o,
+			   const struct conf *old)
+{
+	char err[1024];
+	struct conf *cf;
+
+	cf = conf_load(o->conf_path, o->conf_explicit, o->overrides, o->noverrides, err,
+		       sizeof(err));
+	if (cf == NULL) {
+		msg_error("reload: %s; keeping the settings in use", err);
+		return NULL;
+	}
+	conf_keep_restart(cf, old, report_restart);
+	if (conf_changed(cf, old, "syslog_facility"))
+		log_init(progname, daemon_log_dest, conf_str(cf, "syslog_facility"));
+	log_set_verbose(o->verbose || strcmp(conf_str(cf, "log_level"), "debug") == 0);
 	return cf;
 }
 

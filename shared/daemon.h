@@ -25,6 +25,13 @@ void daemon_usage_options(FILE *fp);
 void daemon_getopt(int argc, char **argv, struct daemon_opts *o, void (*usage)(FILE *));
 /* Load moat.conf and start logging; exits with one clear line on errors. */
 struct conf *daemon_setup(const char *progname, const struct daemon_opts *o);
+/*
+ * SIGHUP: read the file and the -o overrides again. NULL (error logged) if
+ * they are wrong: the caller keeps old. Settings that need a restart keep
+ * their old values (each change logged); logging settings apply at once.
+ */
+struct conf *daemon_reload(const char *progname, const struct daemon_opts *o,
+			   const struct conf *old);
 /* Create the state directory (and the database's directory) if missing. */
 int daemon_state_dir(const struct conf *cf, char *err, size_t errlen);
 /* Raise the open-file limit to want (or as close as allowed), warning if short. */

@@ -311,6 +311,7 @@ void dns_free(struct dns *d)
 	if (d == NULL)
 		return;
 	ares_destroy(d->ch);	/* runs the callbacks of queries in flight */
+	evloop_untick(d->ev, dns_tick, d);
 	while (d->fds) {
 		struct fdwatch *w = d->fds;
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -122,6 +123,19 @@ int evloop_tick(struct evloop *ev, evloop_tick_fn *fn, void *arg)
 	ev->ticks[ev->nticks].arg = arg;
 	ev->nticks++;
 	return 0;
+}
+
+void evloop_untick(struct evloop *ev, evloop_tick_fn *fn, void *arg)
+{
+	for (int i = 0; i < ev->nticks; i++) {
+		if (ev->ticks[i].fn != fn || ev->ticks[i].arg != arg)
+			continue;
+		/* Inside a round, the hook after it waits for the next round: harmless. */
+		memmove(&ev->ticks[i], &ev->ticks[i + 1],
+			(size_t)(ev->nticks - i - 1) * sizeof(ev->ticks[0]));
+		ev->nticks--;
+		return;
+	}
 }
 
 void evloop_stop(struct evloop *ev)

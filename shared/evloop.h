@@ -32,6 +32,8 @@ int evloop_mod(struct evloop *ev, struct evhandle *h, unsigned events);
 void evloop_del(struct evloop *ev, struct evhandle *h);
 /* Add a hook run before every wait (at most 8). */
 int evloop_tick(struct evloop *ev, evloop_tick_fn *fn, void *arg);
+/* Remove a hook (its owner is going away). */
+void evloop_untick(struct evloop *ev, evloop_tick_fn *fn, void *arg);
 /* Run until evloop_stop(); 0, or -1 on an epoll failure. */
 int evloop_run(struct evloop *ev);
 /* Make evloop_run() return after the current round. */

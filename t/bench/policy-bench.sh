@@ -41,7 +41,7 @@ run_moat() {
 	"$(m_bin moatctl)" -o state_directory="$state" migrate >/dev/null &&
 		sqlite3 "$state/moat.db" "UPDATE dnsbl_zones SET enabled = 0;
 			UPDATE modules SET enabled = 0 WHERE name = 'rbl'; $sql" || return 1
-	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers="$dns" \
+	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers="$dns" -o run_as="$(id -un)" \
 		-o policy_listen="inet:127.0.0.1:$port" 2>>"$H_TMP/logs/moat-$label.log" &
 	pid=$!
 	h_track $pid

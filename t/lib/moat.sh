@@ -9,6 +9,8 @@
 #   m_start_policyd [-o N=V]...        -> M_POLICY_PORT M_POLICYD_PID M_POLICYD_LOG
 #                              (the shipped DNS lists are switched off first)
 #   m_start_contentfilter [-o N=V]...  -> M_MILTER_PORT M_MILTER_PID M_MILTER_LOG
+#   (both run as the user running the test: run_as is that user, so a root
+#   test keeps root; a later -o run_as=... wins)
 #   m_ctl ARGS...              moatctl with the test's state directory
 #   m_policy_query PORT "name=value"...  one request over a fresh connection;
 #                              prints the reply's action
@@ -51,7 +53,7 @@ m_start_policyd() {
 	# DNS goes nowhere unless a test points it at its own resolver (a later -o wins).
 	"$(m_bin moat-policyd)" -f -o state_directory="$state" \
 		-o policy_listen="inet:127.0.0.1:$M_POLICY_PORT" -o dns_servers=127.0.0.1:1 \
-		"$@" >>"$M_POLICYD_LOG" 2>&1 &
+		-o run_as="$(id -un)" "$@" >>"$M_POLICYD_LOG" 2>&1 &
 	M_POLICYD_PID=$!
 	h_track "$M_POLICYD_PID" moat-policyd
 	# The port opens before the database does: wait for "ready".
@@ -67,7 +69,7 @@ m_start_contentfilter() {
 	m_quiet_zones || return 1
 	"$(m_bin moat-contentfilter)" -f -o state_directory="$state" \
 		-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" -o dns_servers=127.0.0.1:1 \
-		"$@" >>"$M_MILTER_LOG" 2>&1 &
+		-o run_as="$(id -un)" "$@" >>"$M_MILTER_LOG" 2>&1 &
 	M_MILTER_PID=$!
 	h_track "$M_MILTER_PID" moat-contentfilter
 	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID" &&
