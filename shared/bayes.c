@@ -20,8 +20,8 @@
 #include "scan.h"
 #include "url.h"
 
-/* SpamBayes' defaults (Robinson's s and x, minimum strength, clues kept). */
-#define ROBINSON_S 0.45
+/* Robinson's s and x; SpamBayes' minimum strength and clues kept (see bayes.h). */
+#define ROBINSON_S 1.0
 #define ROBINSON_X 0.5
 #define MIN_STRENGTH 0.1
 #define MAX_CLUES 150
