@@ -340,6 +340,9 @@ static int cache_refresh(struct bayes_sqlite *b, int64_t db_gen)
 	pthread_mutex_lock(&c->refresh);
 	if (c->generation != db_gen) {
 		rc = c->generation < 0 || c->generation > db_gen ? 0 : cache_apply_journal(b);
+		/* Rows missing at the end (pruned) are a gap too. */
+		if (rc == 1 && c->generation < db_gen)
+			rc = 0;
 		if (rc == 0)
 			rc = cache_reload(b);
 		else if (rc == 1)

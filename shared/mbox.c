@@ -25,6 +25,9 @@ int mbox_separator(const char *p, size_t len)
 	if (len < 20 || memcmp(p, "From ", 5) != 0)
 		return 0;
 	sp = memchr(p + 5, ' ', len - 5 < 300 ? len - 5 : 300);
+	/* "From addr  Thu Aug 22 ..." : some writers pad with two spaces. */
+	while (sp && (size_t)(sp - p) + 10 < len && sp[1] == ' ')
+		sp++;
 	return sp && (size_t)(sp - p) + 9 < len && isalpha((unsigned char)sp[1]) &&
 	       isalpha((unsigned char)sp[2]) && isalpha((unsigned char)sp[3]) && sp[4] == ' ' &&
 	       isalpha((unsigned char)sp[5]) && isalpha((unsigned char)sp[6]) &&
