@@ -117,16 +117,37 @@ static void add_str(struct bayes_tokens *s, enum kind k, const char *p, size_t l
 
 /* --- words ----------------------------------------------------------------- */
 
-/* Bytes that end a word; punctuation like $ ! % ' stays in it ("$$$", "free!"). */
-static int is_sep(unsigned char ch)
+/*
+ * Byte classes: SEP ends a word (punctuation like $ ! % ' stays in it:
+ * "$$$", "free!"); EDGE is trimmed from a word's ends ("end." is "end").
+ * A table: this runs for every byte of every message.
+ */
+enum { SEP = 1, EDGE = 2 };
+static unsigned char byte_class[256];
+
+static void classes_init(void)
 {
-	return ch <= ' ' || ch == 127 || strchr("\"()<>[]{},;:*|=/\\#~^+`", ch) != NULL;
+	static const char sep[] = "\"()<>[]{},;:*|=/\\#~^+`", edge[] = ".'-_&@?";
+
+	if (byte_class[' '])
+		return;		/* racing threads write the same values */
+	for (int ch = 0; ch <= ' '; ch++)
+		byte_class[ch] = SEP;
+	byte_class[127] = SEP;
+	for (const char *p = sep; *p; p++)
+		byte_class[(unsigned char)*p] = SEP;
+	for (const char *p = edge; *p; p++)
+		byte_class[(unsigned char)*p] = EDGE;
 }
 
-/* Edge punctuation trimmed from a word ("end." is "end"). */
+static int is_sep(unsigned char ch)
+{
+	return byte_class[ch] == SEP;
+}
+
 static int is_edge(unsigned char ch)
 {
-	return strchr(".'-_&@?", ch) != NULL;
+	return byte_class[ch] == EDGE;
 }
 
 /*
@@ -283,9 +304,17 @@ static void url_tokens(struct bayes_tokens *s, const struct url_list *l)
 
 void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_tokens *t)
 {
+	classes_init();
+	/* Empty the set slot by slot: cheaper than clearing a table sized for a big message.
+	 * Every token is in it, so each probe ends at its own slot. */
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = (size_t)t->v[i] & (t->setcap - 1);
+
+		while (t->set[j] != t->v[i])
+			j = (j + 1) & (t->setcap - 1);
+		t->set[j] = 0;
+	}
 	t->n = 0;
-	if (t->setcap)
-		memset(t->set, 0, t->setcap * sizeof(*t->set));
 	header_tokens(t, m);
 	part_tokens(t, m);
 	if (c->text.data)
@@ -338,11 +367,45 @@ static double chi2q(double x2, int v)
 	return sum < 1.0 ? sum : 1.0;
 }
 
-static int by_strength(const void *a, const void *b)
+static void swap(double *v, size_t a, size_t b)
 {
-	double x = fabs(*(const double *)a - 0.5), y = fabs(*(const double *)b - 0.5);
+	double t = v[a];
 
-	return x > y ? -1 : x < y ? 1 : 0;
+	v[a] = v[b];
+	v[b] = t;
+}
+
+/*
+ * Move the k strongest clues (furthest from 0.5) to the front: quickselect
+ * with a three-way partition, O(n) on average even when many clues are
+ * equally strong (tokens seen once in one class all are).
+ */
+static void strongest(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (hi - lo > 1) {
+		double pv = fabs(v[lo + (hi - lo) / 2] - 0.5);
+		size_t lt = lo, i = lo, gt = hi;
+
+		/* [lo, lt) stronger than pv, [lt, i) equal, [gt, hi) weaker. */
+		while (i < gt) {
+			double x = fabs(v[i] - 0.5);
+
+			if (x > pv)
+				swap(v, lt++, i++);
+			else if (x < pv)
+				swap(v, i, --gt);
+			else
+				i++;
+		}
+		if (k <= lt)
+			hi = lt;
+		else if (k <= gt)
+			return;
+		else
+			lo = gt;
+	}
 }
 
 double bayes_probability(const struct bayes_counts *c, size_t n, int64_t nspam, int64_t nham)
@@ -367,7 +430,7 @@ double bayes_probability(const struct bayes_counts *c, size_t n, int64_t nspam, 
 			clue[k++] = p;
 	}
 	if (k > MAX_CLUES) {
-		qsort(clue, k, sizeof(*clue), by_strength);
+		strongest(clue, k, MAX_CLUES);
 		k = MAX_CLUES;
 	}
 	for (size_t i = 0; i < k; i++) {
@@ -682,11 +745,12 @@ int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, c
 {
 	int64_t nspam, nham, mine, other;
 	char err[300];
-	int cls, rc;
+	int cls, rc, have = b->have;
 
-	if (!b->have || !autolearn_on(r) || !scan_rules_module(r, "classifier-bayes"))
-		return BAYES_NONE;
+	/* The tokens are this message's only if bayes_scan() ran for it. */
 	b->have = 0;
+	if (!have || !autolearn_on(r) || !scan_rules_module(r, "classifier-bayes"))
+		return BAYES_NONE;
 	if (score >= setting_double(r, "bayes_autolearn_spam", 6.0))
 		cls = BAYES_CLASS_SPAM;
 	else if (score <= setting_double(r, "bayes_autolearn_ham", -0.5))

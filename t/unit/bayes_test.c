@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,49 @@ static void test_tokenizer(void)
 	bayes_tokens_free(&e);
 }
 
+static int by_strength(const void *a, const void *b)
+{
+	double x = fabs(*(const double *)a - 0.5), y = fabs(*(const double *)b - 0.5);
+
+	return x > y ? -1 : x < y;
+}
+
+static double chi2q(double x2, int v)
+{
+	double m = x2 / 2, sum, term;
+
+	sum = term = exp(-m);
+	for (int i = 1; i < v / 2; i++) {
+		term *= m / i;
+		sum += term;
+	}
+	return sum < 1 ? sum : 1;
+}
+
+/* The combination written out plainly (s = 1, x = 0.5, 0.1, 150, full sort). */
+static double reference(const struct bayes_counts *c, int n, double ns, double nh)
+{
+	double clue[1000], s = 0, h = 0;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		double sr = c[i].spam / ns, hr = c[i].ham / nh, tot = c[i].spam + c[i].ham;
+		double p = (0.5 + tot * (sr / (sr + hr))) / (1 + tot);
+
+		if (fabs(p - 0.5) >= 0.1)
+			clue[k++] = p;
+	}
+	qsort(clue, (size_t)k, sizeof(*clue), by_strength);
+	k = k > 150 ? 150 : k;
+	for (int i = 0; i < k; i++) {
+		h += log(clue[i]);
+		s += log(1 - clue[i]);
+	}
+	s = 1 - chi2q(-2 * s, 2 * k);
+	h = 1 - chi2q(-2 * h, 2 * k);
+	return (s - h + 1) / 2;
+}
+
 static void test_probability(void)
 {
 	struct bayes_counts spammy[20], hammy[20], none[20], mixed[40];
@@ -111,6 +155,36 @@ static void test_probability(void)
 	ok(p > 0.4 && p < 0.6, "as much evidence either way: unsure (%.4f)", p);
 	p = bayes_probability(spammy, 20, 0, 100);
 	ok(p == 0.5, "nothing learned of a class: no verdict");
+	{
+		/* More clues than are kept, many equally strong: the 150 strongest
+		 * are chosen whatever the order, as a full sort would choose them. */
+		struct bayes_counts many[600];
+		double p0, p1, want;
+		int same = 1;
+
+		for (int i = 0; i < 600; i++)
+			/* Odd counts on one side, even on the other: no two clues are equally
+			 * strong unless they are equal. */
+			many[i] = i % 2 ? (struct bayes_counts){.spam = (uint32_t)(i % 5) * 2 + 1, .ham = 0}
+					: (struct bayes_counts){.spam = 0, .ham = (uint32_t)(i % 4) * 2 + 2};
+		want = reference(many, 600, 100, 100);
+		p0 = bayes_probability(many, 600, 100, 100);
+		ok(fabs(p0 - want) < 1e-9, "the 150 strongest clues, as a full sort picks them (%.6f, %.6f)",
+		   p0, want);
+		srand(1);
+		for (int round = 0; round < 20; round++) {
+			for (int i = 599; i > 0; i--) {
+				int j = rand() % (i + 1);
+				struct bayes_counts t = many[i];
+
+				many[i] = many[j];
+				many[j] = t;
+			}
+			p1 = bayes_probability(many, 600, 100, 100);
+			same &= fabs(p1 - p0) < 1e-9;
+		}
+		ok(same, "...whatever their order");
+	}
 	/* Counts are relative to messages learned: 50 of 1000 spam is rare, 1 of 2 ham common. */
 	p = bayes_probability(spammy, 20, 1000, 2);
 	ok(p < 0.5, "counts are weighed by messages learned of each class (%.4f)", p);
