@@ -192,7 +192,7 @@ EOF
 	xargs -a "$S/learn-spam" -d '\n' rspamc -h "127.0.0.1:$cport" -n 2 -t 60 learn_spam >"$H_TMP/rl.out" 2>&1
 	xargs -a "$S/learn-ham" -d '\n' rspamc -h "127.0.0.1:$cport" -n 2 -t 60 learn_ham >>"$H_TMP/rl.out" 2>&1
 	t1=$(now_ms)
-	echo "rspamd learning: $((nls + nlh)) messages in $((t1 - t0)) ms = $(awk -v n=$((nls + nlh)) -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }') msg/s (rspamc -n 2); $(grep -ci 'success.*true' "$H_TMP/rl.out") learned"
+	echo "rspamd learning: $((nls + nlh)) messages in $((t1 - t0)) ms = $(awk -v n=$((nls + nlh)) -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }') msg/s (rspamc -n 2); $(grep -c '^success = true' "$H_TMP/rl.out") learned, $(grep -c 'learn conditions denied' "$H_TMP/rl.out") refused by rspamd's learn conditions (class balance, already known)"
 	for c in spam ham; do
 		xargs -a "$S/test-$c" -d '\n' rspamc -h "127.0.0.1:$rport" -n 2 -t 60 >"$H_TMP/r-$c.out" 2>&1
 		awk '/^Score:/ { print $2 }' "$H_TMP/r-$c.out" >"$H_TMP/r-$c.score"
