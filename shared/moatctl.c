@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bayes.h"
 #include "cidr.h"
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
 #include "doctor.h"
-#include "bayes.h"
 #include "log.h"
 #include "mem.h"
 #include "moatctl_bayes.h"
