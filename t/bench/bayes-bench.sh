@@ -2,7 +2,7 @@
 # bayes-bench.sh - accuracy and speed of the Bayes classifier on held-out
 # real mail, beside Debian's rspamd (Redis Bayes) and SpamAssassin (sa-learn).
 #
-#   t/bench/bayes-bench.sh [-d CORPUS] [-s N]
+#   t/bench/bayes-bench.sh [-d CORPUS] [-s N] [-m]
 #
 # Needs the build ($MOAT_BUILDDIR, default _build: "make -C _build").
 # CORPUS (default $MOAT_SRCDIR/../shared/corpus) has ham/ and spam/, one
@@ -36,18 +36,21 @@
 # counted. SpamAssassin is slow; -s N scans every Nth held-out message of
 # it only (default 1: all), which the output states.
 #
-# Everything listens on 127.0.0.1 and is stopped at the end.
+# -m: moat only, no peers. Everything listens on 127.0.0.1 and is stopped
+# at the end. With the peers it takes several minutes (SpamAssassin is
+# most of it).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
 . "$here/../lib/zones.sh"
-corpus=$MOAT_SRCDIR/../shared/corpus sample=1
-while getopts d:s: o; do
+corpus=$MOAT_SRCDIR/../shared/corpus sample=1 peers=1
+while getopts d:s:m o; do
 	case $o in
 	d) corpus=$OPTARG ;;
 	s) sample=$OPTARG ;;
-	*) echo "usage: $0 [-d CORPUS] [-s N]" >&2; exit 2 ;;
+	m) peers=0 ;;
+	*) echo "usage: $0 [-d CORPUS] [-s N] [-m]" >&2; exit 2 ;;
 	esac
 done
 moatctl=$(m_bin moatctl)
@@ -117,7 +120,9 @@ echo "moat scan time per message: $on ms with Bayes, $off ms without: classifica
 # --- peers ----------------------------------------------------------------
 
 NX_PORT=
-command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] && z_start_nx_unbound
+if [ "$peers" -eq 1 ] && { command -v unbound >/dev/null || [ -x /usr/sbin/unbound ]; }; then
+	z_start_nx_unbound
+fi
 
 rspamd_bench() {
 	local R=$H_TMP/rspamd rport cport redis_port rlog rpid ruser=() t0 t1 c
@@ -243,8 +248,10 @@ EOF
 	kill $pid
 }
 
-rspamd_bench
-sa_bench
+if [ "$peers" -eq 1 ]; then
+	rspamd_bench
+	sa_bench
+fi
 
 echo
 echo "# held-out mail: share of spam at score >= 6 and >= 11, share of ham there"
