@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,12 +126,10 @@ static void add_str(struct bayes_tokens *s, enum kind k, const char *p, size_t l
 enum { SEP = 1, EDGE = 2 };
 static unsigned char byte_class[256];
 
-static void classes_init(void)
+static void classes_fill(void)
 {
 	static const char sep[] = "\"()<>[]{},;:*|=/\\#~^+`", edge[] = ".'-_&@?";
 
-	if (byte_class[' '])
-		return;		/* racing threads write the same values */
 	for (int ch = 0; ch <= ' '; ch++)
 		byte_class[ch] = SEP;
 	byte_class[127] = SEP;
@@ -138,6 +137,13 @@ static void classes_init(void)
 		byte_class[(unsigned char)*p] = SEP;
 	for (const char *p = edge; *p; p++)
 		byte_class[(unsigned char)*p] = EDGE;
+}
+
+static void classes_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, classes_fill);
 }
 
 static int is_sep(unsigned char ch)

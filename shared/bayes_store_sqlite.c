@@ -331,9 +331,21 @@ static int cache_apply_journal(struct bayes_sqlite *b)
 static int cache_refresh(struct bayes_sqlite *b, int64_t db_gen)
 {
 	struct bayes_cache *c = b->cache;
+	int64_t have;
 	int rc = 0;
 
-	pthread_mutex_lock(&c->refresh);
+	pthread_rwlock_rdlock(&c->lock);
+	have = c->generation;
+	pthread_rwlock_unlock(&c->lock);
+	/* Another thread is at it (a reload can take a while): use what is there,
+	 * unless there is nothing yet. */
+	if (have >= 0) {
+		if (pthread_mutex_trylock(&c->refresh) != 0)
+			return 0;
+	} else {
+		pthread_mutex_lock(&c->refresh);
+	}
+	/* Only refreshers change the generation, and we are the one now. */
 	if (c->generation != db_gen) {
 		rc = c->generation < 0 || c->generation > db_gen ? 0 : cache_apply_journal(b);
 		/* Rows missing at the end (pruned) are a gap too. */
