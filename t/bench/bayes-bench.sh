@@ -92,11 +92,15 @@ state=$H_TMP/state
 M=("$moatctl" -o state_directory="$state" -o dns_servers=127.0.0.1:1)
 "${M[@]}" migrate >/dev/null || exit 1
 t0=$(now_ms)
-xargs -a "$S/learn-spam" -d '\n' "${M[@]}" learn-spam >"$H_TMP/learn.out" || exit 1
-xargs -a "$S/learn-ham" -d '\n' "${M[@]}" learn-ham >>"$H_TMP/learn.out" || exit 1
+TIMEFORMAT='%3U %3S'
+{ time {
+	xargs -a "$S/learn-spam" -d '\n' "${M[@]}" learn-spam >"$H_TMP/learn.out" &&
+		xargs -a "$S/learn-ham" -d '\n' "${M[@]}" learn-ham >>"$H_TMP/learn.out"
+} 2>"$H_TMP/learn.err"; } 2>"$H_TMP/learn.time" || { cat "$H_TMP/learn.err" >&2; exit 1; }
 t1=$(now_ms)
+read -r lu ls <"$H_TMP/learn.time"
 m_learn_rate=$(awk -v n=$((nls + nlh)) -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
-echo "moat learning: $((nls + nlh)) messages in $((t1 - t0)) ms = $m_learn_rate msg/s"
+echo "moat learning: $((nls + nlh)) messages in $((t1 - t0)) ms = $m_learn_rate msg/s (wall, two moatctl runs); CPU ${lu}s user + ${ls}s sys = $(awk -v n=$((nls + nlh)) -v c="$lu" -v d="$ls" 'BEGIN { printf "%.0f", n / (c + d) }') msg per CPU-second"
 sed 's/^/#   /' "$H_TMP/learn.out"
 "${M[@]}" bayes stats | sed 's/^/#   /'
 for c in spam ham; do
