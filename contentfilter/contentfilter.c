@@ -24,6 +24,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bayes.h"
+#include "bayes_store.h"
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
@@ -82,6 +84,7 @@ static struct rules_ref {
 	unsigned char key[16];
 } *rules_cur;
 static time_t rules_loaded;
+static struct bayes_cache *bayes_cache;	/* the Bayes tokens, held once for all workers */
 
 static void usage(FILE *fp)
 {
@@ -198,6 +201,8 @@ static void conn_reset_message(struct cf_conn *c)
 struct worker {
 	sqlite3 *db;
 	struct scan_dns *sd;	/* NULL if the DNS lists could not be set up */
+	struct bayes_store *bst;	/* NULL if the Bayes store could not be set up */
+	struct bayes *bayes;
 	unsigned generation;	/* rules generation the DNS lists were read at */
 	unsigned dns_gen;	/* DNS settings the resolver was made with */
 	struct worker *next;
@@ -260,6 +265,10 @@ static struct worker *worker_get(void)
 	}
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
+	if ((w->bst = bayes_store_sqlite_new(w->db, bayes_cache)) != NULL)
+		w->bayes = bayes_new(w->bst);
+	else
+		msg_warn("Bayes classifier unavailable: %s", sqlite3_errmsg(w->db));
 	w->generation = (unsigned)-1;
 	return w;
 }
@@ -279,6 +288,8 @@ static void pool_free(void)
 
 		pool = w->next;
 		scan_dns_free(w->sd);
+		bayes_free(w->bayes);
+		bayes_store_close(w->bst);
 		db_close(w->db);
 		free(w);
 	}
@@ -822,12 +833,15 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	in.rcpts = (const char *const *)c->rcpts;
 	in.nrcpts = c->nrcpt;
 	in.tls = c->tls;
+	in.bayes = w->bayes;
 	scan_result_init(&res);
 	scan_message(ref->r, w->sd, &in, &res);
 	take_policy_header(ctx, c, ref, &res, qid);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
 	scan_finish(&res, ref->r);
+	if (w->bayes)
+		bayes_autolearn(w->bayes, ref->r, res.score, qid);
 	{
 		const char *s = strcasestr(in.raw, "\nSubject:");
 
@@ -1081,12 +1095,14 @@ int main(int argc, char **argv)
 		msg_fatal("%s", err);
 	msg_info("ready: listening on %s, database %s, version %s", where,
 		 conf_str(cf, "database_path"), PACKAGE_VERSION);
+	bayes_cache = bayes_cache_new();
 	rc = serve(&o);
 	if (la.is_unix)
 		unlink(la.path);
 	hist_finish();
 	msg_info("stopped");
 	pool_free();
+	bayes_cache_free(bayes_cache);
 	if (rules_cur && --rules_cur->refs == 0) {
 		scan_rules_free(rules_cur->r);
 		free(rules_cur);

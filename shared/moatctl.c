@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bayes.h"
 #include "cidr.h"
 #include "conf.h"
 #include "daemon.h"
@@ -26,6 +27,7 @@
 #include "mem.h"
 #include "moatctl.h"
 #include "moatctl_admin.h"
+#include "moatctl_bayes.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
@@ -294,11 +296,12 @@ static void print_result(const char *file, const struct scan_result *res, double
 }
 
 static struct scan_dns *scan_sd;	/* DNS lists for scan (NULL with --no-dns) */
+static struct bayes *scan_bayes;	/* the Bayes classifier for scan */
 
 static int scan_buffer(const struct scan_rules *r, const char *name, const char *p, size_t len,
 		       int json)
 {
-	struct scan_input in = {.raw = p, .len = len};
+	struct scan_input in = {.raw = p, .len = len, .bayes = scan_bayes};
 	struct scan_result res;
 	struct timespec t0, t1;
 
@@ -402,6 +405,7 @@ static int scan_path(struct ctl *ctl, const struct scan_rules *r, const char *pa
 
 static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 {
+	struct bayes_store *st;
 	struct scan_rules *r;
 	char err[512];
 	int json = 0, dns = 1, rc = 0, i = 1;
@@ -424,12 +428,26 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 		scan_rules_free(r);
 		return 1;
 	}
+	st = bayes_store_sqlite_new(ctl_db(ctl), NULL);
+	scan_bayes = st ? bayes_new(st) : NULL;
 	for (; i < argc; i++)
 		rc |= scan_path(ctl, r, argv[i], json);
+	bayes_free(scan_bayes);
+	bayes_store_close(st);
 	scan_dns_free(scan_sd);
 	scan_sd = NULL;
 	scan_rules_free(r);
 	return rc;
+}
+
+static int cmd_learn(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_learn(ctl->cf, ctl_db(ctl), argc, argv);
+}
+
+static int cmd_bayes(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_bayes(ctl->cf, ctl_db(ctl), argc, argv);
 }
 
 static const struct command commands[] = {
@@ -454,6 +472,9 @@ static const struct command commands[] = {
 	 "messages per action, top symbols, scan times"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would"},
+	{"learn-spam", cmd_learn, "FILE|DIR|MBOX...", "teach the Bayes classifier spam"},
+	{"learn-ham", cmd_learn, "FILE|DIR|MBOX...", "teach the Bayes classifier ham"},
+	{"bayes", cmd_bayes, "stats|forget FILE...", "what the Bayes classifier learned; unlearn"},
 	{"doctor", admin_doctor, "",
 	 "check the database, resolvers and every DNS list in use"},
 	{"import-custom-commands", admin_import, "[--dry-run] FILE",

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bayes.h"
 #include "checks.h"
 #include "cidr.h"
 #include "conf.h"
@@ -53,6 +54,7 @@ struct scan_rules {
 	pcre2_match_context *mctx;
 	char **settings;	/* name, value, name, value, ..., NULL */
 	char **modules_off;	/* NULL-terminated */
+	char **module_opts;	/* module, option, value, ..., NULL */
 };
 
 static struct rule_symbol *rule_find(const struct scan_rules *r, const char *name)
@@ -218,8 +220,9 @@ struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 	r->reject = load_threshold(db, "reject");
 	r->settings = load_strings(db, "SELECT name, value FROM settings", 2);
 	r->modules_off = load_strings(db, "SELECT name FROM modules WHERE enabled = 0", 1);
+	r->module_opts = load_strings(db, "SELECT module, option, value FROM module_options", 3);
 	load_regex(r, db);
-	if (r->settings == NULL || r->modules_off == NULL) {
+	if (r->settings == NULL || r->modules_off == NULL || r->module_opts == NULL) {
 		snprintf(err, errlen, "cannot read settings: %s", sqlite3_errmsg(db));
 		scan_rules_free(r);
 		return NULL;
@@ -252,6 +255,7 @@ void scan_rules_free(struct scan_rules *r)
 	pcre2_match_context_free(r->mctx);
 	free_strings(r->settings);
 	free_strings(r->modules_off);
+	free_strings(r->module_opts);
 	free(r);
 }
 
@@ -282,6 +286,16 @@ int scan_rules_module(const struct scan_rules *r, const char *name)
 		if (strcmp(r->modules_off[i], name) == 0)
 			return 0;
 	return 1;
+}
+
+const char *scan_rules_module_option(const struct scan_rules *r, const char *module,
+				     const char *option)
+{
+	for (size_t i = 0; r->module_opts[i] && r->module_opts[i + 1] && r->module_opts[i + 2];
+	     i += 3)
+		if (strcmp(r->module_opts[i], module) == 0 && strcmp(r->module_opts[i + 1], option) == 0)
+			return r->module_opts[i + 2];
+	return "";
 }
 
 void scan_result_init(struct scan_result *res)
@@ -596,6 +610,8 @@ void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct 
 	url_list_init(&c.urls);
 	sbuf_init(&c.text);
 	checks_run(r, in, m, res, &c);
+	if (in->bayes && scan_rules_module(r, "classifier-bayes"))
+		bayes_scan(in->bayes, r, m, &c, res);
 	if (sd)
 		scan_dns_run(r, sd, in, m, &c, res);
 	url_list_free(&c.urls);

@@ -50,6 +50,7 @@ struct scan_input {
 	const char *const *rcpts;	/* envelope recipients */
 	int nrcpts;
 	int tls;		/* the client used TLS */
+	struct bayes *bayes;	/* this thread's Bayes classifier, or NULL */
 };
 
 /* Load weights, thresholds and settings; NULL with err. */
@@ -62,6 +63,9 @@ const char *scan_rules_setting(const struct scan_rules *r, const char *name);
 double scan_rules_threshold(const struct scan_rules *r, const char *action);
 /* Whether a module is enabled (unknown modules are). */
 int scan_rules_module(const struct scan_rules *r, const char *name);
+/* A module's option (module_options table), or "". */
+const char *scan_rules_module_option(const struct scan_rules *r, const char *module,
+				     const char *option);
 
 /* Empty result. */
 void scan_result_init(struct scan_result *res);
@@ -84,6 +88,7 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r);
 /* "default: False [s / r]; SYM(w)[o]; ..." ; fold > 0 folds lines near that width. */
 void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold);
 
+struct bayes;
 struct conf;
 struct scan_dns;
 
