@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hdrsafe.h"
 #include "log.h"
 #include "mem.h"
 #include "sbuf.h"
@@ -173,7 +174,8 @@ void server_reply(struct server_conn *c, const char *action)
 	}
 	c->busy = 0;
 	sbuf_puts(&c->out, "action=");
-	sbuf_puts(&c->out, action);
+	/* The text may quote the request (%r in greylist_text): one line, whatever it held. */
+	hdrsafe_line(&c->out, action);
 	sbuf_puts(&c->out, "\n\n");
 	sbuf_consume(&c->in, c->req_len);
 	policy_parser_reset(&c->pp);
