@@ -268,7 +268,8 @@ static void *work(void *arg)
 			if (cs[i].fd < 0 && keep_going && t >= cs[i].retry_at &&
 			    conn_open(ep, &cs[i]) < 0)
 				conn_failed(w, &cs[i]);
-			else if (cs[i].fd >= 0 && cs[i].idle && rate <= 0 && send_next(w, &cs[i], &seq) < 0)
+			else if (cs[i].fd >= 0 && cs[i].idle && rate <= 0 &&
+				 send_next(w, &cs[i], &seq) < 0)
 				conn_failed(w, &cs[i]);
 		}
 		if (rate > 0) {
@@ -365,8 +366,9 @@ static int replay(const char *path)
 			if (strncmp(c.rep, "action=DEFER", 12) == 0) {
 				deferred++;
 				if (deferred <= 5)
-					fprintf(stderr, "policy_bench: triplet %ld deferred again: %.*s\n", i,
-						(int)strcspn(c.rep, "\n"), c.rep);
+					fprintf(stderr,
+						"policy_bench: triplet %ld deferred again: %.*s\n",
+						i, (int)strcspn(c.rep, "\n"), c.rep);
 			} else {
 				passed++;
 			}

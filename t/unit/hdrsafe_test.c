@@ -40,7 +40,8 @@ int main(void)
 	is_str(value(&sb, "bell\a esc\x1b del\x7f tab\t"), "bell  esc  del  tab\t",
 	       "other control bytes become spaces, TAB stays");
 	is_str(value(&sb, "caf\xc3\xa9"), "caf\xc3\xa9", "UTF-8 is left alone");
-	ok(strchr(value(&sb, "x\r\n\r\nbody"), '\n') == NULL, "CR LF CR LF (end of headers) removed");
+	ok(strchr(value(&sb, "x\r\n\r\nbody"), '\n') == NULL,
+	   "CR LF CR LF (end of headers) removed");
 
 	is_str(line(&sb, "DEFER_IF_PERMIT 4.7.1 for example.com"),
 	       "DEFER_IF_PERMIT 4.7.1 for example.com", "a reply line unchanged");
