@@ -310,6 +310,19 @@ static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
 		if (c->npolicy < MAX_POLICY_HDRS)
 			c->policy[c->npolicy] = xstrdup(value);
 		c->npolicy++;
+		/*
+		 * moat-policyd adds one. Thousands are forged, and removing each
+		 * costs Postfix a walk over all headers (quadratic: 100,000 of them
+		 * stalled cleanup past its timeout). Tempfail such a message.
+		 */
+		if (c->npolicy > MAX_POLICY_HDRS) {
+			const char *q = smfi_getsymval(ctx, "i");
+
+			msg_warn("%s: more than %d %s headers; tempfailing the message",
+				 q ? q : "NOQUEUE", MAX_POLICY_HDRS, POLHDR_NAME);
+			smfi_setreply(ctx, "451", "4.7.0", "Too many " POLHDR_NAME " headers");
+			return SMFIS_TEMPFAIL;
+		}
 		return SMFIS_CONTINUE;
 	}
 	append_limited(c, name, strlen(name));

@@ -13,6 +13,7 @@
 #   badenc    broken base64 and quoted-printable in every part and header
 #   nul       NUL bytes in header and body
 #   utf8      invalid UTF-8 everywhere, declared as UTF-8
+#   polhdr    100,000 forged X-Moat-Policy headers (each is removed by the milter)
 #
 # Lines end in LF (as the milter and moatctl see them); SIZE=N scales the
 # big case (bytes) for a quick run.
@@ -82,6 +83,10 @@ if ($case eq 'big') {
 	    . "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n",
 	    "\"\xfe\xff\xe2\x82\" <x\@\xc3.example>");
 	print $fh "\xf8\x88\x80\x80\x80 \xe2\x28\xa1 http://\xc3\x28.example/ \xff\xfe\n" x 5000;
+} elsif ($case eq 'polhdr') {
+	head("Subject: polhdr\n");
+	for my $i (1 .. 100000) { print $fh "X-Moat-Policy: FORGED(9.00)[$i]; ts=1; sig=0\n"; }
+	print $fh "\nbody\n";
 } else {
 	die "unknown case $case\n";
 }
