@@ -70,6 +70,10 @@ tap_ok "the 50 MB message arrived whole, marked MOAT_TOO_BIG" \
 	bash -c 'f=$(grep -l "^Message-ID: <hostile-big@moat.test>" '"$H_SINK_DIR"'/* | head -1);
 		[ -n "$f" ] && [ "$(stat -c %s "$f")" -gt 52428800 ] &&
 		grep -q "MOAT_TOO_BIG" "$f"'
+maxms=$(grep -o 'scan=[0-9.]*ms' "$M_MILTER_LOG" | tr -dc '0-9.\n' | sort -n | tail -1)
+tap_note "moat-contentfilter's longest scan: ${maxms} ms"
+tap_ok "the milter scanned each within ${secs}s (longest ${maxms} ms)" \
+	test -n "$maxms" -a "${maxms%.*}" -lt $((secs * 1000))
 hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$M_MILTER_PID/status")
 tap_note "moat-contentfilter peak RSS after all cases: $hwm kB"
 tap_ok "content filter peak RSS $hwm kB < $rss_mb MB" test "${hwm:-999999999}" -lt $((rss_mb * 1024))
