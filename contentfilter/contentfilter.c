@@ -32,6 +32,7 @@
 #include "listen.h"
 #include "log.h"
 #include "hash.h"
+#include "hdrsafe.h"
 #include "mem.h"
 #include "polhdr.h"
 #include "privs.h"
@@ -469,10 +470,29 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return step_done(c, SMFIP_NR_BODY);
 }
 
-/* Header values from libmilter must not carry CR; fold with LF + TAB. */
+/*
+ * Every header value the filter writes goes through here: values quote the
+ * message (subjects, URL hosts) and settings, and a stray CR or LF would
+ * let them end the header and start another. libmilter wants folds as LF + TAB.
+ */
+static int set_header(SMFICTX *ctx, const char *name, const char *value, int change)
+{
+	struct sbuf sb;
+	int rc;
+
+	sbuf_init(&sb);
+	hdrsafe_value(&sb, value);
+	if (change)
+		rc = smfi_chgheader(ctx, (char *)name, 1, (char *)sbuf_cstr(&sb));
+	else
+		rc = smfi_addheader(ctx, (char *)name, (char *)sbuf_cstr(&sb));
+	sbuf_free(&sb);
+	return rc == MI_SUCCESS ? 0 : -1;
+}
+
 static int add_header(SMFICTX *ctx, const char *name, const char *value)
 {
-	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
+	return set_header(ctx, name, value, 0);
 }
 
 /*
@@ -730,11 +750,8 @@ static void rewrite_subject(SMFICTX *ctx, const struct rules_ref *ref, const cha
 	} else {
 		sbuf_printf(&sb, "%s %s", pat, old);
 	}
-	for (char *p = sb.data; p && *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	if (smfi_chgheader(ctx, "Subject", 1, sb.data) != MI_SUCCESS)
-		add_header(ctx, "Subject", sb.data);
+	if (set_header(ctx, "Subject", sbuf_cstr(&sb), 1) < 0)
+		add_header(ctx, "Subject", sbuf_cstr(&sb));
 	sbuf_free(&sb);
 }
 
@@ -807,6 +824,18 @@ static sfsistat cf_eom(SMFICTX *ctx)
 		conn_reset_message(c);
 		return internal_error(ctx, qid, "a step before end of message failed");
 	}
+	/*
+	 * moat-policyd adds one X-Moat-Policy. Thousands are forged, and removing
+	 * each costs Postfix a walk over all headers (quadratic: 100,000 of them
+	 * stalled cleanup past its timeout). Tempfail such a message unscanned.
+	 */
+	if (c->npolicy > MAX_POLICY_HDRS) {
+		msg_warn("%s: more than %d %s headers; tempfailing the message", qid,
+			 MAX_POLICY_HDRS, POLHDR_NAME);
+		conn_reset_message(c);
+		smfi_setreply(ctx, "451", "4.7.0", "Too many " POLHDR_NAME " headers");
+		return SMFIS_TEMPFAIL;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((w = worker_get()) == NULL)
 		return internal_error(ctx, qid, "database unavailable");
@@ -846,9 +875,18 @@ static sfsistat cf_eom(SMFICTX *ctx)
 		const char *s = strcasestr(in.raw, "\nSubject:");
 
 		if (s || strncasecmp(in.raw, "Subject:", 8) == 0) {
+			size_t n = 0;
+
 			s = s ? s + 9 : in.raw + 8;
 			s += strspn(s, " ");
-			snprintf(subject, sizeof(subject), "%.*s", (int)strcspn(s, "\n"), s);
+			/* Unfolded: a folded subject must not lose its continuation lines. */
+			for (; *s && n + 1 < sizeof(subject); s++) {
+				if (*s == '\n' && s[1] != ' ' && s[1] != '\t')
+					break;
+				if (*s != '\n' && *s != '\r')
+					subject[n++] = *s;
+			}
+			subject[n] = '\0';
 			for (size_t k = strlen(subject); k && isspace((unsigned char)subject[k - 1]);)
 				subject[--k] = '\0';
 		}

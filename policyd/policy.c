@@ -57,6 +57,7 @@ struct policy {
 	struct dnsbl *bl;
 	int inflight;		/* decisions waiting for DNS */
 	int fail_defer;		/* policy_db_failure_action = defer_if_permit */
+	int db_retry;		/* broken, but a check worked: fixed if the commit does */
 	int db_broken;		/* last store operation failed (log once) */
 	sqlite_int64 data_version;
 	sqlite3_stmt *st_module;
@@ -345,16 +346,26 @@ static int attr(const struct policy_request *req, const char *name, char *buf, s
  * operation works again fail fast: one request waiting db_busy_timeout
  * for a lock is enough, the event loop must not wait that long for each.
  */
-static void db_failed(struct policy *pol, const char *qid, struct sbuf *action)
+static const char *fail_action(const struct policy *pol)
+{
+	return pol->fail_defer ? "DEFER_IF_PERMIT 4.3.0 Policy service database error,"
+				 " please try again later"
+			       : "DUNNO";
+}
+
+static void db_broke(struct policy *pol, const char *qid)
 {
 	if (!pol->db_broken)
 		msg_error("%s: %s; answering %s until it works again", qid, pol->store->err,
 			  pol->fail_defer ? "DEFER_IF_PERMIT" : "DUNNO");
 	pol->db_broken = 1;
 	gl_store_fail_fast(pol->store, 1);
-	sbuf_puts(action, pol->fail_defer ? "DEFER_IF_PERMIT 4.3.0 Policy service database error,"
-					    " please try again later"
-					  : "DUNNO");
+}
+
+static void db_failed(struct policy *pol, const char *qid, struct sbuf *action)
+{
+	db_broke(pol, qid);
+	sbuf_puts(action, fail_action(pol));
 }
 
 /* One request on its way: what the decision needs, copied out of the request. */
@@ -370,6 +381,7 @@ struct decision {
 	const char *why;
 	struct sbuf action, symbols;
 	double score;
+	int provisional;	/* the reply needs this round's commit */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -386,7 +398,7 @@ static void finish(struct decision *d)
 		 " symbols=%s, delay=%.3fms",
 		 d->qid, d->client, d->state, d->sender, d->rcpt, sbuf_cstr(&d->action), d->why,
 		 d->score, d->symbols.len ? sbuf_cstr(&d->symbols) : "-", ms_since(&d->t0));
-	d->done(d->arg, sbuf_cstr(&d->action));
+	d->done(d->arg, sbuf_cstr(&d->action), d->provisional ? fail_action(d->pol) : NULL);
 	dnsbl_job_free(d->job);
 	sbuf_free(&d->action);
 	sbuf_free(&d->symbols);
@@ -447,13 +459,13 @@ static int decide_greylist(struct decision *d)
 		db_failed(pol, d->qid, &d->action);
 		return 1;
 	}
-	if (pol->db_broken) {
-		msg_info("greylist database works again");
-		pol->db_broken = 0;
-		gl_store_fail_fast(pol->store, 0);
-	}
+	/* It works again once this round's commit does too (policy_flush). */
+	if (pol->db_broken)
+		pol->db_retry = 1;
 	d->why = res.why;
 	if (res.verdict == GL_DEFER) {
+		/* "Try again in N seconds" holds only if the entry is committed. */
+		d->provisional = 1;
 		defer_text(pol, &d->action, (long long)res.wait, d->rcpt);
 		return 1;
 	}
@@ -596,10 +608,24 @@ void policy_decide(struct policy *pol, const struct policy_request *req, policy_
 	finish(d);
 }
 
-void policy_flush(struct policy *pol)
+int policy_flush(struct policy *pol)
 {
-	if (gl_store_flush(pol->store) < 0)
-		msg_error("%s", pol->store->err);
+	/*
+	 * A failed commit (disk full, read-only, I/O error) lost this round's
+	 * new entries: their replies become the failure action, as if the
+	 * insert itself had failed, and later requests fail fast until it works.
+	 */
+	if (gl_store_flush(pol->store) < 0) {
+		pol->db_retry = 0;
+		db_broke(pol, "NOQUEUE");
+		return -1;
+	}
+	if (pol->db_retry) {
+		msg_info("greylist database works again");
+		pol->db_broken = pol->db_retry = 0;
+		gl_store_fail_fast(pol->store, 0);
+	}
+	return 0;
 }
 
 void policy_tick(struct policy *pol)

@@ -22,8 +22,12 @@
 
 struct policy;
 
-/* Called with the reply's action text when a decision is made. */
-typedef void policy_done_fn(void *arg, const char *action);
+/*
+ * Called with the reply's action text when a decision is made. uncommitted,
+ * when not NULL, is the reply to send instead if policy_flush() fails: the
+ * action promises state (a greylist entry) that did not reach the database.
+ */
+typedef void policy_done_fn(void *arg, const char *action, const char *uncommitted);
 
 /* Set up from the configuration over an open database, with DNS lists
  * looked up through dns (NULL: none). NULL with err. */
@@ -39,8 +43,8 @@ void policy_free(struct policy *pol);
 /* Decide one request; done runs now or when the DNS answers are in. */
 void policy_decide(struct policy *pol, const struct policy_request *req, policy_done_fn *done,
 		   void *arg);
-/* Make the decisions so far durable (before their replies are sent). */
-void policy_flush(struct policy *pol);
+/* Make the decisions so far durable (before their replies are sent); -1 if not. */
+int policy_flush(struct policy *pol);
 /* Housekeeping, about once a second: expiry, rule and allow-list reloads. */
 void policy_tick(struct policy *pol);
 /* Requests decided so far. */

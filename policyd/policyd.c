@@ -64,9 +64,9 @@ static void usage(FILE *fp)
 		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
-static void on_decided(void *arg, const char *action)
+static void on_decided(void *arg, const char *action, const char *uncommitted)
 {
-	server_reply(arg, action);
+	server_reply(arg, action, uncommitted);
 }
 
 static void on_request(struct server_conn *c, const struct policy_request *req, void *arg)
@@ -85,11 +85,11 @@ static struct dns *setup_dns(struct policyd *pd, char *err, size_t errlen)
 	return dns_new(pd->ev, &p, err, errlen);
 }
 
-static void before_flush(void *arg)
+static int before_flush(void *arg)
 {
 	struct policyd *pd = arg;
 
-	policy_flush(pd->pol);
+	return policy_flush(pd->pol);
 }
 
 /* A resolver replaced by SIGHUP goes once its last lookup is answered. */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hdrsafe.h"
 #include "log.h"
 #include "mem.h"
 #include "sbuf.h"
@@ -31,6 +32,8 @@ struct server_conn {
 	time_t last;		/* last activity, for the idle timeout */
 	char peer[80];
 	int pending;		/* a reply waits for the next flush */
+	size_t reply_at;	/* where in out that reply starts */
+	char *uncommitted;	/* its replacement if the round's commit fails, or NULL */
 	unsigned watched;	/* epoll events registered now */
 	struct server_conn *prev, *next;	/* all connections */
 	struct server_conn *pprev, *pnext;	/* connections with a reply to send */
@@ -100,6 +103,7 @@ static void conn_free(struct server_conn *c)
 	sbuf_free(&c->in);
 	sbuf_free(&c->out);
 	policy_parser_free(&c->pp);
+	free(c->uncommitted);
 	free(c);
 }
 
@@ -165,16 +169,25 @@ static int conn_flush(struct server_conn *c)
 	return 0;
 }
 
-void server_reply(struct server_conn *c, const char *action)
+static void put_reply(struct server_conn *c, const char *action)
+{
+	c->reply_at = c->out.len;
+	sbuf_puts(&c->out, "action=");
+	/* The text may quote the request (%r in greylist_text): one line, whatever it held. */
+	hdrsafe_line(&c->out, action);
+	sbuf_puts(&c->out, "\n\n");
+}
+
+void server_reply(struct server_conn *c, const char *action, const char *uncommitted)
 {
 	if (c->gone) {
 		conn_free(c);
 		return;
 	}
 	c->busy = 0;
-	sbuf_puts(&c->out, "action=");
-	sbuf_puts(&c->out, action);
-	sbuf_puts(&c->out, "\n\n");
+	put_reply(c, action);
+	free(c->uncommitted);
+	c->uncommitted = uncommitted ? xstrdup(uncommitted) : NULL;
 	sbuf_consume(&c->in, c->req_len);
 	policy_parser_reset(&c->pp);
 	c->req_len = 0;
@@ -340,11 +353,20 @@ static void flush_pending(struct server *s)
 	for (int round = 0; s->pending && round < 4; round++) {
 		struct server_conn *list = s->pending;
 
-		if (s->p.before_flush)
-			s->p.before_flush(s->p.arg);
+		int failed = s->p.before_flush && s->p.before_flush(s->p.arg) < 0;
+
 		s->pending = NULL;
-		for (struct server_conn *c = list; c; c = c->pnext)
+		for (struct server_conn *c = list; c; c = c->pnext) {
 			c->pending = 0;
+			/* Not written yet (pending replies are not flushed): replace it whole. */
+			if (failed && c->uncommitted) {
+				c->out.len = c->reply_at;
+				c->out.data[c->out.len] = '\0';
+				put_reply(c, c->uncommitted);
+			}
+			free(c->uncommitted);
+			c->uncommitted = NULL;
+		}
 		while (list) {
 			struct server_conn *c = list;
 

@@ -31,8 +31,11 @@ struct server_params {
 	int max_conns;		/* stop accepting at this many */
 	int idle_timeout;	/* seconds without a request before closing */
 	server_request_fn *on_request;
-	/* Called before the replies of a round are sent (commit state); may be NULL. */
-	void (*before_flush)(void *arg);
+	/*
+	 * Called before the replies of a round are sent (commit state); may be
+	 * NULL. -1: the state was not committed, replies with a fallback send that.
+	 */
+	int (*before_flush)(void *arg);
 	void *arg;
 };
 
@@ -44,7 +47,7 @@ void server_free(struct server *s);
  * Answer "action=ACTION" and an empty line. The reply is sent at the end of
  * the event-loop round, after before_flush(), then the next request is read.
  */
-void server_reply(struct server_conn *c, const char *action);
+void server_reply(struct server_conn *c, const char *action, const char *uncommitted);
 /* Peer of the connection for log lines ("127.0.0.1:4711" or "unix"). */
 const char *server_conn_peer(const struct server_conn *c);
 /* Change the idle timeout (SIGHUP); open connections get it too. */

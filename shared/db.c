@@ -9,12 +9,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
@@ -109,9 +111,17 @@ static sqlite3 *open_flags(const char *path, int flags, int busy_ms, char *err, 
 sqlite3 *db_open(const char *path, int busy_ms, char *err, size_t errlen)
 {
 	char what[300];
-	sqlite3 *db = open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms, err,
-				 errlen);
+	sqlite3 *db;
+	int fd;
 
+	/*
+	 * Created by us, not by SQLite, so that it is 0640 whatever the umask:
+	 * it holds senders, recipients and subjects. SQLite gives its -wal and
+	 * -shm files the database's mode.
+	 */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) >= 0)
+		close(fd);
+	db = open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_ms, err, errlen);
 	if (db == NULL)
 		return NULL;
 	snprintf(what, sizeof(what), "cannot use database %s", path);

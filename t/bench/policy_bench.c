@@ -12,6 +12,18 @@
  * million stored" figure), numbered from --offset K in the load's
  * numbering: K = the load's population stores only other triplets.
  *
+ * For the robustness runs (t/robust/run.sh):
+ *   -r RATE        a steady RATE requests/second over all connections
+ *                  (otherwise each connection sends as fast as it is answered);
+ *   --keep-going   a failed connection is counted as an error and reopened
+ *                  instead of ending the run (a server killed mid-load);
+ *   --defer-log F  the triplet number of every request answered DEFER*, i.e.
+ *                  every greylist entry the server acknowledged;
+ *   --replay F     instead of a load: ask once more for each triplet in F and
+ *                  count how many pass (a retry after the delay must).
+ * The summary then also says how many connections were open at the end
+ * (held) and the most open at once.
+ *
  * Loopback only: the target must be 127.0.0.1 or ::1.
  */
 #include "config.h"
@@ -43,13 +55,17 @@ struct worker {
 	double *lat;		/* latencies, ms */
 	size_t nlat, cap;
 	unsigned long errors;
+	int held;		/* connections open at the end */
 	char reply[128];	/* first reply seen, for the report */
 };
 
 static const char *host = "127.0.0.1";
-static int port, conns = 8, seconds = 10;
+static int port, conns = 8, seconds = 10, keep_going;
 static long population = 100000;
+static double rate;		/* requests/second over all connections; 0: flat out */
+static FILE *defer_log;
 static volatile int stop;
+static int open_now, open_max;
 
 static double now_ms(void)
 {
@@ -157,20 +173,64 @@ static int connect_to(void)
  */
 struct conn {
 	int fd;
-	double t0;
+	int idle;		/* answered, waiting for its next slot (with -r) */
+	long idx;		/* triplet in flight */
+	double t0, retry_at;
 	size_t have;
 	char rep[4096];
 };
 
-static int send_next(struct worker *w, struct conn *c, unsigned long *seq)
+static int send_idx(struct conn *c, long i, unsigned long *seq)
 {
 	char req[4096];
-	long i = (long)(xorshift(&w->rng) % (uint64_t)population);
 	int len = build_request(req, sizeof(req), i, (*seq)++);
 
+	c->idx = i;
+	c->idle = 0;
 	c->have = 0;
 	c->t0 = now_ms();
 	return write(c->fd, req, (size_t)len) == len ? 0 : -1;
+}
+
+static int send_next(struct worker *w, struct conn *c, unsigned long *seq)
+{
+	return send_idx(c, (long)(xorshift(&w->rng) % (uint64_t)population), seq);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+		open_now--;
+	}
+}
+
+static int conn_open(int ep, struct conn *c)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+
+	if ((c->fd = connect_to()) < 0)
+		return -1;
+	if (++open_now > open_max)
+		open_max = open_now;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	c->idle = 1;
+	return 0;
+}
+
+/* A connection failed: an error; with --keep-going it is reopened shortly. */
+static void conn_failed(struct worker *w, struct conn *c)
+{
+	w->errors++;
+	conn_close(c);
+	c->idle = 0;
+	c->retry_at = now_ms() + 50;
+	if (!keep_going)
+		stop = 1;
 }
 
 static void record(struct worker *w, double ms)
@@ -188,30 +248,58 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 	struct conn *cs = calloc((size_t)conns, sizeof(*cs));
-	struct epoll_event evs[64];
+	struct epoll_event evs[256];
 	unsigned long seq = 0;
-	int ep = epoll_create1(0);
+	int ep = epoll_create1(0), next_idle = 0;
+	double start = now_ms(), sent = 0;
 
 	for (int i = 0; i < conns; i++) {
-		struct epoll_event e = {.events = EPOLLIN, .data.ptr = &cs[i]};
-
-		if ((cs[i].fd = connect_to()) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &e) < 0 ||
-		    send_next(w, &cs[i], &seq) < 0) {
-			w->errors++;
-			stop = 1;
-		}
+		cs[i].fd = -1;
+		if (conn_open(ep, &cs[i]) < 0 || (rate <= 0 && send_next(w, &cs[i], &seq) < 0))
+			conn_failed(w, &cs[i]);
 	}
+	start = now_ms();
 	while (!stop) {
-		int n = epoll_wait(ep, evs, 64, 100);
+		double t = now_ms();
+		int timeout = 100, n;
 
+		/* Reopen failed connections; hand out the request slots that are due. */
+		for (int i = 0; i < conns; i++) {
+			if (cs[i].fd < 0 && keep_going && t >= cs[i].retry_at &&
+			    conn_open(ep, &cs[i]) < 0)
+				conn_failed(w, &cs[i]);
+			else if (cs[i].fd >= 0 && cs[i].idle && rate <= 0 &&
+				 send_next(w, &cs[i], &seq) < 0)
+				conn_failed(w, &cs[i]);
+		}
+		if (rate > 0) {
+			double due = (t - start) * rate / 1e3;
+
+			for (int k = 0; k < conns && sent < due; k++) {
+				struct conn *c = &cs[(next_idle + k) % conns];
+
+				if (c->fd < 0 || !c->idle)
+					continue;
+				if (send_next(w, c, &seq) < 0)
+					conn_failed(w, c);
+				sent++;
+				next_idle = (int)((c - cs) + 1) % conns;
+			}
+			timeout = sent < due ? 1 : (int)((sent + 1 - due) * 1e3 / rate) + 1;
+			if (timeout > 100)
+				timeout = 100;
+		}
+		n = epoll_wait(ep, evs, 256, timeout);
 		for (int k = 0; k < n; k++) {
 			struct conn *c = evs[k].data.ptr;
-			ssize_t r = read(c->fd, c->rep + c->have, sizeof(c->rep) - 1 - c->have);
+			ssize_t r;
 
+			if (c->fd < 0)
+				continue;
+			r = read(c->fd, c->rep + c->have, sizeof(c->rep) - 1 - c->have);
 			if (r <= 0) {
-				w->errors++;
-				stop = 1;
-				break;
+				conn_failed(w, c);
+				continue;
 			}
 			c->have += (size_t)r;
 			c->rep[c->have] = '\0';
@@ -221,18 +309,85 @@ static void *work(void *arg)
 			if (w->reply[0] == '\0')
 				snprintf(w->reply, sizeof(w->reply), "%.*s",
 					 (int)strcspn(c->rep, "\n"), c->rep);
-			if (!stop && send_next(w, c, &seq) < 0) {
-				w->errors++;
-				stop = 1;
-			}
+			if (defer_log && strncmp(c->rep, "action=DEFER", 12) == 0)
+				fprintf(defer_log, "%ld\n", c->idx);
+			c->idle = 1;
+			if (rate <= 0 && !stop && send_next(w, c, &seq) < 0)
+				conn_failed(w, c);
 		}
 	}
+	w->held = open_now;
 	for (int i = 0; i < conns; i++)
-		if (cs[i].fd >= 0)
-			close(cs[i].fd);
+		conn_close(&cs[i]);
 	close(ep);
 	free(cs);
 	return NULL;
+}
+
+/*
+ * --replay: each triplet of the file once more, one at a time over one
+ * connection (reopened if needed); counts which pass and which are
+ * deferred again. Returns 0 when every one passed.
+ */
+static int replay(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	unsigned long seq = 0, n = 0, passed = 0, deferred = 0, errors = 0;
+	char *seen = calloc((size_t)population, 1);
+	struct conn c = {.fd = -1};
+	long i;
+
+	if (fp == NULL || seen == NULL) {
+		perror(path);
+		return 2;
+	}
+	while (fscanf(fp, "%ld", &i) == 1) {
+		int ok = 0;
+
+		if (i < 0 || i >= population || seen[i])
+			continue;
+		seen[i] = 1;
+		n++;
+		for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+			ssize_t r;
+
+			if (c.fd < 0 && (c.fd = connect_to()) < 0)
+				break;
+			if (send_idx(&c, i, &seq) < 0)
+				goto broken;
+			while (!strstr(c.rep, "\n\n")) {
+				r = read(c.fd, c.rep + c.have, sizeof(c.rep) - 1 - c.have);
+				if (r <= 0)
+					goto broken;
+				c.have += (size_t)r;
+				c.rep[c.have] = '\0';
+			}
+			ok = 1;
+			if (strncmp(c.rep, "action=DEFER", 12) == 0) {
+				deferred++;
+				if (deferred <= 5)
+					fprintf(stderr,
+						"policy_bench: triplet %ld deferred again: %.*s\n",
+						i, (int)strcspn(c.rep, "\n"), c.rep);
+			} else {
+				passed++;
+			}
+			c.rep[0] = '\0';
+			continue;
+broken:
+			close(c.fd);
+			c.fd = -1;
+			c.rep[0] = '\0';
+		}
+		if (!ok)
+			errors++;
+	}
+	fclose(fp);
+	if (c.fd >= 0)
+		close(c.fd);
+	free(seen);
+	printf("replayed=%lu passed=%lu deferred=%lu errors=%lu\n", n, passed, deferred, errors);
+	return n > 0 && passed == n ? 0 : 1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -300,7 +455,9 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: policy_bench -p PORT [-H 127.0.0.1] [-c CONNS] [-t SECONDS] [-n POPULATION]\n"
+		"                    [-r RATE] [--keep-going] [--defer-log FILE]\n"
 		"                    [--pid SERVER_PID] [--label NAME]\n"
+		"       policy_bench -p PORT --replay FILE [-n POPULATION]\n"
 		"       policy_bench --populate N [--offset K] --db FILE\n");
 	exit(2);
 }
@@ -313,9 +470,12 @@ int main(int argc, char **argv)
 		{"populate", required_argument, NULL, 'F'},
 		{"db", required_argument, NULL, 'D'},
 		{"offset", required_argument, NULL, 'O'},
+		{"keep-going", no_argument, NULL, 'K'},
+		{"defer-log", required_argument, NULL, 'G'},
+		{"replay", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *label = "server", *dbpath = NULL;
+	const char *label = "server", *dbpath = NULL, *replay_file = NULL;
 	long pid = 0, fill = 0, offset = 0;
 	struct worker *w;
 	double t0, el, *all;
@@ -323,7 +483,7 @@ int main(int argc, char **argv)
 	unsigned long errors = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "H:p:c:t:n:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:p:c:t:n:r:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': host = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -335,6 +495,15 @@ int main(int argc, char **argv)
 		case 'F': fill = atol(optarg); break;
 		case 'D': dbpath = optarg; break;
 		case 'O': offset = atol(optarg); break;
+		case 'r': rate = atof(optarg); break;
+		case 'K': keep_going = 1; break;
+		case 'G':
+			if ((defer_log = fopen(optarg, "w")) == NULL) {
+				perror(optarg);
+				return 2;
+			}
+			break;
+		case 'R': replay_file = optarg; break;
 		default: usage();
 		}
 	}
@@ -349,6 +518,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "policy_bench: loopback targets only\n");
 		return 2;
 	}
+	if (replay_file)
+		return replay(replay_file);
 	w = calloc(1, sizeof(*w));
 	w->rng = 0x9e3779b97f4a7c15ULL;
 	pthread_create(&w->th, NULL, work, w);
@@ -362,9 +533,11 @@ int main(int argc, char **argv)
 	all = malloc((total ? total : 1) * sizeof(double));
 	memcpy(all + k, w->lat, total * sizeof(double));
 	qsort(all, total, sizeof(double), cmp_double);
-	printf("%-14s conns=%d population=%ld requests=%zu errors=%lu rate=%.0f/s "
-	       "p50=%.3fms p99=%.3fms max=%.3fms",
-	       label, conns, population, total, errors, total / el,
+	if (defer_log)
+		fclose(defer_log);
+	printf("%-14s conns=%d held=%d max_open=%d population=%ld requests=%zu errors=%lu"
+	       " rate=%.0f/s p50=%.3fms p99=%.3fms max=%.3fms",
+	       label, conns, w->held, open_max, population, total, errors, total / el,
 	       total ? all[total / 2] : 0.0, total ? all[total * 99 / 100] : 0.0,
 	       total ? all[total - 1] : 0.0);
 	if (pid > 0)
