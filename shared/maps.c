@@ -20,6 +20,7 @@
 #include "mem.h"
 
 #define MAP_LINE_MAX 4096
+#define MAP_BAD_LOGGED 3	/* bad lines logged per list, then one summary */
 
 enum map_kind {
 	MK_CIDR,	/* client address in a network */
@@ -130,6 +131,30 @@ static int all_digits_dots(const char *s, int *dots)
 	return 1;
 }
 
+/*
+ * Letters, digits, '-', '.', '_' (seen in real PTR names) and UTF-8: a
+ * line like "<html>" is no domain, which is how a web server's error page
+ * is told from a list.
+ */
+static int valid_domain(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-._", *s) && (unsigned char)*s < 0x80)
+			return 0;
+	return 1;
+}
+
+/* A local part as lists write it: no controls, blanks or angle brackets. */
+static int valid_user(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == '<' || s[i] == '>')
+			return 0;
+	return 1;
+}
+
 int map_add_client(struct map *m, const char *entry)
 {
 	struct cidr c;
@@ -154,7 +179,8 @@ int map_add_client(struct map *m, const char *entry)
 		return 0;
 	}
 	/* Something that tried to be an address but is not one. */
-	if (strchr(entry, ':') || strchr(entry, '/') || (all_digits_dots(entry, &dots) && dots))
+	if (strchr(entry, ':') || strchr(entry, '/') || (all_digits_dots(entry, &dots) && dots) ||
+	    !valid_domain(entry))
 		return -1;
 	map_push(m, MK_SUFFIX)->domain = lower_dup(entry, strlen(entry));
 	return 0;
@@ -171,16 +197,39 @@ int map_add_recipient(struct map *m, const char *entry)
 		return add_regex(m, MK_RCPT_RE, entry);
 	at = strchr(entry, '@');
 	if (at == NULL) {
+		if (!valid_domain(entry))
+			return -1;
 		map_push(m, MK_RCPT_DOMAIN)->domain = lower_dup(entry, strlen(entry));
 		return 0;
 	}
-	if (at == entry)
+	if (at == entry || !valid_user(entry, (size_t)(at - entry)) ||
+	    (at[1] && !valid_domain(at + 1)))
 		return -1;
 	e = map_push(m, at[1] ? MK_RCPT_ADDR : MK_RCPT_USER);
 	e->user = lower_dup(entry, (size_t)(at - entry));
 	if (at[1])
 		e->domain = lower_dup(at + 1, strlen(at + 1));
 	return 0;
+}
+
+/*
+ * One line, comment and blanks stripped in place: 0 if nothing is left, 1 if
+ * an entry was added, -1 if the line fits no form.
+ */
+static int add_line(struct map *m, int (*add)(struct map *, const char *), char *p)
+{
+	char *end;
+
+	if ((end = strchr(p, '#')) != NULL)
+		*end = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (*p == '\0')
+		return 0;
+	return add(m, p) < 0 ? -1 : 1;
 }
 
 static int map_load(struct map *m, const char *path, int (*add)(struct map *, const char *),
@@ -195,7 +244,6 @@ static int map_load(struct map *m, const char *path, int (*add)(struct map *, co
 		return -1;
 	}
 	while (fgets(line, sizeof(line), fp)) {
-		char *p = line, *end;
 		size_t len = strlen(line);
 
 		lineno++;
@@ -208,20 +256,60 @@ static int map_load(struct map *m, const char *path, int (*add)(struct map *, co
 				;
 			continue;
 		}
-		if ((end = strchr(p, '#')) != NULL)
-			*end = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		end = p + strlen(p);
-		while (end > p && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (*p == '\0')
-			continue;
-		if (add(m, p) < 0)
+		if (add_line(m, add, line) < 0)
 			msg_warn("%s, line %d: doesn't look like %s, skipped: %.100s", path, lineno,
-				 what, p);
+				 what, line);
 	}
 	fclose(fp);
+	return 0;
+}
+
+int map_parse(struct map *m, int clients, const char *name, const char *text, size_t len,
+	      size_t max_entries, char *err, size_t errlen)
+{
+	int (*add)(struct map *, const char *) = clients ? map_add_client : map_add_recipient;
+	const char *what = clients ? "a client address or hostname" : "an address or domain";
+	const char *p = text, *end = text + len;
+	char line[MAP_LINE_MAX + 1];
+	size_t lineno = 0, lines = 0, bad = 0, start = m->n;
+
+	if (memchr(text, '\0', len)) {
+		snprintf(err, errlen, "not a list: holds a NUL byte");
+		return -1;
+	}
+	/* Bounded by len: each round consumes at least one byte. */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t llen = (size_t)((nl ? nl : end) - p);
+		int rc;
+
+		lineno++;
+		if (llen > MAP_LINE_MAX) {
+			rc = -1;
+		} else {
+			memcpy(line, p, llen);
+			line[llen] = '\0';
+			rc = add_line(m, add, line);
+		}
+		p = nl ? nl + 1 : end;
+		if (rc == 0)
+			continue;
+		lines++;
+		if (rc < 0 && ++bad <= MAP_BAD_LOGGED)
+			msg_warn("%s, line %zu: doesn't look like %s, skipped: %.100s", name, lineno,
+				 what, llen > MAP_LINE_MAX ? "(line too long)" : line);
+		if (max_entries && m->n - start > max_entries) {
+			snprintf(err, errlen, "more than %zu entries", max_entries);
+			return -1;
+		}
+	}
+	if (bad > MAP_BAD_LOGGED)
+		msg_warn("%s: %zu more lines skipped", name, bad - MAP_BAD_LOGGED);
+	/* An error page served with status 200 is mostly lines that fit no form. */
+	if (bad * 2 > lines) {
+		snprintf(err, errlen, "not a list: %zu of %zu lines are not %s", bad, lines, what);
+		return -1;
+	}
 	return 0;
 }
 
