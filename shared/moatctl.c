@@ -25,6 +25,7 @@
 #include "doctor.h"
 #include "log.h"
 #include "mem.h"
+#include "moatctl_maps.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
@@ -253,6 +254,11 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 	return greylist_usage();
 }
 
+static int cmd_maps(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_maps(ctl_db(ctl), argc, argv);
+}
+
 static int cmd_doctor(struct ctl *ctl, int argc, char **argv)
 {
 	return doctor_run(ctl->cf, ctl_db(ctl), stdout);
@@ -460,6 +466,8 @@ static const struct command commands[] = {
 	{"modules", cmd_modules, "", "modules, enabled or not, with their options"},
 	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
 	 "greylisting state (moatctl greylist for details)"},
+	{"maps", cmd_maps, "[list|refresh]",
+	 "allow and block lists: sources, fetch times, entries, errors; refresh now"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would"},
 	{"doctor", cmd_doctor, "",

@@ -11,6 +11,8 @@
 #include "maps.h"
 #include "tap.h"
 
+#define MAPS_TEST_LONG 5000
+
 static int client(struct map *m, const char *ip, const char *name)
 {
 	struct ip_addr a;
@@ -76,6 +78,66 @@ int main(void)
 	is_int(map_match_recipient(m, "anyone@sub.example.net"), 1, "subdomain");
 	is_int(map_match_recipient(m, "anyone@notexample.net"), 0, "not a suffix after a dot");
 	is_int(map_match_recipient(m, "noreply-77@example.org"), 1, "/regex/");
+	map_free(m);
+
+	/* Lists held in memory, as fetched by URL. */
+	m = map_new();
+	{
+		static const char text[] = "# fetched\r\n192.0.2.9\r\nmx.example.net\n\n"
+					   "postmaster@example.com\nno spaces please\n"
+					   "/^mail[0-9]+\\.example\\.org$/";
+
+		is_int(map_parse(m, 1, "test", text, sizeof(text) - 1, 0, err, sizeof(err)), 0,
+		       "a list in memory parses (CRLF, no final newline, two bad lines)");
+		is_int(map_size(m), 3, "...three client entries; the address is no client entry");
+		is_int(client(m, "192.0.2.9", NULL), 1, "...an address, CR stripped");
+		is_int(client(m, "192.0.9.9", "mail7.example.org"), 1, "...the last line, unterminated");
+	}
+	map_free(m);
+	m = map_new();
+	ok(map_parse(m, 1, "test", "", 0, 0, err, sizeof(err)) == 0 && map_size(m) == 0,
+	   "an empty list is a list");
+	map_free(m);
+	m = map_new();
+	ok(map_parse(m, 1, "test", "192.0.2.1\n\0\n", 12, 0, err, sizeof(err)) < 0 &&
+		   strstr(err, "NUL"),
+	   "a NUL byte: not a list");
+	map_free(m);
+	m = map_new();
+	ok(map_parse(m, 1, "test", "192.0.2.1\n192.0.2.2\n192.0.2.3\n", 30, 2, err,
+		     sizeof(err)) < 0 &&
+		   strstr(err, "more than 2 entries"),
+	   "over max_entries: refused");
+	map_free(m);
+	m = map_new();
+	ok(map_parse(m, 1, "test", "192.0.2.1\n192.0.2.2\n", 20, 2, err, sizeof(err)) == 0,
+	   "exactly max_entries: fine");
+	map_free(m);
+	m = map_new();
+	{
+		static const char page[] = "<!DOCTYPE html>\n<html>\n<title>502 Bad Gateway</title>\n"
+					   "nginx\n</html>\n";
+
+		ok(map_parse(m, 1, "test", page, sizeof(page) - 1, 0, err, sizeof(err)) < 0 &&
+			   strstr(err, "not a list: 4 of 5 lines"),
+		   "an error page is not a list (%s)", err);
+	}
+	map_free(m);
+	m = map_new();
+	ok(map_parse(m, 0, "test", "<html>\nuser@<b>\nfoo@example.com\n", 32, 0, err,
+		     sizeof(err)) < 0,
+	   "recipient lists: angle brackets are no address or domain");
+	map_free(m);
+	m = map_new();
+	{
+		char big[MAPS_TEST_LONG + 32];
+
+		memset(big, 'a', MAPS_TEST_LONG);
+		memcpy(big + MAPS_TEST_LONG, "\n192.0.2.1\n192.0.2.2\n", 21);
+		ok(map_parse(m, 1, "test", big, MAPS_TEST_LONG + 21, 0, err, sizeof(err)) == 0 &&
+			   map_size(m) == 2,
+		   "a line over 4096 bytes is skipped, not truncated into an entry");
+	}
 	map_free(m);
 
 	m = map_new();
