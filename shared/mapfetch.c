@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "hash.h"
 #include "log.h"
 #include "mapfetch.h"
 #include "maps.h"
@@ -36,7 +38,7 @@
 #define RETRY_MAX 300     /* a failed URL is tried again within this */
 #define VALIDATOR_MAX 512 /* longer ETag / Last-Modified values are not kept */
 #define REDIRECTS_MAX 5L
-#define START_SLACK 5     /* seconds past the fetch timeout mapfetch_start() waits */
+#define START_SLACK 5 /* seconds past the fetch timeout mapfetch_start() waits */
 
 struct source {
 	struct mapfetch *mf;
@@ -58,6 +60,7 @@ struct source {
 	int have_copy;    /* a good copy is in use */
 	size_t entries;   /* in that copy */
 	time_t copy_time; /* when it was fetched or read */
+	uint64_t hash;    /* of the copy in use (URLs) */
 	struct stat st;   /* the file as last read */
 	int file_seen;    /* st is valid */
 	int missing;      /* the file was missing at the last check */
@@ -481,10 +484,10 @@ static void fail(struct source *s, time_t now, const char *why)
 
 	if (s->have_copy)
 		msg_warn("map %s %s: %s; keeping the copy of %s (%zu entries)", s->list->name,
-			 s->name, why, time_text(s->copy_time, when, sizeof(when)), s->entries);
+		         s->name, why, time_text(s->copy_time, when, sizeof(when)), s->entries);
 	else
 		msg_warn("map %s %s: %s; no copy yet, the source adds nothing to the list",
-			 s->list->name, s->name, why);
+		         s->list->name, s->name, why);
 	note_error(s, now, why);
 }
 
@@ -516,8 +519,11 @@ static void load_stored(struct source *s)
 {
 	struct mapfetch *mf = s->mf;
 	sqlite3_stmt *st = mf->st_load;
+	const char *etag, *lastmod;
+	const void *body;
 	char err[256], when[64];
 	struct map *m;
+	size_t len;
 
 	if (!db_ready(mf))
 		return;
@@ -526,21 +532,20 @@ static void load_stored(struct source *s)
 		sqlite3_reset(st);
 		return;
 	}
-	m = parse(s, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), err,
-	          sizeof(err));
+	/* A zero-length blob comes back as NULL. */
+	body = sqlite3_column_blob(st, 0);
+	len = (size_t)sqlite3_column_bytes(st, 0);
+	m = parse(s, body ? body : "", len, err, sizeof(err));
 	if (m == NULL) {
 		/* Limits may have shrunk since it was stored. */
 		msg_warn("map %s %s: stored copy not used: %s", s->list->name, s->name, err);
 	} else {
-		snprintf(s->etag, sizeof(s->etag), "%s",
-		         sqlite3_column_type(st, 1) == SQLITE_TEXT
-		             ? (const char *)sqlite3_column_text(st, 1)
-		             : "");
-		snprintf(s->lastmod, sizeof(s->lastmod), "%s",
-		         sqlite3_column_type(st, 2) == SQLITE_TEXT
-		             ? (const char *)sqlite3_column_text(st, 2)
-		             : "");
+		etag = (const char *)sqlite3_column_text(st, 1);
+		lastmod = (const char *)sqlite3_column_text(st, 2);
+		snprintf(s->etag, sizeof(s->etag), "%s", etag ? etag : "");
+		snprintf(s->lastmod, sizeof(s->lastmod), "%s", lastmod ? lastmod : "");
 		s->copy_time = (time_t)sqlite3_column_int64(st, 3);
+		s->hash = hash64(body ? body : "", len);
 		s->entries = map_size(m);
 		s->have_copy = 1;
 		msg_info("map %s %s: %zu entries from the copy stored at %s, until it is fetched",
@@ -603,8 +608,7 @@ static void file_missing(struct source *s, time_t now)
 	/* As postgrey: a missing ".local" file is normal. */
 	if (ends_with(s->path, ".local"))
 		return;
-	msg_warn("map %s %s: file not found; the list goes on without it", s->list->name,
-		 s->name);
+	msg_warn("map %s %s: file not found; the list goes on without it", s->list->name, s->name);
 	note_error(s, now, "file not found");
 }
 
@@ -783,31 +787,45 @@ static const char *fetch_problem(struct source *s, CURLcode rc, long code, char 
 	return why;
 }
 
+/* The copy in use is still current. */
+static void unchanged(struct source *s, time_t now, const char *how)
+{
+	struct mapfetch *mf = s->mf;
+
+	msg_debug("map %s %s: %s", s->list->name, s->name, how);
+	if (!db_ready(mf))
+		return;
+	bind_key(mf->st_checked, s);
+	sqlite3_bind_int64(mf->st_checked, 3, (sqlite3_int64)now);
+	db_write(mf, mf->st_checked, "note a check");
+}
+
 static void finish_fetch(struct source *s, CURLcode rc, time_t now)
 {
 	struct mapfetch *mf = s->mf;
+	const char *body = s->body.data ? s->body.data : "";
 	char why[CURL_ERROR_SIZE + 64], err[256];
 	long code = 0;
 	struct map *m;
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK && code == 304 && s->have_copy) {
-		msg_debug("map %s %s: not modified", s->list->name, s->name);
-		if (db_ready(mf)) {
-			bind_key(mf->st_checked, s);
-			sqlite3_bind_int64(mf->st_checked, 3, (sqlite3_int64)now);
-			db_write(mf, mf->st_checked, "note a check");
-		}
+		unchanged(s, now, "not modified");
 	} else if (fetch_problem(s, rc, code, why, sizeof(why))) {
 		s->due = now + (mf->p.refresh < RETRY_MAX ? mf->p.refresh : RETRY_MAX);
 		fail(s, now, why);
-	} else if ((m = parse(s, s->body.data ? s->body.data : "", s->body.len, err,
-	                      sizeof(err))) == NULL) {
+	} else if (s->have_copy && hash64(body, s->body.len) == s->hash) {
+		/* A server without validators: same bytes, no need to parse and store again. */
+		memcpy(s->etag, s->new_etag, sizeof(s->etag));
+		memcpy(s->lastmod, s->new_lastmod, sizeof(s->lastmod));
+		unchanged(s, now, "same content");
+	} else if ((m = parse(s, body, s->body.len, err, sizeof(err))) == NULL) {
 		fail(s, now, err);
 	} else {
 		memcpy(s->etag, s->new_etag, sizeof(s->etag));
 		memcpy(s->lastmod, s->new_lastmod, sizeof(s->lastmod));
-		accept_copy(s, m, s->body.data ? s->body.data : "", s->body.len, now);
+		s->hash = hash64(body, s->body.len);
+		accept_copy(s, m, body, s->body.len, now);
 		msg_info("map %s %s: %zu entries (%zu bytes fetched)", s->list->name, s->name,
 		         s->entries, s->body.len);
 	}

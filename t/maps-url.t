@@ -87,6 +87,15 @@ fetched_again() { [ "$(requests_for /block.txt 200)" -gt "$before" ]; }
 tap_ok "a changed list is fetched again (200) on the interval" h_wait_for 5 fetched_again
 tap_ok "...and a client added to it is rejected" h_wait_for 5 rejected 192.0.2.67
 
+# A server without validators: the same bytes again are not parsed or stored again.
+echo novalidators >"$CTL"
+loads=$(grep -c "map client_blocklist http://.*/block\.txt: .* bytes fetched" "$LOG")
+before=$(requests_for /block.txt 200)
+fetched_twice() { [ "$(requests_for /block.txt 200)" -gt $((before + 1)) ]; }
+tap_ok "a server without validators answers 200 each time" h_wait_for 5 fetched_twice
+tap_is "$(grep -c "map client_blocklist http://.*/block\.txt: .* bytes fetched" "$LOG")" "$loads" \
+	"...the same content is not loaded again"
+
 # Failures keep the last good copy.
 echo 500 >"$CTL"
 tap_ok "HTTP 500: one warning with the URL and the reason, copy kept" h_wait_log \

@@ -17,6 +17,8 @@ The control file, read at each request, switches behaviour for tests:
     (missing or empty)  serve normally
     500                 answer 500 Internal Server Error
     hang                accept, read the request, then never answer
+    novalidators        serve without ETag and Last-Modified, ignoring
+                        conditional headers (always 200)
 """
 import argparse
 import email.utils
@@ -92,6 +94,8 @@ def main():
             mtime = int(os.stat(path).st_mtime)
             lm = email.utils.formatdate(mtime, usegmt=True)
             hdrs = [("ETag", etag), ("Last-Modified", lm), ("Content-Type", "text/plain")]
+            if mode == "novalidators":
+                return self.answer(200, body, [("Content-Type", "text/plain")])
             inm = self.headers.get("If-None-Match")
             ims = self.headers.get("If-Modified-Since")
             if inm is not None:
