@@ -1,7 +1,11 @@
 /*
  * maps - postgrey-format allow lists; see maps.h for the formats.
- * Entries are checked in order; lists are small (hundreds of lines), so a
- * linear scan costs less than building an index would.
+ *
+ * Lists fetched by URL can hold a million entries, so lookups do not scan
+ * them: addresses, networks, names and user parts go into one hash index
+ * (open addressing, keyed by kind and value), and a lookup asks it once
+ * per prefix length in use (a list has few), per parent domain of a name
+ * and per "+" in a local part. Only /regex/ entries are tried one by one.
  */
 #include "config.h"
 
@@ -9,12 +13,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "cidr.h"
+#include "hash.h"
 #include "log.h"
 #include "maps.h"
 #include "mem.h"
@@ -43,6 +50,11 @@ struct map_entry {
 struct map {
 	struct map_entry *e;
 	size_t n, cap;
+	uint32_t *slot;		/* index: entry number + 1, 0 = free; a power of two long */
+	size_t nslots, nindexed;
+	size_t *re;		/* the regex entries, in order */
+	size_t nre, cap_re;
+	uint64_t plens[2][3];	/* prefix lengths in use: [v6][bit], 0..32 / 0..128 */
 };
 
 struct map *map_new(void)
@@ -61,6 +73,8 @@ void map_free(struct map *m)
 		pcre2_code_free(m->e[i].re);
 	}
 	free(m->e);
+	free(m->slot);
+	free(m->re);
 	free(m);
 }
 
@@ -81,6 +95,166 @@ static struct map_entry *map_push(struct map *m, enum map_kind kind)
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	return e;
+}
+
+/* Index keys: the kind mixed into a hash of the value looked up by. */
+static uint64_t key_cidr(int family, int plen, const unsigned char *a)
+{
+	unsigned char k[18];
+	size_t n = family == AF_INET ? 4 : 16;
+
+	k[0] = MK_CIDR;
+	k[1] = (unsigned char)plen;
+	memcpy(k + 2, a, n);
+	return hash64(k, n + 2);
+}
+
+static uint64_t key_name(enum map_kind kind, const char *s, size_t len)
+{
+	return hash64_lower(s, len) ^ ((uint64_t)kind * 0x9e3779b97f4a7c15ULL);
+}
+
+static uint64_t key_addr(const char *user, size_t ulen, const char *domain, size_t dlen)
+{
+	return (hash64_lower(user, ulen) * 0x100000001b3ULL) ^ hash64_lower(domain, dlen) ^
+	       ((uint64_t)MK_RCPT_ADDR * 0x9e3779b97f4a7c15ULL);
+}
+
+static uint64_t entry_key(const struct map_entry *e)
+{
+	switch (e->kind) {
+	case MK_CIDR:
+		return key_cidr(e->net.net.family, e->net.plen, e->net.net.a);
+	case MK_RCPT_ADDR:
+		return key_addr(e->user, strlen(e->user), e->domain, strlen(e->domain));
+	case MK_RCPT_USER:
+		return key_name(e->kind, e->user, strlen(e->user));
+	default:
+		return key_name(e->kind, e->domain, strlen(e->domain));
+	}
+}
+
+static void slot_put(uint32_t *slot, size_t nslots, uint64_t key, size_t i)
+{
+	size_t at = (size_t)key & (nslots - 1);
+
+	/* Never full: the table is at most half used. */
+	while (slot[at])
+		at = (at + 1) & (nslots - 1);
+	slot[at] = (uint32_t)(i + 1);
+}
+
+/* Make entry i findable: the index for values, the regex list for regexes. */
+static void map_index(struct map *m, size_t i)
+{
+	const struct map_entry *e = &m->e[i];
+
+	if (e->kind == MK_CLIENT_RE || e->kind == MK_RCPT_RE) {
+		if (m->nre == m->cap_re) {
+			m->cap_re = m->cap_re ? 2 * m->cap_re : 8;
+			m->re = xrealloc(m->re, m->cap_re * sizeof(*m->re));
+		}
+		m->re[m->nre++] = i;
+		return;
+	}
+	if (e->kind == MK_CIDR) {
+		int v6 = e->net.net.family == AF_INET6;
+
+		m->plens[v6][e->net.plen / 64] |= 1ULL << (e->net.plen % 64);
+	}
+	if (2 * (m->nindexed + 1) > m->nslots) {
+		size_t n = m->nslots ? 2 * m->nslots : 64;
+		uint32_t *slot = xcalloc(n, sizeof(*slot));
+
+		for (size_t k = 0; k < m->nslots; k++)
+			if (m->slot[k])
+				slot_put(slot, n, entry_key(&m->e[m->slot[k] - 1]), m->slot[k] - 1);
+		free(m->slot);
+		m->slot = slot;
+		m->nslots = n;
+	}
+	slot_put(m->slot, m->nslots, entry_key(e), i);
+	m->nindexed++;
+}
+
+/* What a lookup is for; `kind' says which of the other fields count. */
+struct probe {
+	enum map_kind kind;
+	const struct ip_addr *net; /* MK_CIDR: masked address */
+	int plen;
+	const char *s;		/* user or domain */
+	size_t len;
+	const char *domain;	/* MK_RCPT_ADDR */
+	size_t dlen;
+};
+
+static int probe_eq(const struct map_entry *e, const struct probe *p)
+{
+	const char *v;
+
+	if (e->kind != p->kind)
+		return 0;
+	if (p->kind == MK_CIDR)
+		return e->net.plen == p->plen && e->net.net.family == p->net->family &&
+		       memcmp(e->net.net.a, p->net->a, p->net->family == AF_INET ? 4 : 16) == 0;
+	v = p->kind == MK_RCPT_ADDR || p->kind == MK_RCPT_USER ? e->user : e->domain;
+	if (strlen(v) != p->len || strncasecmp(v, p->s, p->len) != 0)
+		return 0;
+	return p->kind != MK_RCPT_ADDR ||
+	       (strlen(e->domain) == p->dlen && strncasecmp(e->domain, p->domain, p->dlen) == 0);
+}
+
+static int lookup(const struct map *m, uint64_t key, const struct probe *p)
+{
+	size_t at;
+
+	if (m->nslots == 0)
+		return 0;
+	/* Bounded: at least half the slots are free, and a free slot ends the probe. */
+	for (at = (size_t)key & (m->nslots - 1); m->slot[at]; at = (at + 1) & (m->nslots - 1))
+		if (probe_eq(&m->e[m->slot[at] - 1], p))
+			return 1;
+	return 0;
+}
+
+/* 1 if the name or one of its parent domains is listed as kind. */
+static int lookup_suffixes(const struct map *m, enum map_kind kind, const char *name, size_t len)
+{
+	struct probe p = {.kind = kind};
+	const char *end = name + len;
+
+	/* Bounded by len: each round starts past one more dot. */
+	for (const char *s = name; s < end;) {
+		const char *dot = memchr(s, '.', (size_t)(end - s));
+
+		p.s = s;
+		p.len = (size_t)(end - s);
+		if (lookup(m, key_name(kind, s, p.len), &p))
+			return 1;
+		if (dot == NULL)
+			break;
+		s = dot + 1;
+	}
+	return 0;
+}
+
+static int lookup_ip(const struct map *m, const struct ip_addr *ip)
+{
+	int v6 = ip->family == AF_INET6, max = v6 ? 128 : 32;
+	struct probe p = {.kind = MK_CIDR};
+	struct ip_addr masked;
+
+	for (int plen = 0; plen <= max; plen++) {
+		if (!(m->plens[v6][plen / 64] & (1ULL << (plen % 64))))
+			continue;
+		masked = *ip;
+		ip_mask(&masked, plen);
+		p.net = &masked;
+		p.plen = plen;
+		if (lookup(m, key_cidr(ip->family, plen, masked.a), &p))
+			return 1;
+	}
+	return 0;
 }
 
 static char *lower_dup(const char *p, size_t len)
@@ -109,6 +283,7 @@ static int add_regex(struct map *m, enum map_kind kind, const char *entry)
 	e = map_push(m, kind);
 	e->re = re;
 	e->md = pcre2_match_data_create_from_pattern(re, NULL);
+	map_index(m, m->n - 1);
 	return 0;
 }
 
@@ -172,10 +347,12 @@ int map_add_client(struct map *m, const char *entry)
 		if (cidr_parse(buf, strlen(buf), &c) < 0)
 			return -1;
 		map_push(m, MK_CIDR)->net = c;
+		map_index(m, m->n - 1);
 		return 0;
 	}
 	if (cidr_parse(entry, strlen(entry), &c) == 0) {
 		map_push(m, MK_CIDR)->net = c;
+		map_index(m, m->n - 1);
 		return 0;
 	}
 	/* Something that tried to be an address but is not one. */
@@ -183,6 +360,7 @@ int map_add_client(struct map *m, const char *entry)
 	    !valid_domain(entry))
 		return -1;
 	map_push(m, MK_SUFFIX)->domain = lower_dup(entry, strlen(entry));
+	map_index(m, m->n - 1);
 	return 0;
 }
 
@@ -200,6 +378,7 @@ int map_add_recipient(struct map *m, const char *entry)
 		if (!valid_domain(entry))
 			return -1;
 		map_push(m, MK_RCPT_DOMAIN)->domain = lower_dup(entry, strlen(entry));
+		map_index(m, m->n - 1);
 		return 0;
 	}
 	if (at == entry || !valid_user(entry, (size_t)(at - entry)) ||
@@ -209,6 +388,7 @@ int map_add_recipient(struct map *m, const char *entry)
 	e->user = lower_dup(entry, (size_t)(at - entry));
 	if (at[1])
 		e->domain = lower_dup(at + 1, strlen(at + 1));
+	map_index(m, m->n - 1);
 	return 0;
 }
 
@@ -328,86 +508,42 @@ static int re_match(const struct map_entry *e, const char *s)
 	return pcre2_match(e->re, (PCRE2_SPTR)s, strlen(s), 0, 0, e->md, NULL) >= 0;
 }
 
-/* name equals domain, or ends in ".domain" (case-insensitive). */
-static int suffix_match(const char *name, size_t nlen, const char *domain)
-{
-	size_t dlen = strlen(domain);
-
-	if (nlen < dlen || strcasecmp(name + nlen - dlen, domain) != 0)
-		return 0;
-	return nlen == dlen || name[nlen - dlen - 1] == '.';
-}
-
 int map_match_client(const struct map *m, const struct ip_addr *ip, const char *name)
 {
-	size_t nlen = name ? strlen(name) : 0;
-
 	/* Postfix says "unknown" when the client has no (verified) name. */
 	if (name && strcmp(name, "unknown") == 0)
 		name = NULL;
-	for (size_t i = 0; i < m->n; i++) {
-		const struct map_entry *e = &m->e[i];
-
-		switch (e->kind) {
-		case MK_CIDR:
-			if (ip && cidr_match(&e->net, ip))
-				return 1;
-			break;
-		case MK_SUFFIX:
-			if (name && suffix_match(name, nlen, e->domain))
-				return 1;
-			break;
-		case MK_CLIENT_RE:
-			if (name && re_match(e, name))
-				return 1;
-			break;
-		default:
-			break;
-		}
-	}
+	if (ip && lookup_ip(m, ip))
+		return 1;
+	if (name && lookup_suffixes(m, MK_SUFFIX, name, strlen(name)))
+		return 1;
+	for (size_t i = 0; name && i < m->nre; i++)
+		if (m->e[m->re[i]].kind == MK_CLIENT_RE && re_match(&m->e[m->re[i]], name))
+			return 1;
 	return 0;
-}
-
-/* Local part without +extension equals user (case-insensitive). */
-static int user_match(const char *local, size_t llen, const char *user)
-{
-	size_t ulen = strlen(user);
-
-	if (llen < ulen || strncasecmp(local, user, ulen) != 0)
-		return 0;
-	return llen == ulen || local[ulen] == '+';
 }
 
 int map_match_recipient(const struct map *m, const char *rcpt)
 {
 	const char *at = strrchr(rcpt, '@');
-	size_t rlen = strlen(rcpt), llen = at ? (size_t)(at - rcpt) : rlen;
-	const char *domain = at ? at + 1 : "";
+	size_t llen = at ? (size_t)(at - rcpt) : 0, dlen = at ? strlen(at + 1) : 0;
+	struct probe user = {.kind = MK_RCPT_USER, .s = rcpt};
+	struct probe addr = {.kind = MK_RCPT_ADDR, .s = rcpt, .domain = at ? at + 1 : ""};
 
-	for (size_t i = 0; i < m->n; i++) {
-		const struct map_entry *e = &m->e[i];
-
-		switch (e->kind) {
-		case MK_RCPT_RE:
-			if (re_match(e, rcpt))
-				return 1;
-			break;
-		case MK_RCPT_ADDR:
-			if (at && strcasecmp(domain, e->domain) == 0 &&
-			    user_match(rcpt, llen, e->user))
-				return 1;
-			break;
-		case MK_RCPT_USER:
-			if (at && user_match(rcpt, llen, e->user))
-				return 1;
-			break;
-		case MK_RCPT_DOMAIN:
-			if (at && suffix_match(domain, strlen(domain), e->domain))
-				return 1;
-			break;
-		default:
-			break;
-		}
+	for (size_t i = 0; i < m->nre; i++)
+		if (m->e[m->re[i]].kind == MK_RCPT_RE && re_match(&m->e[m->re[i]], rcpt))
+			return 1;
+	if (at == NULL)
+		return 0;
+	/* user@ and user@domain match user+anything too: try each cut at a '+'. */
+	for (size_t k = 1; k <= llen; k++) {
+		if (k < llen && rcpt[k] != '+')
+			continue;
+		user.len = addr.len = k;
+		addr.dlen = dlen;
+		if (lookup(m, key_name(MK_RCPT_USER, rcpt, k), &user) ||
+		    lookup(m, key_addr(rcpt, k, at + 1, dlen), &addr))
+			return 1;
 	}
-	return 0;
+	return lookup_suffixes(m, MK_RCPT_DOMAIN, at + 1, dlen);
 }
