@@ -60,11 +60,15 @@ struct policy {
 static struct mapfetch_list *add_list(struct policy *pol, const char *name, const char *older,
 				      int clients, char *err, size_t errlen)
 {
-	char sources[16384];
+	struct mapfetch_list *l;
+	struct sbuf sources;
 
-	snprintf(sources, sizeof(sources), "%s %s", older ? conf_str(pol->cf, older) : "",
-		 conf_str(pol->cf, name));
-	return mapfetch_add(pol->maps, name, clients, sources, err, errlen);
+	sbuf_init(&sources);
+	sbuf_printf(&sources, "%s %s", older ? conf_str(pol->cf, older) : "",
+		    conf_str(pol->cf, name));
+	l = mapfetch_add(pol->maps, name, clients, sbuf_cstr(&sources), err, errlen);
+	sbuf_free(&sources);
+	return l;
 }
 
 /* The allow and block lists, read (or fetched) before the first request. */

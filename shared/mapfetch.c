@@ -478,10 +478,15 @@ static void note_error(struct source *s, time_t now, const char *why)
 }
 
 /* A check failed: keep the copy in use and say so in one line. */
-static void fail(struct source *s, time_t now, const char *why)
+static void fail(struct source *s, time_t now, const char *reason)
 {
-	char when[64];
+	char when[64], why[CURL_ERROR_SIZE + 64];
+	size_t n = 0;
 
+	/* Reasons may quote a server (curl's messages): no control characters in the log. */
+	for (; reason[n] && n + 1 < sizeof(why); n++)
+		why[n] = (unsigned char)reason[n] < ' ' || reason[n] == 0x7f ? '?' : reason[n];
+	why[n] = '\0';
 	if (s->have_copy)
 		msg_warn("map %s %s: %s; keeping the copy of %s (%zu entries)", s->list->name,
 		         s->name, why, time_text(s->copy_time, when, sizeof(when)), s->entries);

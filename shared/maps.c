@@ -412,11 +412,22 @@ static int add_line(struct map *m, int (*add)(struct map *, const char *), char 
 	return add(m, p) < 0 ? -1 : 1;
 }
 
+/* At most 100 bytes of a line for a log line, control characters as '?'. */
+static const char *shown(const char *line, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *line && n + 1 < size && n < 100; line++)
+		buf[n++] = (unsigned char)*line < ' ' || *line == 0x7f ? '?' : *line;
+	buf[n] = '\0';
+	return buf;
+}
+
 static int map_load(struct map *m, const char *path, int (*add)(struct map *, const char *),
 		    const char *what, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
-	char line[MAP_LINE_MAX + 2];
+	char line[MAP_LINE_MAX + 2], buf[104];
 	int lineno = 0;
 
 	if (fp == NULL) {
@@ -437,8 +448,8 @@ static int map_load(struct map *m, const char *path, int (*add)(struct map *, co
 			continue;
 		}
 		if (add_line(m, add, line) < 0)
-			msg_warn("%s, line %d: doesn't look like %s, skipped: %.100s", path, lineno,
-				 what, line);
+			msg_warn("%s, line %d: doesn't look like %s, skipped: %s", path, lineno,
+				 what, shown(line, buf, sizeof(buf)));
 	}
 	fclose(fp);
 	return 0;
@@ -450,7 +461,7 @@ int map_parse(struct map *m, int clients, const char *name, const char *text, si
 	int (*add)(struct map *, const char *) = clients ? map_add_client : map_add_recipient;
 	const char *what = clients ? "a client address or hostname" : "an address or domain";
 	const char *p = text, *end = text + len;
-	char line[MAP_LINE_MAX + 1];
+	char line[MAP_LINE_MAX + 1], buf[104];
 	size_t lineno = 0, lines = 0, bad = 0, start = m->n;
 
 	if (memchr(text, '\0', len)) {
@@ -476,8 +487,9 @@ int map_parse(struct map *m, int clients, const char *name, const char *text, si
 			continue;
 		lines++;
 		if (rc < 0 && ++bad <= MAP_BAD_LOGGED)
-			msg_warn("%s, line %zu: doesn't look like %s, skipped: %.100s", name, lineno,
-				 what, llen > MAP_LINE_MAX ? "(line too long)" : line);
+			msg_warn("%s, line %zu: doesn't look like %s, skipped: %s", name, lineno,
+				 what,
+				 llen > MAP_LINE_MAX ? "(line too long)" : shown(line, buf, sizeof(buf)));
 		if (max_entries && m->n - start > max_entries) {
 			snprintf(err, errlen, "more than %zu entries", max_entries);
 			return -1;

@@ -122,9 +122,12 @@ tap_ok "a list over map_size_limit is refused" h_wait_log \
 seq 1 60 | sed 's/^/10.9.9./' >"$WWW/block.txt"
 tap_ok "a list over map_entry_limit is refused" h_wait_log \
 	"map client_blocklist http://.*/block\.txt: more than 50 entries; keeping the copy .* \(3 entries\)" 5 "$LOG"
-printf '<html>\n<head><title>Oops</title></head>\n<body>Maintenance</body>\n</html>\n' >"$WWW/block.txt"
+printf '<html>\n\033[2Jcleared\n<body>Maintenance</body>\n</html>\n' >"$WWW/block.txt"
 tap_ok "an error page served with 200 is not taken for a list" h_wait_log \
 	"map client_blocklist http://.*/block\.txt: not a list: 4 of 4 lines .*; keeping the copy .* \(3 entries\)" 5 "$LOG"
+tap_ok "...its lines are logged with control characters as '?'" grep -q \
+	"http://127\.0\.0\.1:$HP/block\.txt, line 2: doesn't look like .*, skipped: ?\[2Jcleared$" "$LOG"
+tap_ok "...and no escape character reaches the log" bash -c "! grep -q $'\033' '$LOG'"
 tap_like "$(q 192.0.2.67 a@example.org b@example.com)" "^REJECT 5\.7\.1 " "...the last good copy is still in force"
 tap_like "$(q 10.9.9.1 a@example.org b@example.com)" "^DEFER_IF_PERMIT" "...and nothing of the refused ones"
 
