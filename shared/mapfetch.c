@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -932,9 +933,25 @@ static void *run(void *arg)
 
 /* --- the event loop's side --------------------------------------------------- */
 
+/*
+ * A signal the caller blocked is waiting (moat-policyd blocks SIGTERM and
+ * SIGINT until its event loop reads them): stop waiting for the lists.
+ */
+static int signal_pending(void)
+{
+	sigset_t set;
+
+	if (sigpending(&set) < 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			return 1;
+	return 0;
+}
+
 int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen)
 {
-	struct timespec deadline;
+	struct timespec end;
 	int rc = 0;
 
 	if (mf->nsources == 0)
@@ -953,11 +970,26 @@ int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen)
 		return -1;
 	}
 	mf->started = 1;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += mf->p.timeout + START_SLACK;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += mf->p.timeout + START_SLACK;
 	pthread_mutex_lock(&mf->mu);
-	while (!mf->first_done && rc == 0)
-		rc = pthread_cond_timedwait(&mf->cv, &mf->mu, &deadline);
+	while (!mf->first_done && rc == 0 && !signal_pending()) {
+		struct timespec slice;
+
+		/* In slices: a stop signal must not wait for a hanging server. */
+		clock_gettime(CLOCK_REALTIME, &slice);
+		slice.tv_nsec += 100000000;
+		if (slice.tv_nsec >= 1000000000) {
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000;
+		}
+		if (slice.tv_sec > end.tv_sec ||
+		    (slice.tv_sec == end.tv_sec && slice.tv_nsec >= end.tv_nsec))
+			slice = end;
+		rc = pthread_cond_timedwait(&mf->cv, &mf->mu, &slice);
+		if (rc == ETIMEDOUT && (slice.tv_sec != end.tv_sec || slice.tv_nsec != end.tv_nsec))
+			rc = 0;
+	}
 	pthread_mutex_unlock(&mf->mu);
 	if (rc != 0)
 		msg_warn(

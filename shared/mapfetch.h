@@ -60,8 +60,9 @@ struct mapfetch_list *mapfetch_add(struct mapfetch *mf, const char *name, int cl
                                    const char *sources, char *err, size_t errlen);
 /*
  * Start the thread and wait for the first read of every source (at most
- * the fetch timeout and a little): lists are in force from the first
- * request. 0, or -1 with err if the thread cannot start.
+ * the fetch timeout and a little, less if a blocked signal is pending):
+ * lists are in force from the first request. 0, or -1 with err if the
+ * thread cannot start.
  */
 int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen);
 /* Event loop: swap in the maps the thread finished since the last call. */

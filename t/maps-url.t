@@ -113,6 +113,22 @@ tap_like "$r" "^REJECT 5\.7\.1 " "a hanging server: requests are still answered 
 tap_ok "...at once, not after the fetch timeout (${ms} ms)" test "$ms" -lt 1000
 tap_ok "...and the fetch times out after map_fetch_timeout with a warning" h_wait_log \
 	"warning: map client_blocklist http://127\.0\.0\.1:$HP/block\.txt: .*timed out.*; keeping the copy" 6 "$LOG"
+# A daemon starting while the server hangs still stops at once when told to.
+mkdir -p "$H_TMP/state2"
+"$(m_bin moat-policyd)" -f -o state_directory="$H_TMP/state2" \
+	-o policy_listen="inet:127.0.0.1:$(h_free_port)" -o dns_servers=127.0.0.1:1 \
+	-o client_blocklist="http://127.0.0.1:$HP/block.txt" -o map_fetch_timeout=20s \
+	>>"$H_TMP/logs/policyd-hang.log" 2>&1 &
+pid2=$!
+h_track "$pid2" moat-policyd-2
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$pid2"
+wait "$pid2"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+tap_ok "SIGTERM while the first fetch hangs at start-up: a clean stop in ${ms} ms" \
+	test "$rc" = 0 -a "$ms" -lt 2000
 : >"$CTL"
 
 # Too big, too many entries, not a list: each a failed fetch, copy kept.
@@ -158,5 +174,6 @@ tap_like "$(q 192.0.2.68 a@example.org b@example.com)" "^REJECT 5\.7\.1 " "...th
 tap_like "$(q 192.0.2.67 a@example.org b@example.com)" "^DEFER_IF_PERMIT" "...and the old one is gone"
 tap_like "$(m_ctl maps | grep '^client_blocklist')" "	1	.*	11	-	-$" \
 	"moatctl maps: 1 entry, 11 bytes stored, no error"
-tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$LOG" "$LOG2"
+tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$LOG" "$LOG2" \
+	"$H_TMP/logs/policyd-hang.log"
 tap_done
