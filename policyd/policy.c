@@ -11,11 +11,9 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,20 +23,10 @@
 #include "gl_store.h"
 #include "greylist.h"
 #include "log.h"
-#include "maps.h"
+#include "mapfetch.h"
 #include "mem.h"
 #include "policy.h"
 #include "polhdr.h"
-
-#define LIST_FILES_MAX 16
-
-struct list_files {
-	char *paths[LIST_FILES_MAX];
-	time_t mtimes[LIST_FILES_MAX];
-	int n;
-	int clients;		/* client list (else recipients) */
-	struct map *map;
-};
 
 struct policy {
 	const struct conf *cf;
@@ -46,7 +34,9 @@ struct policy {
 	struct gl_store *store;
 	struct greylist *gl;
 	struct greylist_params gp;
-	struct list_files allow_clients, allow_rcpts;
+	struct mapfetch *maps;
+	struct mapfetch_list *client_allow, *client_block, *sender_allow, *sender_block;
+	struct mapfetch_list *rcpt_allow;
 	int greylist_on;	/* modules.greylist enabled */
 	int rbl_on;		/* modules.rbl enabled */
 	int suspicious_only;	/* greylist_mode = suspicious */
@@ -63,68 +53,48 @@ struct policy {
 	sqlite3_stmt *st_module;
 	char hostname[256];
 	unsigned char hdr_key[16];	/* signs X-Moat-Policy */
-	time_t last_tick, last_lists;
+	time_t last_tick;
 	unsigned long requests;
 };
 
-/* Split a comma/space list of file names. */
-static void list_init(struct list_files *lf, const char *value, int clients)
+/* One list from its setting (and the older setting whose sources it also takes). */
+static struct mapfetch_list *add_list(struct policy *pol, const char *name, const char *older,
+				      int clients, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *save = NULL;
+	struct mapfetch_list *l;
+	struct sbuf sources;
 
-	memset(lf, 0, sizeof(*lf));
-	lf->clients = clients;
-	for (char *t = strtok_r(copy, ", \t", &save); t && lf->n < LIST_FILES_MAX;
-	     t = strtok_r(NULL, ", \t", &save))
-		lf->paths[lf->n++] = xstrdup(t);
-	free(copy);
+	sbuf_init(&sources);
+	sbuf_printf(&sources, "%s %s", older ? conf_str(pol->cf, older) : "",
+		    conf_str(pol->cf, name));
+	l = mapfetch_add(pol->maps, name, clients, sbuf_cstr(&sources), err, errlen);
+	sbuf_free(&sources);
+	return l;
 }
 
-static void list_free(struct list_files *lf)
+/* The allow and block lists, read (or fetched) before the first request. */
+static int maps_setup(struct policy *pol, char *err, size_t errlen)
 {
-	for (int i = 0; i < lf->n; i++)
-		free(lf->paths[i]);
-	map_free(lf->map);
-}
+	const struct conf *cf = pol->cf;
+	struct mapfetch_params p = {
+		.db_path = conf_str(cf, "database_path"),
+		.busy_ms = (int)conf_num(cf, "db_busy_timeout") * 1000,
+		.refresh = (int)conf_num(cf, "map_refresh_interval"),
+		.timeout = (int)conf_num(cf, "map_fetch_timeout"),
+		.max_bytes = (size_t)conf_num(cf, "map_size_limit"),
+		.max_entries = (size_t)conf_num(cf, "map_entry_limit"),
+	};
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* (Re)load when a file changed; a failed reload keeps the old list. */
-static void list_refresh(struct list_files *lf, int force)
-{
-	struct map *m;
-	char err[512];
-	int changed = force;
-
-	for (int i = 0; i < lf->n; i++) {
-		struct stat st;
-		time_t mt = stat(lf->paths[i], &st) == 0 ? st.st_mtime : 0;
-
-		if (mt != lf->mtimes[i])
-			changed = 1;
-		lf->mtimes[i] = mt;
-	}
-	if (!changed)
-		return;
-	m = map_new();
-	for (int i = 0; i < lf->n; i++) {
-		int rc = lf->clients ? map_load_clients(m, lf->paths[i], err, sizeof(err))
-				     : map_load_recipients(m, lf->paths[i], err, sizeof(err));
-
-		/* As postgrey: a missing ".local" file is normal. */
-		if (rc < 0 && !(errno == ENOENT && ends_with(lf->paths[i], ".local")))
-			msg_warn("%s", err);
-	}
-	map_free(lf->map);
-	lf->map = m;
-	if (!force)
-		msg_info("reloaded %s allow list: %zu entries", lf->clients ? "client" : "recipient",
-			 map_size(m));
+	pol->maps = mapfetch_new(&p);
+	if (!(pol->client_allow =
+		      add_list(pol, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
+	    !(pol->rcpt_allow = add_list(pol, "recipient_allowlist", "greylist_allow_recipients",
+					 0, err, errlen)) ||
+	    !(pol->sender_allow = add_list(pol, "sender_allowlist", NULL, 0, err, errlen)) ||
+	    !(pol->client_block = add_list(pol, "client_blocklist", NULL, 1, err, errlen)) ||
+	    !(pol->sender_block = add_list(pol, "sender_blocklist", NULL, 0, err, errlen)))
+		return -1;
+	return mapfetch_start(pol->maps, err, errlen);
 }
 
 static int module_on(struct policy *pol, const char *name, int current)
@@ -203,10 +173,6 @@ static void read_settings(struct policy *pol, const struct conf *cf)
 	if (pol->hostname[0] == '\0' && gethostname(pol->hostname, sizeof(pol->hostname)) < 0)
 		snprintf(pol->hostname, sizeof(pol->hostname), "localhost");
 	pol->hostname[sizeof(pol->hostname) - 1] = '\0';
-	list_init(&pol->allow_clients, conf_str(cf, "greylist_allow_clients"), 1);
-	list_init(&pol->allow_rcpts, conf_str(cf, "greylist_allow_recipients"), 0);
-	list_refresh(&pol->allow_clients, 1);
-	list_refresh(&pol->allow_rcpts, 1);
 }
 
 struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
@@ -217,6 +183,10 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->db = db;
 	pol->dns = dns;
 	read_settings(pol, cf);
+	if (maps_setup(pol, err, errlen) < 0) {
+		policy_free(pol);
+		return NULL;
+	}
 	pol->store = gl_store_sqlite_new(db, (int)conf_num(cf, "db_busy_timeout") * 1000);
 	if (pol->store == NULL ||
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
@@ -242,8 +212,6 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 
 void policy_reconfigure(struct policy *pol, const struct conf *cf, struct dns *dns)
 {
-	list_free(&pol->allow_clients);
-	list_free(&pol->allow_rcpts);
 	read_settings(pol, cf);
 	greylist_set_params(pol->gl, &pol->gp);
 	pol->dns = dns;
@@ -258,8 +226,7 @@ void policy_free(struct policy *pol)
 	dnsbl_free(pol->bl);
 	sqlite3_finalize(pol->st_module);
 	sqlite3_finalize(pol->st_action);
-	list_free(&pol->allow_clients);
-	list_free(&pol->allow_rcpts);
+	mapfetch_free(pol->maps);
 	free(pol);
 }
 
@@ -379,6 +346,7 @@ struct decision {
 	struct ip_addr ip;
 	struct dnsbl_job *job;
 	const char *why;
+	char why_buf[600];
 	struct sbuf action, symbols;
 	double score;
 	int provisional;	/* the reply needs this round's commit */
@@ -561,6 +529,49 @@ static void start_checks(struct decision *d)
 	dnsbl_job_run(d->job);
 }
 
+/* A list decided: the reason names the list and the source that matched. */
+static int list_hit(struct decision *d, const char *list, const char *source)
+{
+	snprintf(d->why_buf, sizeof(d->why_buf), "%s %s", list, source);
+	d->why = d->why_buf;
+	return 1;
+}
+
+/*
+ * The allow and block lists; 1 if one decided. Allowed is DUNNO (no
+ * greylisting, no DNS lists). Allow beats block, as OK ends a Postfix
+ * restriction list: an allow entry is the admin's own exception (a
+ * partner's relay in a blocked network, postmaster@ that must hear from
+ * everyone), while block lists are often someone else's. The rejection
+ * names the list, never the sender's text.
+ */
+static int check_lists(struct decision *d)
+{
+	struct policy *pol = d->pol;
+	const char *src;
+
+	if ((src = mapfetch_match_client(pol->client_allow, &d->ip, d->name)))
+		return list_hit(d, "client allow list", src);
+	if ((src = mapfetch_match_address(pol->rcpt_allow, d->rcpt)))
+		return list_hit(d, "recipient allow list", src);
+	if ((src = mapfetch_match_address(pol->sender_allow, d->sender)))
+		return list_hit(d, "sender allow list", src);
+	if ((src = mapfetch_match_client(pol->client_block, &d->ip, d->name))) {
+		sbuf_printf(&d->action,
+			    "REJECT 5.7.1 Service unavailable; client [%s] is on the client block"
+			    " list",
+			    d->client);
+		return list_hit(d, "client block list", src);
+	}
+	if ((src = mapfetch_match_address(pol->sender_block, d->sender))) {
+		sbuf_puts(&d->action,
+			  "REJECT 5.7.1 Service unavailable; sender address is on the sender block"
+			  " list");
+		return list_hit(d, "sender block list", src);
+	}
+	return 0;
+}
+
 void policy_decide(struct policy *pol, const struct policy_request *req, policy_done_fn *done,
 		   void *arg)
 {
@@ -595,16 +606,12 @@ void policy_decide(struct policy *pol, const struct policy_request *req, policy_
 		d->why = "client_address, sender or recipient missing or too long";
 	} else if (ip_parse(d->client, strlen(d->client), &d->ip) < 0) {
 		d->why = "client address not understood";
-	} else if (pol->allow_clients.map &&
-		   map_match_client(pol->allow_clients.map, &d->ip, d->name)) {
-		d->why = "client allow list";
-	} else if (pol->allow_rcpts.map && map_match_recipient(pol->allow_rcpts.map, d->rcpt)) {
-		d->why = "recipient allow list";
-	} else {
+	} else if (!check_lists(d)) {
 		start_checks(d);
 		return;
 	}
-	sbuf_puts(&d->action, "DUNNO");
+	if (d->action.len == 0)
+		sbuf_puts(&d->action, "DUNNO");
 	finish(d);
 }
 
@@ -641,11 +648,7 @@ void policy_tick(struct policy *pol)
 	/* Commit at once: an open transaction would block moatctl's writes. */
 	if (greylist_expire(pol->gl, (int64_t)t) < 0 || gl_store_flush(pol->store) < 0)
 		msg_warn("%s", pol->store->err);
-	if (t - pol->last_lists >= 5) {
-		pol->last_lists = t;
-		list_refresh(&pol->allow_clients, 0);
-		list_refresh(&pol->allow_rcpts, 0);
-	}
+	mapfetch_poll(pol->maps);
 }
 
 unsigned long policy_requests(const struct policy *pol)

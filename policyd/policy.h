@@ -1,8 +1,10 @@
 /*
  * policy - what moat-policyd answers to one request (SPEC §3).
  *
- * At RCPT: allow lists; DNS block lists for the client IP, HELO name,
- * sender domain and client name, all in parallel; then the score decides:
+ * At RCPT: allow and block lists (files or URLs, mapfetch.h; an allow
+ * entry beats a block entry, a block entry rejects); DNS block lists for
+ * the client IP, HELO name, sender domain and client name, all in
+ * parallel; then the score decides:
  * reject at the reject threshold, soft reject when a list timed out (by
  * soft_reject_on_timeout), greylisting (everyone, or only above the
  * greylist threshold), else DUNNO with the symbols in X-Moat-Policy for the
@@ -45,7 +47,7 @@ void policy_decide(struct policy *pol, const struct policy_request *req, policy_
 		   void *arg);
 /* Make the decisions so far durable (before their replies are sent); -1 if not. */
 int policy_flush(struct policy *pol);
-/* Housekeeping, about once a second: expiry, rule and allow-list reloads. */
+/* Housekeeping, about once a second: expiry, rule reloads, new copies of lists. */
 void policy_tick(struct policy *pol);
 /* Requests decided so far. */
 unsigned long policy_requests(const struct policy *pol);

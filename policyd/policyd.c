@@ -59,7 +59,7 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	fprintf(fp,
 		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
-		"soft_reject_on_timeout, abusix_key; "
+		"soft_reject_on_timeout, abusix_key, *_allowlist, *_blocklist, map_*; "
 		"`moatctl config` prints them all.\n"
 		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }

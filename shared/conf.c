@@ -130,10 +130,48 @@ static const struct conf_spec specs[] = {
 	 "Header added to a message that passed after waiting; %t seconds, %v version,\n"
 	 "    %h myhostname, %d date. Empty adds none."},
 	{"greylist_allow_clients", CT_STR, "", 0, 0, NULL,
-	 "Files of clients never greylisted, in postgrey's whitelist_clients format\n"
-	 "    (comma- or space-separated; a missing *.local file is not an error)."},
+	 "Older name for client_allowlist (postgrey's --whitelist-clients files);\n"
+	 "    its sources are added to that list's."},
 	{"greylist_allow_recipients", CT_STR, "", 0, 0, NULL,
-	 "Files of recipients never greylisted, in postgrey's whitelist_recipients format."},
+	 "Older name for recipient_allowlist; its sources are added to that list's."},
+
+	/*
+	 * Allow and block lists (moat-policyd). Each value is a list of
+	 * sources: file paths, file:///PATH, http:// or https:// URLs.
+	 */
+	{"client_allowlist", CT_STR, "", 0, 0, NULL,
+	 "Clients that skip greylisting, DNS lists and the block lists: sources (files,\n"
+	 "    file://, http:// or https:// URLs, comma- or space-separated) in postgrey's\n"
+	 "    whitelist_clients format: IP addresses, networks (CIDR), host names with\n"
+	 "    their subdomains, /regex/ on the client name. A missing *.local file is\n"
+	 "    not an error. An allow list entry beats any block list entry."},
+	{"client_blocklist", CT_STR, "", 0, 0, NULL,
+	 "Clients rejected at RCPT TO (554 5.7.1 ... on the client block list); same\n"
+	 "    sources and format as client_allowlist."},
+	{"sender_allowlist", CT_STR, "", 0, 0, NULL,
+	 "Envelope senders that skip greylisting, DNS lists and the block lists:\n"
+	 "    sources in postgrey's whitelist_recipients format (user@domain, user@,\n"
+	 "    domain with its subdomains, /regex/). Senders are easy to forge: prefer\n"
+	 "    client_allowlist."},
+	{"sender_blocklist", CT_STR, "", 0, 0, NULL,
+	 "Envelope senders rejected at RCPT TO (554 5.7.1 ... on the sender block list);\n"
+	 "    same sources and format as sender_allowlist."},
+	{"recipient_allowlist", CT_STR, "", 0, 0, NULL,
+	 "Recipients that skip greylisting, DNS lists and the block lists (postmaster@,\n"
+	 "    abuse@): sources in postgrey's whitelist_recipients format."},
+	{"map_refresh_interval", CT_TIME, "1h", 1, 7 * 86400, NULL,
+	 "How often a list given by URL is fetched again, with a conditional GET\n"
+	 "    (If-None-Match, If-Modified-Since); a failed fetch is retried within 5m.\n"
+	 "    Files are checked for changes every 5s."},
+	{"map_fetch_timeout", CT_TIME, "30s", 1, 600, NULL,
+	 "Longest time one fetch of a list may take. At start-up moat-policyd waits\n"
+	 "    this long (and a few seconds) for the first fetches before answering."},
+	{"map_size_limit", CT_SIZE, "16m", 1024, 1073741824, NULL,
+	 "Largest list accepted from one source; a bigger one is a failed fetch and the\n"
+	 "    last good copy stays in use."},
+	{"map_entry_limit", CT_INT, "1000000", 1, 100000000, NULL,
+	 "Most entries accepted from one source; more is a failed fetch and the last\n"
+	 "    good copy stays in use."},
 
 	/* moat-contentfilter. */
 	{"milter_listen", CT_LISTEN, "inet:127.0.0.1:11332", 0, 0, NULL,
@@ -165,7 +203,6 @@ static const char *const live_settings[] = {
 	"greylist_delay", "greylist_max_age", "greylist_retry_window",
 	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
 	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
-	"greylist_allow_clients", "greylist_allow_recipients",
 	"scan_size_limit", "milter_error_action", "history_max_age",
 };
 

@@ -28,6 +28,7 @@
 #include "moatctl.h"
 #include "moatctl_admin.h"
 #include "moatctl_bayes.h"
+#include "moatctl_maps.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
@@ -238,6 +239,11 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 				  1, argv + 2, "allowed");
 	}
 	return greylist_usage();
+}
+
+static int cmd_maps(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_maps(ctl_db(ctl), argc, argv);
 }
 
 /* JSON string with the escapes RFC 8259 requires. */
@@ -470,6 +476,8 @@ static const struct command commands[] = {
 	 "recent messages the content filter scanned, newest first"},
 	{"stats", admin_stats, "[--since WHEN] [-n TOP]",
 	 "messages per action, top symbols, scan times"},
+	{"maps", cmd_maps, "[list|refresh]",
+	 "allow and block lists: sources, fetch times, entries, errors; refresh now"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would"},
 	{"learn-spam", cmd_learn, "FILE|DIR|MBOX...", "teach the Bayes classifier spam"},
