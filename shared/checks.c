@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "checks.h"
+#include "checks_mua.h"
 #include "html.h"
 #include "sbuf.h"
 #include "url.h"
@@ -528,6 +529,7 @@ void checks_run(const struct scan_rules *r, const struct scan_input *in, const s
 	check_mime(r, m, res);
 	check_subject_marks(r, m, res);
 	check_from_raw(r, m, res);
+	checks_mua_run(r, m, res);
 	free(from);
 	check_urls(r, m, res, c);
 	scan_rules_regex(r, in, m, c, res);

@@ -1,0 +1,38 @@
+#!/bin/bash
+# checks-mua.t - Rspamd's header heuristics for ratware (shared/checks_mua.c):
+# each fires on a hand-made message showing it, and none on a genuine
+# Outlook Express reply to unsorted recipients.
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
+h_init
+# tap_unlike GOT RE DESC: GOT does not match RE.
+tap_unlike() {
+	if [[ $1 =~ $2 ]]; then
+		tap_is "${BASH_REMATCH[0]}" "" "$3"
+	else
+		tap_is "" "" "$3"
+	fi
+}
+fx=$MOAT_SRCDIR/t/data/mua
+m_quiet_zones	# the shipped lists stay off: nothing may ask the internet
+
+out=$(m_ctl scan --no-dns "$fx/forged-oe.eml")
+tap_like "$out" "Symbol: FORGED_MUA_OUTLOOK \(3\.00\)" "Outlook Express X-Mailer with a Message-ID it never makes"
+tap_like "$out" "Symbol: MISSING_MIMEOLE \(2\.00\)" "X-MSMail-Priority without X-MimeOLE"
+tap_like "$out" "Symbol: R_UNDISC_RCPT \(3\.00\)" "To: undisclosed-recipients:;"
+tap_like "$out" "Symbol: R_MISSING_CHARSET \(0\.50\)" "8bit text/plain without a charset"
+tap_like "$out" "Symbol: CT_EXTRA_SEMI \(1\.00\)" "Content-Type ending in ';'"
+tap_unlike "$out" "SORTED_RECIPS" "no recipient list, not sorted"
+
+out=$(m_ctl scan --no-dns "$fx/sorted-rcpts.eml")
+tap_like "$out" "Symbol: SORTED_RECIPS \(3\.50\)" "seven To/Cc addresses in alphabetical order"
+tap_unlike "$out" "R_MISSING_CHARSET|CT_EXTRA_SEMI|FORGED_MUA_OUTLOOK" "a charset, a clean Content-Type, no X-Mailer"
+
+out=$(m_ctl scan --no-dns "$fx/genuine-oe.eml")
+tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI" \
+	"a genuine Outlook Express message to seven unsorted recipients: none of them"
+
+# Six sorted addresses are not enough (Rspamd compares seven or more).
+sed '/^Cc:/s/, frank@six\.example//' "$fx/sorted-rcpts.eml" >"$H_TMP/six.eml"
+tap_unlike "$(m_ctl scan --no-dns "$H_TMP/six.eml")" "SORTED_RECIPS" "six sorted recipients: no SORTED_RECIPS"
+tap_done
