@@ -16,7 +16,8 @@ enum pat {
 	P_OE_MUA, P_OE_MID1, P_OE_MID2, P_LYRIS_UNSUB, P_WACKY_RCVD, P_IPLANET_RCVD,
 	P_BAYDAV_MID, P_SYMPATICO_MID, P_MAILMAN_MID, P_OUTLOOK_DOLLARS_MUA,
 	P_OUTLOOK_DOLLARS_MID, P_VISTA_MID, P_IMS_MID, P_EXCL_O3416, P_EXCL_OE3790,
-	P_UNDISC, P_SQUIRREL, P_OFFICE_OUTLOOK, P_NPAT
+	P_UNDISC, P_SQUIRREL, P_OFFICE_OUTLOOK, P_DOLLARS_MID, P_MS_MIMEOLE, P_EXCHANGE_RCVD,
+	P_THEBAT_MUA, P_THEBAT_MID_COMMON, P_THEBAT_MID, P_NPAT
 };
 
 static const char *const pat_src[P_NPAT] = {
@@ -38,6 +39,13 @@ static const char *const pat_src[P_NPAT] = {
 	[P_UNDISC] = "^[<\"]?undisclosed[- ]recipients?\\b.*:",
 	[P_SQUIRREL] = "SquirrelMail\\b",
 	[P_OFFICE_OUTLOOK] = "^Microsoft (?:Office )?Outlook [12]\\d\\.0",
+	[P_DOLLARS_MID] = "[0-9a-f]{4,}\\$[0-9a-f]{4,}\\$[0-9a-f]{4,}@\\S+",
+	[P_MS_MIMEOLE] = "^Produced By Microsoft MimeOLE",
+	[P_EXCHANGE_RCVD] = "with Microsoft Exchange Server",
+	[P_THEBAT_MUA] = "^\\s*The Bat!",
+	[P_THEBAT_MID_COMMON] = "^<?\\d+\\.\\d+@\\S+>?$",
+	[P_THEBAT_MID] = "^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])([0-5]\\d)([0-5]\\d)"
+			 "([0-5]\\d)@\\S+>?",
 };
 
 static pcre2_code *pat[P_NPAT];
@@ -83,13 +91,23 @@ static int hmatch(const struct msg *m, const char *name, enum pat p, int all)
 	return hit;
 }
 
+/* A list or gateway rewrote the Message-ID: it tells nothing of the MUA. */
+static int unusable_msgid(const struct msg *m)
+{
+	return hmatch(m, "List-Unsubscribe", P_LYRIS_UNSUB, 0) ||
+	       hmatch(m, "Received", P_WACKY_RCVD, 1) || hmatch(m, "Received", P_IPLANET_RCVD, 1) ||
+	       hmatch(m, "Message-ID", P_BAYDAV_MID, 0) ||
+	       hmatch(m, "Message-ID", P_SYMPATICO_MID, 0) ||
+	       hmatch(m, "Message-ID", P_MAILMAN_MID, 0);
+}
+
 /*
  * FORGED_MUA_OUTLOOK: an Outlook (Express) X-Mailer with a Message-ID
  * Outlook never makes, unless a list or gateway rewrote the Message-ID.
  */
 static int forged_outlook(const struct msg *m)
 {
-	int unusable, oe, dollars;
+	int oe, dollars;
 
 	if (hmatch(m, "X-Mailer", P_EXCL_O3416, 0) || hmatch(m, "X-Mailer", P_EXCL_OE3790, 0) ||
 	    hmatch(m, "Message-ID", P_VISTA_MID, 0))
@@ -98,13 +116,7 @@ static int forged_outlook(const struct msg *m)
 	dollars = hmatch(m, "X-Mailer", P_OUTLOOK_DOLLARS_MUA, 0);
 	if (!oe && !dollars)
 		return 0;
-	unusable = hmatch(m, "List-Unsubscribe", P_LYRIS_UNSUB, 0) ||
-		   hmatch(m, "Received", P_WACKY_RCVD, 1) ||
-		   hmatch(m, "Received", P_IPLANET_RCVD, 1) ||
-		   hmatch(m, "Message-ID", P_BAYDAV_MID, 0) ||
-		   hmatch(m, "Message-ID", P_SYMPATICO_MID, 0) ||
-		   hmatch(m, "Message-ID", P_MAILMAN_MID, 0);
-	if (unusable || hmatch(m, "Message-ID", P_OE_MID2, 0))
+	if (unusable_msgid(m) || hmatch(m, "Message-ID", P_OE_MID2, 0))
 		return 0;
 	if (oe && !hmatch(m, "Message-ID", P_OE_MID1, 0))
 		return 1;
@@ -204,9 +216,33 @@ static int ct_extra_semi(const struct msg *m)
 	return n > 0 && h->raw[n - 1] == ';';
 }
 
+/*
+ * FORGED_MUA_THEBAT_MSGID(_UNKNOWN): The Bat! makes "<N.YYYYMMDDhhmmss@host>";
+ * a The Bat! X-Mailer with another "<N.N@host>" (or any other form) is an imitation.
+ */
+static const char *forged_thebat(const struct msg *m)
+{
+	if (!hmatch(m, "X-Mailer", P_THEBAT_MUA, 0) || hmatch(m, "Message-ID", P_THEBAT_MID, 0) ||
+	    unusable_msgid(m))
+		return NULL;
+	return hmatch(m, "Message-ID", P_THEBAT_MID_COMMON, 0) ? "FORGED_MUA_THEBAT_MSGID" :
+								 "FORGED_MUA_THEBAT_MSGID_UNKNOWN";
+}
+
+/* MIME_HEADER_CTYPE_ONLY: a non-plain Content-Type and no other MIME header at all. */
+static int ctype_only(const struct msg *m)
+{
+	const struct mime_part *root = m->root;
+
+	return msg_header(root, "Content-Type") && !msg_header(root, "Content-Disposition") &&
+	       !msg_header(root, "Content-Transfer-Encoding") && !msg_header(root, "MIME-Version") &&
+	       strcmp(root->ctype, "text/plain") != 0;
+}
+
 void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
 {
 	const struct mime_part *root = m->root;
+	const char *name;
 
 	if (forged_outlook(m))
 		scan_add(res, r, "FORGED_MUA_OUTLOOK", NULL);
@@ -222,4 +258,12 @@ void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan
 		scan_add(res, r, "R_MISSING_CHARSET", NULL);
 	if (ct_extra_semi(m))
 		scan_add(res, r, "CT_EXTRA_SEMI", NULL);
+	/* Outlook's "$"-joined Message-ID without the MimeOLE or Exchange that make it. */
+	if (hmatch(m, "Message-ID", P_DOLLARS_MID, 0) && !hmatch(m, "X-MimeOLE", P_MS_MIMEOLE, 0) &&
+	    !hmatch(m, "Received", P_EXCHANGE_RCVD, 1))
+		scan_add(res, r, "RATWARE_MS_HASH", NULL);
+	if ((name = forged_thebat(m)) != NULL)
+		scan_add(res, r, name, NULL);
+	if (ctype_only(m))
+		scan_add(res, r, "MIME_HEADER_CTYPE_ONLY", NULL);
 }

@@ -29,8 +29,21 @@ tap_like "$out" "Symbol: SORTED_RECIPS \(3\.50\)" "seven To/Cc addresses in alph
 tap_unlike "$out" "R_MISSING_CHARSET|CT_EXTRA_SEMI|FORGED_MUA_OUTLOOK" "a charset, a clean Content-Type, no X-Mailer"
 
 out=$(m_ctl scan --no-dns "$fx/genuine-oe.eml")
-tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI" \
+tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI|RATWARE_MS_HASH" \
 	"a genuine Outlook Express message to seven unsorted recipients: none of them"
+
+out=$(m_ctl scan --no-dns "$fx/ratware-hash.eml")
+tap_like "$out" "Symbol: RATWARE_MS_HASH \(2\.00\)" "an Outlook-style Message-ID without X-MimeOLE"
+tap_like "$out" "Symbol: MIME_HEADER_CTYPE_ONLY \(2\.00\)" "text/html Content-Type and no other MIME header"
+
+out=$(m_ctl scan --no-dns "$fx/thebat.eml")
+tap_like "$out" "Symbol: FORGED_MUA_THEBAT_MSGID \(4\.00\)" "The Bat! X-Mailer with a Message-ID The Bat! does not make"
+tap_unlike "$out" "MIME_HEADER_CTYPE_ONLY|RATWARE_MS_HASH" "MIME-Version present, no Outlook Message-ID"
+sed 's/^Message-ID: .*/Message-ID: <x-y@sender.example>/' "$fx/thebat.eml" >"$H_TMP/bat2.eml"
+tap_like "$(m_ctl scan --no-dns "$H_TMP/bat2.eml")" "Symbol: FORGED_MUA_THEBAT_MSGID_UNKNOWN \(3\.00\)" \
+	"The Bat! with a Message-ID of no known form"
+sed 's/^Message-ID: .*/Message-ID: <12.20260601100000@sender.example>/' "$fx/thebat.eml" >"$H_TMP/bat3.eml"
+tap_unlike "$(m_ctl scan --no-dns "$H_TMP/bat3.eml")" "FORGED_MUA_THEBAT" "The Bat!'s own Message-ID form: not forged"
 
 # Six sorted addresses are not enough (Rspamd compares seven or more).
 sed '/^Cc:/s/, frank@six\.example//' "$fx/sorted-rcpts.eml" >"$H_TMP/six.eml"
