@@ -17,7 +17,7 @@ enum pat {
 	P_BAYDAV_MID, P_SYMPATICO_MID, P_MAILMAN_MID, P_OUTLOOK_DOLLARS_MUA,
 	P_OUTLOOK_DOLLARS_MID, P_VISTA_MID, P_IMS_MID, P_EXCL_O3416, P_EXCL_OE3790,
 	P_UNDISC, P_SQUIRREL, P_OFFICE_OUTLOOK, P_DOLLARS_MID, P_MS_MIMEOLE, P_EXCHANGE_RCVD,
-	P_THEBAT_MUA, P_THEBAT_MID_COMMON, P_THEBAT_MID, P_NPAT
+	P_THEBAT_MUA, P_THEBAT_MID_COMMON, P_THEBAT_MID, P_OUTLOOK_MUA, P_YAHOO_BULK, P_NPAT
 };
 
 static const char *const pat_src[P_NPAT] = {
@@ -46,6 +46,8 @@ static const char *const pat_src[P_NPAT] = {
 	[P_THEBAT_MID_COMMON] = "^<?\\d+\\.\\d+@\\S+>?$",
 	[P_THEBAT_MID] = "^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])([0-5]\\d)([0-5]\\d)"
 			 "([0-5]\\d)@\\S+>?",
+	[P_OUTLOOK_MUA] = "^Microsoft Outlook\\b",
+	[P_YAHOO_BULK] = "from \\[\\S+\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com with NNFMP",
 };
 
 static pcre2_code *pat[P_NPAT];
@@ -239,6 +241,24 @@ static int ctype_only(const struct msg *m)
 	       strcmp(root->ctype, "text/plain") != 0;
 }
 
+/* The message's only text is HTML (as Rspamd's has_only_html_part()). */
+static int html_only(const struct msg *m)
+{
+	int html = 0, other = 0;
+
+	for (int i = 0; i < m->nleaves && i < 64; i++) {
+		const struct mime_part *p = m->leaves[i];
+
+		if (p->is_attachment || strncmp(p->ctype, "text/", 5) != 0)
+			continue;
+		if (strcmp(p->ctype, "text/html") == 0)
+			html++;
+		else
+			other++;
+	}
+	return html == 1 && other == 0;
+}
+
 void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
 {
 	const struct mime_part *root = m->root;
@@ -264,6 +284,10 @@ void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan
 		scan_add(res, r, "RATWARE_MS_HASH", NULL);
 	if ((name = forged_thebat(m)) != NULL)
 		scan_add(res, r, name, NULL);
+	/* Outlook always sends a text part beside the HTML; Yahoo Groups rewrites both. */
+	if (hmatch(m, "X-Mailer", P_OUTLOOK_MUA, 0) && html_only(m) &&
+	    !hmatch(m, "Received", P_YAHOO_BULK, 1))
+		scan_add(res, r, "FORGED_OUTLOOK_HTML", NULL);
 	if (ctype_only(m))
 		scan_add(res, r, "MIME_HEADER_CTYPE_ONLY", NULL);
 }

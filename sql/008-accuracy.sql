@@ -12,4 +12,5 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 	('RATWARE_MS_HASH', 2.0, 'headers', 'Forged Exchange messages: an Outlook-style Message-ID without MimeOLE or Exchange'),
 	('FORGED_MUA_THEBAT_MSGID', 4.0, 'mua', 'Message pretends to be send from The Bat! but has forged Message-ID'),
 	('FORGED_MUA_THEBAT_MSGID_UNKNOWN', 3.0, 'mua', 'Message pretends to be send from The Bat! but has forged Message-ID'),
+	('FORGED_OUTLOOK_HTML', 5.0, 'headers', 'Forged outlook HTML signature'),
 	('MIME_HEADER_CTYPE_ONLY', 2.0, 'headers', 'Only Content-Type header without other MIME headers');

@@ -29,7 +29,7 @@ tap_like "$out" "Symbol: SORTED_RECIPS \(3\.50\)" "seven To/Cc addresses in alph
 tap_unlike "$out" "R_MISSING_CHARSET|CT_EXTRA_SEMI|FORGED_MUA_OUTLOOK" "a charset, a clean Content-Type, no X-Mailer"
 
 out=$(m_ctl scan --no-dns "$fx/genuine-oe.eml")
-tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI|RATWARE_MS_HASH" \
+tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI|RATWARE_MS_HASH|FORGED_OUTLOOK_HTML" \
 	"a genuine Outlook Express message to seven unsorted recipients: none of them"
 
 out=$(m_ctl scan --no-dns "$fx/ratware-hash.eml")
@@ -44,6 +44,10 @@ tap_like "$(m_ctl scan --no-dns "$H_TMP/bat2.eml")" "Symbol: FORGED_MUA_THEBAT_M
 	"The Bat! with a Message-ID of no known form"
 sed 's/^Message-ID: .*/Message-ID: <12.20260601100000@sender.example>/' "$fx/thebat.eml" >"$H_TMP/bat3.eml"
 tap_unlike "$(m_ctl scan --no-dns "$H_TMP/bat3.eml")" "FORGED_MUA_THEBAT" "The Bat!'s own Message-ID form: not forged"
+
+out=$(m_ctl scan --no-dns "$fx/outlook-html.eml")
+tap_like "$out" "Symbol: FORGED_OUTLOOK_HTML \(5\.00\)" "Outlook X-Mailer on an HTML-only message"
+tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|RATWARE_MS_HASH" "its Message-ID and X-MimeOLE are Outlook's own"
 
 # Six sorted addresses are not enough (Rspamd compares seven or more).
 sed '/^Cc:/s/, frank@six\.example//' "$fx/sorted-rcpts.eml" >"$H_TMP/six.eml"
