@@ -259,6 +259,54 @@ static int html_only(const struct msg *m)
 	return html == 1 && other == 0;
 }
 
+/* CTYPE_MIXED_BOGUS: multipart/mixed that mixes nothing: one or two text parts, no other. */
+static int mixed_bogus(const struct msg *m)
+{
+	int ntext = 0;
+
+	if (strcmp(m->root->ctype, "multipart/mixed") != 0)
+		return 0;
+	for (int i = 0; i < m->nleaves; i++) {
+		const struct mime_part *p = m->leaves[i];
+
+		if (p->is_attachment || strncmp(p->ctype, "text/", 5) != 0 || ++ntext > 2)
+			return 0;
+	}
+	return 1;
+}
+
+/* MIME_BASE64_TEXT_BOGUS: text in base64 though it is plain ASCII (hiding it from filters). */
+static int base64_text_bogus(const struct msg *m)
+{
+	for (int i = 0; i < m->nleaves && i < 64; i++) {
+		const struct mime_part *p = m->leaves[i];
+		size_t j;
+
+		if (p->text == NULL || p->cte == NULL || strcasecmp(p->cte, "base64") != 0)
+			continue;
+		for (j = 0; j < p->text_len && !((unsigned char)p->text[j] & 0x80); j++)
+			;
+		if (j == p->text_len)
+			return 1;
+	}
+	return 0;
+}
+
+/* SIGNED_PGP / SIGNED_SMIME: a signature part; spammers do not sign. */
+static const char *signature(const struct msg *m)
+{
+	for (int i = 0; i < m->nleaves && i < 64; i++) {
+		const char *ct = m->leaves[i]->ctype;
+
+		if (strcmp(ct, "application/pgp-signature") == 0)
+			return "SIGNED_PGP";
+		if (strcmp(ct, "application/pkcs7-signature") == 0 ||
+		    strcmp(ct, "application/x-pkcs7-signature") == 0)
+			return "SIGNED_SMIME";
+	}
+	return NULL;
+}
+
 void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
 {
 	const struct mime_part *root = m->root;
@@ -290,4 +338,10 @@ void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan
 		scan_add(res, r, "FORGED_OUTLOOK_HTML", NULL);
 	if (ctype_only(m))
 		scan_add(res, r, "MIME_HEADER_CTYPE_ONLY", NULL);
+	if (mixed_bogus(m))
+		scan_add(res, r, "CTYPE_MIXED_BOGUS", NULL);
+	if (base64_text_bogus(m))
+		scan_add(res, r, "MIME_BASE64_TEXT_BOGUS", NULL);
+	if ((name = signature(m)) != NULL)
+		scan_add(res, r, name, NULL);
 }

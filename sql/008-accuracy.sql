@@ -13,4 +13,19 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 	('FORGED_MUA_THEBAT_MSGID', 4.0, 'mua', 'Message pretends to be send from The Bat! but has forged Message-ID'),
 	('FORGED_MUA_THEBAT_MSGID_UNKNOWN', 3.0, 'mua', 'Message pretends to be send from The Bat! but has forged Message-ID'),
 	('FORGED_OUTLOOK_HTML', 5.0, 'headers', 'Forged outlook HTML signature'),
-	('MIME_HEADER_CTYPE_ONLY', 2.0, 'headers', 'Only Content-Type header without other MIME headers');
+	('MIME_HEADER_CTYPE_ONLY', 2.0, 'headers', 'Only Content-Type header without other MIME headers'),
+	('CTYPE_MIXED_BOGUS', 1.0, 'mime', 'multipart/mixed without non-textual part'),
+	('MIME_BASE64_TEXT_BOGUS', 1.0, 'mime', 'Has text part encoded in base64 that does not contain any 8bit characters'),
+	('SIGNED_PGP', -2.0, 'mime', 'Message is signed with PGP'),
+	('SIGNED_SMIME', -2.0, 'mime', 'Message is signed with S/MIME'),
+	('INTRODUCTION', 2.0, 'scams', 'Sender introduces themselves'),
+	('FORGED_X_MAILER', 4.5, 'headers', 'Forged X-Mailer header');
+
+-- Rspamd's regexp rules (rules/regexp/misc.lua, headers.lua) as rows of the rules table.
+INSERT INTO rules (symbol, target, pattern, caseless, description) VALUES
+	('INTRODUCTION', 'body',
+	 '\b(?:my name is\b|(?:i am|this is)\s+(?:mr|mrs|ms|miss|master|sir|prof(?:essor)?|d(?:octo)?r|rev(?:erend)?)(?:\.|\b))',
+	 1, 'Rspamd''s INTRODUCTION: the sender introduces themselves (advance-fee scams)'),
+	('FORGED_X_MAILER', 'header:X-Mailer',
+	 '^(?:X-Mailer: |(?:Mozilla )?Thunderbird \d|eGroups Message Poster|i(?:Phone|Pad) Mail(?! \((?:1[AC]|[34][AB]|5[ABCFGH]|7[A-E]|8[ABCEFGHJKL]|9[AB]|\d{2}[A-Z])\d+[a-z]?\)))',
+	 0, 'Rspamd''s FORGED_X_MAILER: X-Mailer values no genuine mailer sends');

@@ -29,7 +29,7 @@ tap_like "$out" "Symbol: SORTED_RECIPS \(3\.50\)" "seven To/Cc addresses in alph
 tap_unlike "$out" "R_MISSING_CHARSET|CT_EXTRA_SEMI|FORGED_MUA_OUTLOOK" "a charset, a clean Content-Type, no X-Mailer"
 
 out=$(m_ctl scan --no-dns "$fx/genuine-oe.eml")
-tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI|RATWARE_MS_HASH|FORGED_OUTLOOK_HTML" \
+tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|R_UNDISC_RCPT|SORTED_RECIPS|R_MISSING_CHARSET|CT_EXTRA_SEMI|RATWARE_MS_HASH|FORGED_OUTLOOK_HTML|FORGED_X_MAILER|SIGNED_PGP" \
 	"a genuine Outlook Express message to seven unsorted recipients: none of them"
 
 out=$(m_ctl scan --no-dns "$fx/ratware-hash.eml")
@@ -48,6 +48,17 @@ tap_unlike "$(m_ctl scan --no-dns "$H_TMP/bat3.eml")" "FORGED_MUA_THEBAT" "The B
 out=$(m_ctl scan --no-dns "$fx/outlook-html.eml")
 tap_like "$out" "Symbol: FORGED_OUTLOOK_HTML \(5\.00\)" "Outlook X-Mailer on an HTML-only message"
 tap_unlike "$out" "FORGED_MUA_OUTLOOK|MISSING_MIMEOLE|RATWARE_MS_HASH" "its Message-ID and X-MimeOLE are Outlook's own"
+
+out=$(m_ctl scan --no-dns "$fx/mixed-bogus.eml")
+tap_like "$out" "Symbol: CTYPE_MIXED_BOGUS \(1\.00\)" "multipart/mixed holding one text part"
+tap_like "$out" "Symbol: MIME_BASE64_TEXT_BOGUS \(1\.00\)" "plain ASCII text sent in base64"
+tap_like "$out" "Symbol: INTRODUCTION \(2\.00\)" "shipped body rule: the sender introduces himself (decoded text)"
+tap_like "$out" "Symbol: FORGED_X_MAILER \(4\.50\)" "shipped header rule: 'X-Mailer: ' repeated in the value"
+
+out=$(m_ctl scan --no-dns "$fx/signed.eml")
+tap_like "$out" "Symbol: SIGNED_PGP \(-2\.00\)" "a PGP signature part"
+tap_unlike "$out" "CTYPE_MIXED_BOGUS|MIME_BASE64_TEXT_BOGUS|INTRODUCTION|FORGED_X_MAILER" \
+	"multipart/signed, 7bit, no introduction, no X-Mailer"
 
 # Six sorted addresses are not enough (Rspamd compares seven or more).
 sed '/^Cc:/s/, frank@six\.example//' "$fx/sorted-rcpts.eml" >"$H_TMP/six.eml"
