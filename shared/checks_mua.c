@@ -307,6 +307,31 @@ static const char *signature(const struct msg *m)
 	return NULL;
 }
 
+/*
+ * SUBJECT/FROM/TO_NEEDS_ENCODING: 8-bit or control bytes in the raw header,
+ * not RFC 2047-encoded as the standard asks (the raw bytes of the field).
+ */
+static int needs_encoding(const struct msg *m, const char *name)
+{
+	const struct msg_header *h = msg_header(m->root, name);
+	int bad = 0;
+
+	if (h == NULL)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)h->raw; *p && !bad; p++)
+		bad = *p >= 0x7f || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n');
+	if (!bad)
+		return 0;
+	/* Partly encoded ("=?charset?B?" or "?Q?") counts as encoded, as in Rspamd. */
+	for (const char *q = strstr(h->raw, "=?"); q; q = strstr(q + 2, "=?")) {
+		const char *e = q + 2 + strcspn(q + 2, "? \t");
+
+		if (e[0] == '?' && e > q + 2 && strchr("BbQq", e[1]) && e[1] && e[2] == '?')
+			return 0;
+	}
+	return 1;
+}
+
 void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
 {
 	const struct mime_part *root = m->root;
@@ -344,4 +369,10 @@ void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan
 		scan_add(res, r, "MIME_BASE64_TEXT_BOGUS", NULL);
 	if ((name = signature(m)) != NULL)
 		scan_add(res, r, name, NULL);
+	if (needs_encoding(m, "Subject"))
+		scan_add(res, r, "SUBJECT_NEEDS_ENCODING", NULL);
+	if (needs_encoding(m, "From"))
+		scan_add(res, r, "FROM_NEEDS_ENCODING", NULL);
+	if (needs_encoding(m, "To"))
+		scan_add(res, r, "TO_NEEDS_ENCODING", NULL);
 }

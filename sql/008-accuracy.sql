@@ -19,7 +19,10 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 	('SIGNED_PGP', -2.0, 'mime', 'Message is signed with PGP'),
 	('SIGNED_SMIME', -2.0, 'mime', 'Message is signed with S/MIME'),
 	('INTRODUCTION', 2.0, 'scams', 'Sender introduces themselves'),
-	('FORGED_X_MAILER', 4.5, 'headers', 'Forged X-Mailer header');
+	('FORGED_X_MAILER', 4.5, 'headers', 'Forged X-Mailer header'),
+	('SUBJECT_NEEDS_ENCODING', 1.0, 'headers', 'Subject needs encoding'),
+	('FROM_NEEDS_ENCODING', 1.0, 'headers', 'From header needs encoding'),
+	('TO_NEEDS_ENCODING', 1.0, 'headers', 'To header needs encoding');
 
 -- Rspamd's regexp rules (rules/regexp/misc.lua, headers.lua) as rows of the rules table.
 INSERT INTO rules (symbol, target, pattern, caseless, description) VALUES

@@ -60,6 +60,12 @@ tap_like "$out" "Symbol: SIGNED_PGP \(-2\.00\)" "a PGP signature part"
 tap_unlike "$out" "CTYPE_MIXED_BOGUS|MIME_BASE64_TEXT_BOGUS|INTRODUCTION|FORGED_X_MAILER" \
 	"multipart/signed, 7bit, no introduction, no X-Mailer"
 
+out=$(m_ctl scan --no-dns "$fx/needs-encoding.eml")
+tap_like "$out" "Symbol: SUBJECT_NEEDS_ENCODING \(1\.00\)" "raw 8-bit Subject"
+tap_like "$out" "Symbol: FROM_NEEDS_ENCODING \(1\.00\)" "raw 8-bit From"
+tap_unlike "$out" "TO_NEEDS_ENCODING" "plain ASCII To"
+tap_unlike "$(m_ctl scan --no-dns "$fx/encoded.eml")" "NEEDS_ENCODING" "the same, RFC 2047-encoded: none"
+
 # Six sorted addresses are not enough (Rspamd compares seven or more).
 sed '/^Cc:/s/, frank@six\.example//' "$fx/sorted-rcpts.eml" >"$H_TMP/six.eml"
 tap_unlike "$(m_ctl scan --no-dns "$H_TMP/six.eml")" "SORTED_RECIPS" "six sorted recipients: no SORTED_RECIPS"
