@@ -44,8 +44,8 @@ static const char *const pat_src[P_NPAT] = {
 	[P_EXCHANGE_RCVD] = "with Microsoft Exchange Server",
 	[P_THEBAT_MUA] = "^\\s*The Bat!",
 	[P_THEBAT_MID_COMMON] = "^<?\\d+\\.\\d+@\\S+>?$",
-	[P_THEBAT_MID] = "^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])([0-5]\\d)([0-5]\\d)"
-			 "([0-5]\\d)@\\S+>?",
+	[P_THEBAT_MID] = "^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])"
+			 "([0-5]\\d)([0-5]\\d)([0-5]\\d)@\\S+>?",
 	[P_OUTLOOK_MUA] = "^Microsoft Outlook\\b",
 	[P_YAHOO_BULK] = "from \\[\\S+\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com with NNFMP",
 };
@@ -85,7 +85,8 @@ static int hmatch(const struct msg *m, const char *name, enum pat p, int all)
 		md = pcre2_match_data_create_from_pattern(pat[p], NULL);
 		if (md == NULL)
 			return 0;
-		hit = pcre2_match(pat[p], (PCRE2_SPTR)h->value, strlen(h->value), 0, 0, md, NULL) >= 0;
+		hit = pcre2_match(pat[p], (PCRE2_SPTR)h->value, strlen(h->value), 0, 0, md,
+				  NULL) >= 0;
 		pcre2_match_data_free(md);
 		if (!all)
 			break;
@@ -129,7 +130,8 @@ static int forged_outlook(const struct msg *m)
 /* The next address (the run of address bytes around an '@') in [*p, end), or 0. */
 static size_t next_addr(const char **p, const char *end, const char **addr)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-";
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-";
 
 	for (const char *at = memchr(*p, '@', (size_t)(end - *p)); at;
 	     at = memchr(at + 1, '@', (size_t)(end - at - 1))) {
@@ -237,8 +239,8 @@ static int ctype_only(const struct msg *m)
 	const struct mime_part *root = m->root;
 
 	return msg_header(root, "Content-Type") && !msg_header(root, "Content-Disposition") &&
-	       !msg_header(root, "Content-Transfer-Encoding") && !msg_header(root, "MIME-Version") &&
-	       strcmp(root->ctype, "text/plain") != 0;
+	       !msg_header(root, "Content-Transfer-Encoding") &&
+	       !msg_header(root, "MIME-Version") && strcmp(root->ctype, "text/plain") != 0;
 }
 
 /* The message's only text is HTML (as Rspamd's has_only_html_part()). */

@@ -68,8 +68,10 @@ share() {
 }
 echo "cv spam: $(share "$H_TMP/spam.score")"
 echo "cv ham:  $(share "$H_TMP/ham.score")"
-echo "#   BAYES_SPAM on $(grep -c '"BAYES_SPAM"' "$H_TMP/spam.json") spam and $(grep -c '"BAYES_SPAM"' "$H_TMP/ham.json") ham"
-echo "#   spam score quartiles: $(sort -g "$H_TMP/spam.score" | awk '{ v[NR] = $1 } END { printf "%s %s %s", v[int(NR / 4) + 1], v[int(NR / 2) + 1], v[int(3 * NR / 4) + 1] }')"
+echo "#   BAYES_SPAM on $(grep -c '"BAYES_SPAM"' "$H_TMP/spam.json") spam" \
+	"and $(grep -c '"BAYES_SPAM"' "$H_TMP/ham.json") ham"
+echo "#   spam score quartiles: $(sort -g "$H_TMP/spam.score" | awk '{ v[NR] = $1 }
+	END { printf "%s %s %s", v[int(NR / 4) + 1], v[int(NR / 2) + 1], v[int(3 * NR / 4) + 1] }')"
 echo "#   highest ham scores: $(sort -gr "$H_TMP/ham.score" | head -n 5 | tr '\n' ' ')"
 if [ -n "$out" ]; then
 	mkdir -p "$out" && cp "$H_TMP/spam.json" "$H_TMP/ham.json" "$out/"
