@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "checks.h"
+#include "checks_mua.h"
 #include "html.h"
 #include "sbuf.h"
 #include "url.h"
@@ -148,8 +149,13 @@ int checks_parse_date(const char *s, long long *t)
 	memset(&tm, 0, sizeof(tm));
 	if (comma && comma - s < 12)
 		p = comma + 1;
-	if (sscanf(p, " %d %3s %d %d:%d:%d %7s%n", &d, mon, &y, &hh, &mm, &ss, zone, &n) < 6 &&
-	    sscanf(p, " %d %3s %d %d:%d %7s%n", &d, mon, &y, &hh, &mm, zone, &n) < 5)
+	/* The zone is not optional (RFC 5322 3.3): ratware leaves it out, mail software never. */
+	if (sscanf(p, " %d %3s %d %d:%d:%d %7s%n", &d, mon, &y, &hh, &mm, &ss, zone, &n) < 7 &&
+	    sscanf(p, " %d %3s %d %d:%d %7s%n", &d, mon, &y, &hh, &mm, zone, &n) < 6)
+		return -1;
+	if (!(((zone[0] == '+' || zone[0] == '-') && strspn(zone + 1, "0123456789") == 4) ||
+	      (strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+	       strcspn(zone, ")") && zone[0] != '\0')))
 		return -1;
 	if ((tm.tm_mon = month_of(mon)) < 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
 		return -1;
@@ -528,6 +534,7 @@ void checks_run(const struct scan_rules *r, const struct scan_input *in, const s
 	check_mime(r, m, res);
 	check_subject_marks(r, m, res);
 	check_from_raw(r, m, res);
+	checks_mua_run(r, m, res);
 	free(from);
 	check_urls(r, m, res, c);
 	scan_rules_regex(r, in, m, c, res);

@@ -46,7 +46,7 @@ tap_like "$out" $'\nMIME_GOOD\t' "symbols GROUP: the group's symbols"
 tap_ok "symbols GROUP: no other group" test "$(printf '%s\n' "$out" | grep -c $'\theaders\t')" -eq 0
 out=$(m_ctl symbols 'subj*')
 tap_is "$(printf '%s\n' "$out" | tail -n +2 | cut -f1 | sort | tr '\n' ' ')" \
-	"SUBJECT_ENDS_EXCLAIM SUBJECT_ENDS_QUESTION SUBJECT_ENDS_SPACES SUBJECT_HAS_CURRENCY SUBJECT_HAS_EXCLAIM SUBJECT_HAS_QUESTION SUBJ_ALL_CAPS " \
+	"SUBJECT_ENDS_EXCLAIM SUBJECT_ENDS_QUESTION SUBJECT_ENDS_SPACES SUBJECT_HAS_CURRENCY SUBJECT_HAS_EXCLAIM SUBJECT_HAS_QUESTION SUBJECT_NEEDS_ENCODING SUBJ_ALL_CAPS " \
 	"symbols PATTERN: a shell pattern, any case"
 
 # weight: old -> new, seen by the scanner; unknown names suggest close ones.

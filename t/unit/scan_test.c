@@ -55,6 +55,11 @@ int main(void)
 	is_int(checks_parse_date("Thu, 22 Aug 02 12:36:23 GMT", &t), 0, "two-digit year");
 	ok(checks_parse_date("yesterday", &t) < 0, "garbage refused");
 	ok(checks_parse_date("Thu, 32 Aug 2002 12:36:23 +0000", &t) < 0, "day 32 refused");
+	ok(checks_parse_date("Tue, 3 Jul 2001 13:11:21", &t) < 0, "no zone refused (RFC 5322)");
+	ok(checks_parse_date("Tue, 3 Jul 2001 13:11", &t) < 0, "no zone, no seconds refused");
+	ok(checks_parse_date("Tue, 3 Jul 2001 13:11:21 2001", &t) < 0, "a year for a zone refused");
+	is_int(checks_parse_date("Tue, 3 Jul 2001 13:11:21 EDT", &t), 0, "obsolete zone name");
+	is_int(checks_parse_date("Tue, 3 Jul 2001 13:11:21 -0400 (EDT)", &t), 0, "zone and comment");
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
