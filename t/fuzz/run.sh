@@ -9,8 +9,8 @@
 #   -c        also seed from ../shared/corpus (copied, never written to)
 #   TARGET    policy mime url html dns conf maps scan (default: all)
 #
-# Each target starts from its seeds (t/fuzz/seeds/TARGET, plus fixtures under
-# t/data) in a corpus kept in BUILDDIR/t/fuzz/corpus/TARGET, so later runs go
+# Each target starts from its seeds (t/fuzz/seeds/TARGET, past crashes in
+# t/data/fuzz/TARGET, other fixtures under t/data) in a corpus kept in BUILDDIR/t/fuzz/corpus/TARGET, so later runs go
 # on from where earlier ones stopped. One input taking over 10 s is a hang,
 # over 2 GB of memory a leak: both count as crashes. A crash's reproducer is
 # saved as BUILDDIR/t/fuzz/crashes/TARGET/crash-* (replay it with
@@ -53,6 +53,7 @@ seed() {
 	local t=$1 dir=$out/corpus/$1 f
 	mkdir -p "$dir" "$out/crashes/$t"
 	cp "$here/seeds/$t"/* "$dir/" 2>/dev/null
+	cp "$top/t/data/fuzz/$t"/* "$dir/" 2>/dev/null	# past crashes
 	case $t in
 	mime | scan)
 		cp "$top"/t/data/mime/*.eml "$dir/"
