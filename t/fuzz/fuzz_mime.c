@@ -24,9 +24,13 @@ static void walk(const struct mime_part *p, const struct msg *m)
 {
 	if (p->depth > 64 || (p->parent && p->parent->depth + 1 != p->depth))
 		abort();
-	for (int i = 0; i < p->nheaders; i++)
-		sink += strlen(p->headers[i].name) + strlen(p->headers[i].raw) +
-			strlen(p->headers[i].value);
+	for (int i = 0; i < p->nheaders; i++) {
+		const struct msg_header *h = &p->headers[i];
+
+		sink += strlen(h->name) + strlen(h->raw);
+		if (!codec_utf8_valid(h->value, strlen(h->value)))
+			abort();	/* decoded values are UTF-8, whatever came in */
+	}
 	sink += strlen(p->ctype) + (p->charset ? strlen(p->charset) : 0) +
 		(p->filename ? strlen(p->filename) : 0) + (p->cte ? strlen(p->cte) : 0);
 	if (p->raw_body && (p->raw_body < m->buf || p->raw_body + p->raw_len > m->buf + m->len))
