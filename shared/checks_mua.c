@@ -44,8 +44,8 @@ static const char *const pat_src[P_NPAT] = {
 	[P_EXCHANGE_RCVD] = "with Microsoft Exchange Server",
 	[P_THEBAT_MUA] = "^\\s*The Bat!",
 	[P_THEBAT_MID_COMMON] = "^<?\\d+\\.\\d+@\\S+>?$",
-	[P_THEBAT_MID] = "^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])"
-			 "([0-5]\\d)([0-5]\\d)([0-5]\\d)@\\S+>?",
+	[P_THEBAT_MID] = ("^<?\\d+\\.(19[789]\\d|20\\d\\d)(0\\d|1[012])([012]\\d|3[01])"
+			  "([0-5]\\d)([0-5]\\d)([0-5]\\d)@\\S+>?"),
 	[P_OUTLOOK_MUA] = "^Microsoft Outlook\\b",
 	[P_YAHOO_BULK] = "from \\[\\S+\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com with NNFMP",
 };

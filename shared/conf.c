@@ -26,6 +26,9 @@
 #define CONF_LINE_MAX 65536
 #define CONF_VALUE_MAX 65536
 #define CONF_EXPAND_DEPTH 10
+/* $names expanded for one value: empty values nest without growing the output, so
+ * "a = $b$b$b..." ten levels deep is exponential work unless counted. */
+#define CONF_EXPAND_MAX 1000
 
 enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM };
 
@@ -397,7 +400,7 @@ int conf_override(struct conf *cf, const char *assignment, char *err, size_t err
 
 /* Expand $name, ${name}, $(name) and $$ in raw into out. */
 static int expand(const struct conf *cf, const char *raw, struct sbuf *out, int depth,
-		  const char *origin, char *err, size_t errlen)
+		  int *budget, const char *origin, char *err, size_t errlen)
 {
 	const char *p = raw;
 
@@ -447,7 +450,12 @@ static int expand(const struct conf *cf, const char *raw, struct sbuf *out, int 
 				 (int)(nlen > 80 ? 80 : nlen), name);
 			return -1;
 		}
-		if (expand(cf, cf->vals[i].raw, out, depth + 1, origin, err, errlen) < 0)
+		if (--*budget < 0) {
+			snprintf(err, errlen, "%s: more than %d $name expansions", origin,
+				 CONF_EXPAND_MAX);
+			return -1;
+		}
+		if (expand(cf, cf->vals[i].raw, out, depth + 1, budget, origin, err, errlen) < 0)
 			return -1;
 		if (out->len > CONF_VALUE_MAX) {
 			snprintf(err, errlen, "%s: value longer than %d bytes after expansion",
@@ -585,9 +593,10 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 	sbuf_init(&out);
 	for (size_t i = 0; i < NSPECS; i++) {
 		struct conf_val *cv = &cf->vals[i];
+		int budget = CONF_EXPAND_MAX;
 
 		sbuf_reset(&out);
-		if (expand(cf, cv->raw, &out, 0, cv->origin, err, errlen) < 0 ||
+		if (expand(cf, cv->raw, &out, 0, &budget, cv->origin, err, errlen) < 0 ||
 		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
 		     check_value(&specs[i], cv, err, errlen) < 0)) {
 			sbuf_free(&out);

@@ -196,34 +196,45 @@ static int dns_tick(void *arg)
 	return (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
 }
 
+int dns_answer_parse(int status, const unsigned char *abuf, int alen, int max_ttl,
+		     struct dns_result *r)
+{
+	struct ares_addrttl ttls[DNS_MAX_ADDRS];
+	int n = DNS_MAX_ADDRS, ttl = max_ttl;
+
+	memset(r, 0, sizeof(*r));
+	if (status == ARES_SUCCESS &&
+	    ares_parse_a_reply(abuf, alen, NULL, ttls, &n) == ARES_SUCCESS && n > 0) {
+		r->status = DNS_OK;
+		r->naddr = n;
+		for (int i = 0; i < n; i++) {
+			r->addr[i] = ttls[i].ipaddr;
+			if (ttls[i].ttl < ttl)
+				ttl = ttls[i].ttl;
+		}
+		return ttl;
+	}
+	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA)
+		r->status = DNS_NOTFOUND;
+	else if (status == ARES_ETIMEOUT)
+		r->status = DNS_TIMEOUT;
+	else
+		r->status = DNS_FAIL;
+	return -1;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct query *q = arg;
 	struct dns *d = q->d;
 	struct dns_result r;
-	struct ares_addrttl ttls[DNS_MAX_ADDRS];
-	int n = DNS_MAX_ADDRS, ttl = d->p.max_ttl;
+	int ttl = dns_answer_parse(status, abuf, alen, d->p.max_ttl, &r);
 
-	memset(&r, 0, sizeof(r));
 	d->pending--;
-	if (status == ARES_SUCCESS &&
-	    ares_parse_a_reply(abuf, alen, NULL, ttls, &n) == ARES_SUCCESS && n > 0) {
-		r.status = DNS_OK;
-		r.naddr = n;
-		for (int i = 0; i < n; i++) {
-			r.addr[i] = ttls[i].ipaddr;
-			if (ttls[i].ttl < ttl)
-				ttl = ttls[i].ttl;
-		}
+	if (r.status == DNS_OK)
 		cache_put(d, q->name, &r, ttl);
-	} else if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA) {
-		r.status = DNS_NOTFOUND;
+	else if (r.status == DNS_NOTFOUND)
 		cache_put(d, q->name, &r, d->p.negative_ttl);
-	} else if (status == ARES_ETIMEOUT) {
-		r.status = DNS_TIMEOUT;
-	} else {
-		r.status = DNS_FAIL;
-	}
 	q->cb(q->arg, q->name, &r);
 	free(q);
 }

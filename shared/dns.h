@@ -56,6 +56,14 @@ void dns_free(struct dns *d);
 void dns_lookup(struct dns *d, const char *name, dns_cb *cb, void *arg);
 /* Lookups in flight. */
 int dns_pending(const struct dns *d);
+/*
+ * What an answer packet (c-ares status and raw reply) says: r filled; returns the TTL to
+ * cache a DNS_OK answer for (the smallest of its records', at most max_ttl), else -1.
+ * Split out of the answer callback so the fuzzer feeds it packets.
+ */
+int dns_answer_parse(int status, const unsigned char *abuf, int alen, int max_ttl,
+		     struct dns_result *r);
+
 /* Human-readable status. */
 const char *dns_status_str(enum dns_status s);
 

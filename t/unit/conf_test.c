@@ -119,6 +119,20 @@ int main(void)
 	ok(cf == NULL, "expansion loop is an error, not a hang");
 	like_str(err, "nested too deep", "...explained");
 
+	/* Found by fuzzing: empty values referring to each other 40 times a
+	 * line, six deep, took 40^6 expansions (a hang) though nothing grew. */
+	{
+		char data[512];
+		const char *src = getenv("MOAT_SRCDIR");
+
+		snprintf(data, sizeof(data), "%s/t/data/fuzz/conf/expansion-blowup.conf",
+			 src ? src : "..");
+		cf = conf_load(data, 1, NULL, 0, err, sizeof(err));
+		ok(cf == NULL, "exponential $name expansion is an error, not a hang");
+		like_str(err, "more than 1000 $name expansions", "...explained");
+		conf_free(cf);
+	}
+
 	cf = load("database_path = ${state_directory\n", 0, NULL);
 	ok(cf == NULL, "unclosed ${ is an error");
 
