@@ -28,6 +28,7 @@
 #include "moatctl.h"
 #include "moatctl_admin.h"
 #include "moatctl_bayes.h"
+#include "mbox.h"
 #include "moatctl_maps.h"
 #include "scan.h"
 
@@ -75,8 +76,8 @@ sqlite3 *ctl_db(struct ctl *ctl)
 	return ctl->db;
 }
 
-/* Print the rows of a query as aligned columns with a header line. */
-static int print_query(sqlite3 *db, const char *sql)
+/* See moatctl.h. */
+int ctl_print_query(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	int ncol, rc;
@@ -140,7 +141,7 @@ static int cmd_config(struct ctl *ctl, int argc, char **argv)
 
 static int cmd_modules(struct ctl *ctl, int argc, char **argv)
 {
-	return print_query(ctl_db(ctl), "SELECT module, state, options FROM module_status");
+	return ctl_print_query(ctl_db(ctl), "SELECT module, state, options FROM module_status");
 }
 
 static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
@@ -199,13 +200,13 @@ static int cmd_greylist(struct ctl *ctl, int argc, char **argv)
 		const char *what = argc == 3 ? argv[2] : "all";
 
 		if (strcmp(what, "pending") == 0)
-			return print_query(ctl_db(ctl), "SELECT * FROM greylist_pending");
+			return ctl_print_query(ctl_db(ctl), "SELECT * FROM greylist_pending");
 		if (strcmp(what, "passed") == 0)
-			return print_query(ctl_db(ctl), "SELECT * FROM greylist_passed");
+			return ctl_print_query(ctl_db(ctl), "SELECT * FROM greylist_passed");
 		if (strcmp(what, "clients") == 0)
-			return print_query(ctl_db(ctl), "SELECT * FROM greylist_allowed_clients");
+			return ctl_print_query(ctl_db(ctl), "SELECT * FROM greylist_allowed_clients");
 		if (strcmp(what, "all") == 0)
-			return print_query(ctl_db(ctl),
+			return ctl_print_query(ctl_db(ctl),
 					   "SELECT client, sender, recipient,"
 					   " CASE WHEN passed_at IS NULL THEN 'pending' ELSE 'passed'"
 					   " END AS state, datetime(first_seen, 'unixepoch') AS first_seen,"
@@ -322,97 +323,26 @@ static int scan_buffer(const struct scan_rules *r, const char *name, const char 
 	return 0;
 }
 
-/*
- * An mbox separator: "From sender Www Mmm ...", not a body line that
- * happens to start with "From " (mbox writers escape those, not all do).
- */
-static int mbox_separator(const char *p, size_t len)
+
+/* What mbox_walk() hands each message to. */
+struct scan_walk {
+	const struct scan_rules *r;
+	int json;
+};
+
+static int scan_walked(void *arg, const char *name, const char *p, size_t len)
 {
-	const char *sp;
+	struct scan_walk *w = arg;
 
-	if (len < 20 || memcmp(p, "From ", 5) != 0)
-		return 0;
-	sp = memchr(p + 5, ' ', len - 5 < 300 ? len - 5 : 300);
-	return sp && (size_t)(sp - p) + 9 < len && isalpha((unsigned char)sp[1]) &&
-	       isalpha((unsigned char)sp[2]) && isalpha((unsigned char)sp[3]) && sp[4] == ' ' &&
-	       isalpha((unsigned char)sp[5]) && isalpha((unsigned char)sp[6]) &&
-	       isalpha((unsigned char)sp[7]) && sp[8] == ' ';
-}
-
-/* One file: a message, or an mbox of several ("From " lines between them). */
-static int scan_file(struct ctl *ctl, const struct scan_rules *r, const char *path, int json)
-{
-	size_t limit = (size_t)conf_num(ctl->cf, "scan_size_limit"), len = 0, cap = 0;
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL, name[4200];
-	size_t start = 0, n;
-	int idx = 0;
-
-	if (fp == NULL) {
-		msg_error("cannot open %s: %s", path, strerror(errno));
-		return 1;
-	}
-	do {
-		if (len + 65536 > cap)
-			buf = xrealloc(buf, cap = cap * 2 + 65536);
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-	} while (n > 0 && len < limit * 64);
-	fclose(fp);
-	for (size_t i = 0; i <= len; i++) {
-		int boundary = i == len || (i > start && buf[i - 1] == '\n' &&
-					    mbox_separator(buf + i, len - i));
-
-		if (!boundary)
-			continue;
-		if (i > start) {
-			if (idx > 0 || i < len)
-				snprintf(name, sizeof(name), "%s#%d", path, idx + 1);
-			else
-				snprintf(name, sizeof(name), "%s", path);
-			scan_buffer(r, name, buf + start, i - start < limit ? i - start : limit,
-				    json);
-			idx++;
-		}
-		start = i;
-	}
-	free(buf);
+	scan_buffer(w->r, name, p, len, w->json);
 	return 0;
-}
-
-static int scan_path(struct ctl *ctl, const struct scan_rules *r, const char *path, int json)
-{
-	struct stat st;
-	struct dirent **list;
-	int n, rc = 0;
-
-	if (stat(path, &st) < 0) {
-		msg_error("%s: %s", path, strerror(errno));
-		return 1;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return scan_file(ctl, r, path, json);
-	if ((n = scandir(path, &list, NULL, alphasort)) < 0) {
-		msg_error("%s: %s", path, strerror(errno));
-		return 1;
-	}
-	for (int i = 0; i < n; i++) {
-		char sub[4096];
-
-		if (list[i]->d_name[0] != '.') {
-			snprintf(sub, sizeof(sub), "%s/%s", path, list[i]->d_name);
-			rc |= scan_path(ctl, r, sub, json);
-		}
-		free(list[i]);
-	}
-	free(list);
-	return rc;
 }
 
 static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 {
 	struct bayes_store *st;
 	struct scan_rules *r;
+	struct scan_walk w;
 	char err[512];
 	int json = 0, dns = 1, rc = 0, i = 1;
 
@@ -436,8 +366,11 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 	}
 	st = bayes_store_sqlite_new(ctl_db(ctl), NULL);
 	scan_bayes = st ? bayes_new(st) : NULL;
+	w.r = r;
+	w.json = json;
 	for (; i < argc; i++)
-		rc |= scan_path(ctl, r, argv[i], json);
+		rc |= mbox_walk(argv[i], (size_t)conf_num(ctl->cf, "scan_size_limit"), scan_walked,
+				 &w) != 0;
 	bayes_free(scan_bayes);
 	bayes_store_close(st);
 	scan_dns_free(scan_sd);

@@ -15,5 +15,7 @@ struct ctl {
 
 /* The database, opened (created, migrated) on first use; exits if it cannot be. */
 sqlite3 *ctl_db(struct ctl *ctl);
+/* Print a query's rows as tab-separated columns under a header line; 0, or 1 on error. */
+int ctl_print_query(sqlite3 *db, const char *sql);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "moatctl.h"
 #include "moatctl_maps.h"
 
 static int usage(void)
@@ -18,36 +19,6 @@ static int usage(void)
 	fprintf(stderr, "usage: moatctl maps [list]\n"
 	                "       moatctl maps refresh\n");
 	return 2;
-}
-
-/* maps_status as tab-separated columns under a header line. */
-static int list(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int ncol, rc;
-
-	if (sqlite3_prepare_v2(db, "SELECT * FROM maps_status", -1, &st, NULL) != SQLITE_OK) {
-		msg_error("query failed: %s", sqlite3_errmsg(db));
-		return 1;
-	}
-	ncol = sqlite3_column_count(st);
-	for (int i = 0; i < ncol; i++)
-		printf(i ? "\t%s" : "%s", sqlite3_column_name(st, i));
-	printf("\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < ncol; i++) {
-			const unsigned char *v = sqlite3_column_text(st, i);
-
-			printf(i ? "\t%s" : "%s", v ? (const char *)v : "-");
-		}
-		printf("\n");
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		msg_error("query failed: %s", sqlite3_errmsg(db));
-		return 1;
-	}
-	return 0;
 }
 
 static int refresh(sqlite3 *db)
@@ -86,7 +57,7 @@ int moatctl_maps(sqlite3 *db, int argc, char **argv)
 	if (argc > 2)
 		return usage();
 	if (strcmp(sub, "list") == 0)
-		return list(db);
+		return ctl_print_query(db, "SELECT * FROM maps_status");
 	if (strcmp(sub, "refresh") == 0)
 		return refresh(db);
 	return usage();

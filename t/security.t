@@ -57,7 +57,7 @@ m_ctl -o state_directory="$H_TMP/fresh/state" migrate >/dev/null
 tap_is "$(mode "$H_TMP/fresh/state")" 750 "a state directory moat creates is 0750"
 tap_like "$(mode "$H_TMP/fresh/state/moat.db")" '^6[04]0$' "...and a database it creates 0640 even with umask 022"
 sock=$H_TMP/state/policy.sock
-"$(m_bin moat-policyd)" -f -o state_directory="$H_TMP/state" -o policy_listen="unix:$sock" \
+"$(m_bin moat-policyd)" -f -o state_directory="$H_TMP/state" -o policy_listen="unix:$sock" -o run_as="$(id -un)" \
 	-o dns_servers=127.0.0.1:1 >>"$H_TMP/logs/policyd-unix.log" 2>&1 &
 upid=$!
 h_track "$upid" moat-policyd
