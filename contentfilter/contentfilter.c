@@ -10,6 +10,9 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -146,8 +149,15 @@ static struct cf_conn *conn_new(SMFICTX *ctx)
 
 /*
  * Protocol options, once per SMTP connection: the steps we take without
- * answering, the ones we do not need at all (DATA, unknown commands), and
- * the macros we read, so Postfix sends no others.
+ * answering, the one we do not need at all (unknown commands), and the
+ * macros we read, so Postfix sends no others.
+ *
+ * DATA is kept, and answered, on purpose. Postfix sends its DATA macros
+ * in any case; without the DATA command after them nothing of ours goes
+ * back, so our side delays its ACK (up to 40 ms) while Postfix's first
+ * header waits behind the unacknowledged macros (Nagle): one such stall
+ * per message cut a single SMTP session to 21 messages a second. The
+ * answer to DATA carries the ACK: 208 a second.
  */
 static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -156,7 +166,7 @@ static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
 	const unsigned long steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
 				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-				    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_SKIP;
+				    SMFIP_NOUNKNOWN | SMFIP_SKIP;
 	struct cf_conn *c;
 
 	(void)f2;
@@ -1074,6 +1084,42 @@ static int serve(const struct daemon_opts *o)
 	return rc;
 }
 
+/*
+ * libmilter writes a reply in several small writes (each added header,
+ * then the verdict). With Nagle's algorithm on, the second waits for the
+ * ACK of the first, which Postfix delays up to 40 ms because it is itself
+ * waiting for the verdict: two such stalls made a message take 90 ms.
+ * libmilter has no option for it and does not hand out its listening
+ * socket, so find that socket among ours (listening, on our port) and set
+ * TCP_NODELAY there: accepted connections inherit it.
+ */
+static void listener_nodelay(const struct listen_addr *la)
+{
+	if (la->is_unix)
+		return;
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss), ol = sizeof(int);
+		int listening = 0, on = 1, port;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) < 0 || !listening ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		if (port != la->port)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
+			msg_warn("cannot set TCP_NODELAY on the milter socket: %s", strerror(errno));
+		return;
+	}
+	msg_warn("milter socket not found: replies may wait for Nagle's algorithm");
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts o;
@@ -1111,6 +1157,7 @@ int main(int argc, char **argv)
 		}
 		msg_fatal("%s", err);
 	}
+	listener_nodelay(&la);
 	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
 	    privs_drop(&pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
