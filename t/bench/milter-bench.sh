@@ -19,7 +19,9 @@
 # Postfix and an empty sink, and is preceded by an untimed warm-up of
 # SESSIONS messages, so the smtpd processes and the milter are up. Prints
 # one line per run (messages/s; with the milter also its CPU per message
-# from /proc), the best rate of each and the loss in percent. The script
+# from /proc), the best rate of each and the loss in percent. A third
+# configuration, a milter that does nothing but add the same two headers
+# (t/bench/noop_milter), shows what Postfix itself pays for any milter. The script
 # fails unless exactly MESSAGES messages of each run arrived (none lost,
 # none doubled).
 #
@@ -163,18 +165,37 @@ h_start_smtp_sink || { echo "smtp-sink did not start" >&2; exit 1; }
 m_start_contentfilter -o dns_servers="$dns" || { echo "moat-contentfilter did not start" >&2; exit 1; }
 milter_pid=$M_MILTER_PID
 
-# The two configurations take turns, so a slow spell of the machine does
-# not land on one of them only; each gets its best run.
-plain=0 milter=0
+# The floor: what Postfix itself pays for a milter, measured with one that
+# only adds the same two headers (t/bench/noop_milter, "make bench").
+noop=$MOAT_BUILDDIR/t/bench/noop_milter
+make -C "$MOAT_BUILDDIR" t/bench/noop_milter >/dev/null 2>&1 || noop=
+if [ -n "$noop" ]; then
+	noop_port=$(h_free_port)
+	"$noop" "inet:$noop_port@127.0.0.1" >>"$H_TMP/logs/noop-milter.log" 2>&1 &
+	h_track $! noop_milter
+	h_wait_port "$noop_port" 10 || noop=
+fi
+
+# The configurations take turns, so a slow spell of the machine does not
+# land on one of them only; each gets its best run.
+plain=0 milter=0 floor=0
 for ((i = 1; i <= runs; i++)); do
 	M_MILTER_PID=
 	run "no-milter run $i"
 	[ "$RATE" -gt "$plain" ] && plain=$RATE
+	if [ -n "$noop" ]; then
+		run "noop-milter run $i" "smtpd_milters = inet:127.0.0.1:$noop_port" "milter_default_action = tempfail"
+		[ "$RATE" -gt "$floor" ] && floor=$RATE
+	fi
 	M_MILTER_PID=$milter_pid
 	run "moat-milter run $i" "smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT" "milter_default_action = tempfail"
 	[ "$RATE" -gt "$milter" ] && milter=$RATE
 done
 actions=$(sqlite3 "$H_TMP/state/moat.db" "SELECT action || ' ' || count(*) FROM history GROUP BY action" 2>/dev/null | paste -sd, -)
 [ -n "$actions" ] && echo "# milter verdicts (history, warm-ups included): $actions"
-echo "best: no milter $plain msg/s, moat-milter $milter msg/s"
+echo "best: no milter $plain msg/s, moat-milter $milter msg/s${noop:+, no-op milter $floor msg/s}"
 echo "loss with the milter: $(calc 'printf "%.1f", (1 - b / a) * 100' a="$plain" b="$milter")% of messages/s"
+if [ -n "$noop" ]; then
+	echo "loss with a no-op milter (Postfix's own cost of a milter): $(calc 'printf "%.1f", (1 - b / a) * 100' a="$plain" b="$floor")%"
+	echo "loss with moat against the no-op milter: $(calc 'printf "%.1f", (1 - b / a) * 100' a="$floor" b="$milter")%"
+fi
