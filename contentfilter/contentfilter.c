@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "db.h"
+#include "dns.h"
 #include "listen.h"
 #include "log.h"
 #include "hash.h"
@@ -968,18 +969,6 @@ static void read_settings(const struct conf *c)
 	history_max_age = (long)conf_num(c, "history_max_age");
 }
 
-static int dns_settings_changed(const struct conf *a, const struct conf *b)
-{
-	static const char *const names[] = {"dns_servers",	"dns_timeout",
-					    "dns_retries",	"dns_cache_size",
-					    "dns_cache_max_ttl", "dns_negative_ttl"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (conf_changed(a, b, names[i]))
-			return 1;
-	return 0;
-}
-
 /* SIGHUP: new settings for the next message; a scan under way finishes with the old. */
 static void reload(const struct daemon_opts *o)
 {
@@ -990,7 +979,7 @@ static void reload(const struct daemon_opts *o)
 		return;
 	read_settings(c);
 	pthread_mutex_lock(&conf_mu);
-	if (dns_settings_changed(c, old))
+	if (dns_conf_changed(c, old))
 		dns_generation++;
 	cf_retired = xrealloc(cf_retired, (size_t)(cf_nretired + 1) * sizeof(*cf_retired));
 	cf_retired[cf_nretired++] = old;

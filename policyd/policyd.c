@@ -113,18 +113,6 @@ static void retire_dns(struct policyd *pd, struct dns *old)
 	dns_free(old);
 }
 
-static int dns_settings_changed(const struct conf *a, const struct conf *b)
-{
-	static const char *const names[] = {"dns_servers",	"dns_timeout",
-					    "dns_retries",	"dns_cache_size",
-					    "dns_cache_max_ttl", "dns_negative_ttl"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (conf_changed(a, b, names[i]))
-			return 1;
-	return 0;
-}
-
 /*
  * SIGHUP: the settings that can change live do, for the next request;
  * a request already waiting for DNS answers finishes as it started.
@@ -138,7 +126,7 @@ static void reload(struct policyd *pd)
 
 	if (cf == NULL)
 		return;
-	if (dns_settings_changed(cf, pd->cf)) {
+	if (dns_conf_changed(cf, pd->cf)) {
 		dns_params_from_conf(cf, &p);
 		if ((dns = dns_new(pd->ev, &p, err, sizeof(err))) == NULL) {
 			msg_error("reload: %s; keeping the settings in use", err);

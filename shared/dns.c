@@ -66,6 +66,18 @@ void dns_params_from_conf(const struct conf *cf, struct dns_params *p)
 	p->negative_ttl = (int)conf_num(cf, "dns_negative_ttl");
 }
 
+int dns_conf_changed(const struct conf *a, const struct conf *b)
+{
+	static const char *const names[] = {"dns_servers",	"dns_timeout",
+					    "dns_retries",	"dns_cache_size",
+					    "dns_cache_max_ttl", "dns_negative_ttl"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (conf_changed(a, b, names[i]))
+			return 1;
+	return 0;
+}
+
 const char *dns_status_str(enum dns_status s)
 {
 	switch (s) {

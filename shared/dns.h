@@ -44,6 +44,8 @@ struct conf;
 
 /* Parameters from moat.conf (dns_servers, dns_timeout, dns_retries, dns_cache_*). */
 void dns_params_from_conf(const struct conf *cf, struct dns_params *p);
+/* Whether a and b differ in a setting dns_params_from_conf() reads (a new resolver is due). */
+int dns_conf_changed(const struct conf *a, const struct conf *b);
 
 /* Called once per lookup, possibly before dns_lookup() returns (cache hit). */
 typedef void dns_cb(void *arg, const char *name, const struct dns_result *res);
