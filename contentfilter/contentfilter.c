@@ -569,6 +569,13 @@ static pthread_cond_t hist_cv = PTHREAD_COND_INITIALIZER;
 static struct hist_row *hist_head, **hist_tail = &hist_head;
 static int hist_stop, hist_len;
 static pthread_t hist_thread;
+/*
+ * The database takes no writes (full file system, read-only, I/O error):
+ * set by the history thread when a commit fails, cleared when one works.
+ * Mail is then tempfailed (or accepted, by milter_error_action), as for
+ * any internal error: greylisting, autolearn and history need it.
+ */
+static atomic_int db_unwritable;
 
 #define HIST_QUEUE_MAX 100000	/* rows waiting; past it new ones are dropped (and logged) */
 
@@ -618,15 +625,22 @@ static void history_add(const char *qid, const struct cf_conn *c, const struct s
 	pthread_mutex_unlock(&hist_mu);
 }
 
-static void hist_write(sqlite3 *db, struct hist_row *list)
+/* Write the rows (none: just test that the database takes a write); 0 or -1. */
+static int hist_write(sqlite3 *db, struct hist_row *list)
 {
 	static const char *sql =
 		"INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
 		" score, action, symbols, scan_ms) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 		" ?8, ?9, ?10)";
 	sqlite3_stmt *st = NULL;
+	int failed = 0;
 
-	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sqlite3_errcode(db) == SQLITE_BUSY ? 0 : -1;
+	if (list == NULL)
+		failed |= sqlite3_exec(db, "UPDATE settings SET value = value WHERE name = "
+					   "(SELECT min(name) FROM settings)",
+				       NULL, NULL, NULL) != SQLITE_OK;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 		for (struct hist_row *h = list; h; h = h->next) {
 			sqlite3_bind_text(st, 1, h->qid, -1, SQLITE_STATIC);
@@ -639,8 +653,10 @@ static void hist_write(sqlite3 *db, struct hist_row *list)
 			sqlite3_bind_text(st, 8, h->action, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 9, h->symbols, -1, SQLITE_STATIC);
 			sqlite3_bind_double(st, 10, h->ms);
-			if (sqlite3_step(st) != SQLITE_DONE)
+			if (sqlite3_step(st) != SQLITE_DONE) {
 				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
+				failed = 1;
+			}
 			sqlite3_reset(st);
 		}
 		sqlite3_finalize(st);
@@ -657,7 +673,20 @@ static void hist_write(sqlite3 *db, struct hist_row *list)
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_warn("history: %s", sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		failed = 1;
 	}
+	return failed ? -1 : 0;
+}
+
+/* Track whether the database takes writes; one log line per change. */
+static void db_writable(sqlite3 *db, int ok)
+{
+	if (!ok && !atomic_exchange(&db_unwritable, 1))
+		msg_error("database %s takes no writes (%s): %s mail until it does",
+			  conf_str(cf, "database_path"), sqlite3_errmsg(db),
+			  error_accepts ? "accepting" : "tempfailing");
+	else if (ok && atomic_exchange(&db_unwritable, 0))
+		msg_info("database %s takes writes again", conf_str(cf, "database_path"));
 }
 
 static void *hist_main(void *arg)
@@ -668,8 +697,23 @@ static void *hist_main(void *arg)
 	for (;;) {
 		struct hist_row *list;
 
-		while (hist_head == NULL && !hist_stop)
-			pthread_cond_wait(&hist_cv, &hist_mu);
+		while (hist_head == NULL && !hist_stop) {
+			struct timespec until;
+
+			if (!atomic_load(&db_unwritable)) {
+				pthread_cond_wait(&hist_cv, &hist_mu);
+				continue;
+			}
+			/* No mail gets through to write rows: try a write now and then. */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 2;
+			if (pthread_cond_timedwait(&hist_cv, &hist_mu, &until) != 0 &&
+			    hist_head == NULL && !hist_stop) {
+				pthread_mutex_unlock(&hist_mu);
+				db_writable(db, hist_write(db, NULL) == 0);
+				pthread_mutex_lock(&hist_mu);
+			}
+		}
 		if (hist_head == NULL && hist_stop)
 			break;
 		list = hist_head;
@@ -677,7 +721,7 @@ static void *hist_main(void *arg)
 		hist_tail = &hist_head;
 		hist_len = 0;
 		pthread_mutex_unlock(&hist_mu);
-		hist_write(db, list);
+		db_writable(db, hist_write(db, list) == 0);
 		while (list) {
 			struct hist_row *next = list->next;
 
@@ -834,6 +878,10 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	if (c->failed) {
 		conn_reset_message(c);
 		return internal_error(ctx, qid, "a step before end of message failed");
+	}
+	if (atomic_load(&db_unwritable)) {
+		conn_reset_message(c);
+		return internal_error(ctx, qid, "the database takes no writes");
 	}
 	/*
 	 * moat-policyd adds one X-Moat-Policy. Thousands are forged, and removing
