@@ -39,6 +39,7 @@ struct policyd {
 	struct server *srv;
 	sqlite3 *db;
 	struct db_checkpointer *cp;
+	int readonly;		/* the database opened read-only: nothing can be stored */
 	struct policy *pol;
 	struct dns *dns;
 	struct dns *retired[RETIRED_DNS_MAX];	/* replaced by SIGHUP, answering lookups in flight */
@@ -205,6 +206,38 @@ static int setup_signals(struct policyd *pd)
 	return 0;
 }
 
+/*
+ * The database, read-write; or, when only that fails (a read-only file
+ * system, a file we may not write), the same file read-only: the rules
+ * and lists are still there, and greylisting answers by
+ * policy_db_failure_action, since no entry can be stored. A missing,
+ * broken or newer database still fails.
+ */
+static sqlite3 *open_db(struct policyd *pd, int log, char *err, size_t errlen)
+{
+	const char *path = conf_str(pd->cf, "database_path");
+	char why[1024];
+	sqlite3 *db;
+
+	if ((db = db_open(path, (int)conf_num(pd->cf, "db_busy_timeout") * 1000, err, errlen)))
+		return db;
+	snprintf(why, sizeof(why), "%s", err);
+	if ((db = db_open_immutable(path, err, errlen)) == NULL) {
+		snprintf(err, errlen, "%s", why);
+		return NULL;
+	}
+	pd->readonly = 1;
+	if (log)
+		msg_error("%s; using it read-only: greylisting answers %s"
+			  " (policy_db_failure_action) until moat-policyd is restarted on a"
+			  " writable database",
+			  why,
+			  strcmp(conf_str(pd->cf, "policy_db_failure_action"), "defer_if_permit")
+				  ? "DUNNO"
+				  : "DEFER_IF_PERMIT");
+	return db;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts o;
@@ -245,25 +278,20 @@ int main(int argc, char **argv)
 	 * Check the database before detaching, so a bad path fails loudly; as
 	 * run_as, so the files a new database starts with belong to it.
 	 */
-	pd.db = db_open(conf_str(pd.cf, "database_path"),
-			(int)conf_num(pd.cf, "db_busy_timeout") * 1000, err, sizeof(err));
-	if (pd.db == NULL)
+	if ((pd.db = open_db(&pd, 0, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	db_close(pd.db);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
-	pd.db = db_open(conf_str(pd.cf, "database_path"),
-			(int)conf_num(pd.cf, "db_busy_timeout") * 1000, err, sizeof(err));
-	if (pd.db == NULL)
+	if ((pd.db = open_db(&pd, 1, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 
 	/* Keep the greylist's pages in memory: lookups among millions of rows
 	 * then cost no system calls. */
 	sqlite3_exec(pd.db, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384", NULL, NULL,
 		     NULL);
-	pd.cp = db_checkpointer_start(pd.db, conf_str(pd.cf, "database_path"), 200, err,
-				      sizeof(err));
-	if (pd.cp == NULL)
+	if (!pd.readonly && (pd.cp = db_checkpointer_start(pd.db, conf_str(pd.cf, "database_path"),
+							    200, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	pd.limits.line_max = (size_t)conf_num(pd.cf, "policy_line_limit");
 	pd.limits.request_max = (size_t)conf_num(pd.cf, "policy_request_limit");

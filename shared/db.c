@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "mem.h"
+#include "sbuf.h"
 
 int db_schema_version(void)
 {
@@ -149,6 +151,40 @@ sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errle
 	sqlite3 *db = open_flags(path, SQLITE_OPEN_READONLY, busy_ms, err, errlen);
 	int v;
 
+	if (db == NULL)
+		return NULL;
+	v = db_version(db);
+	if (v < 0 || v > db_schema_version()) {
+		snprintf(err, errlen, "database %s: schema version %d not usable by this program (%d)",
+			 path, v, db_schema_version());
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+sqlite3 *db_open_immutable(const char *path, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct sbuf uri;
+	sqlite3 *db;
+	int v;
+
+	/* A URI: every byte but the unreserved ones and '/' percent-encoded. */
+	sbuf_init(&uri);
+	sbuf_puts(&uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (isalnum(*p) || strchr("/-._~", *p))
+			sbuf_putc(&uri, (char)*p);
+		else {
+			sbuf_putc(&uri, '%');
+			sbuf_putc(&uri, hex[*p >> 4]);
+			sbuf_putc(&uri, hex[*p & 15]);
+		}
+	}
+	sbuf_puts(&uri, "?immutable=1");
+	db = open_flags(sbuf_cstr(&uri), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, 0, err, errlen);
+	sbuf_free(&uri);
 	if (db == NULL)
 		return NULL;
 	v = db_version(db);

@@ -30,6 +30,11 @@ int db_schema_version(void);
 sqlite3 *db_open(const char *path, int busy_ms, char *err, size_t errlen);
 /* Open an existing database read-only, without migrating; NULL with err. */
 sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errlen);
+/*
+ * The database on read-only media (SQLite's immutable=1: no locks, no
+ * WAL, no -shm; changes by others are not seen). Every write fails.
+ */
+sqlite3 *db_open_immutable(const char *path, char *err, size_t errlen);
 /* Apply the migrations the database lacks; 0 or -1 with err. */
 int db_migrate(sqlite3 *db, char *err, size_t errlen);
 /* The database's user_version, or -1. */

@@ -15,8 +15,9 @@
 #                    tempfail), the senders retry, every message arrives
 #                    exactly once after the restart
 #   db_readonly      the database on a file system remounted read-only:
-#                    policy answers by policy_db_failure_action (both
-#                    values) with a clear log line, the milter never crashes
+#                    moat-policyd uses it read-only and answers by
+#                    policy_db_failure_action with a clear log line; the
+#                    milter refuses to start (logged), Postfix tempfails
 #   db_full          the database on a full tmpfs: the same
 #   dns_down         the DNS server silent: soft reject (DEFER_IF_PERMIT)
 #   postfix_restart  postfix reload, then stop + start, with mail flowing:
@@ -323,12 +324,17 @@ s_db_readonly() {
 	mail_setup || { FIG="no Postfix"; return 1; }
 	"$(m_bin moatctl)" -o state_directory="$MNT" migrate >/dev/null
 	sqlite3 "$MNT/moat.db" "UPDATE dnsbl_zones SET enabled = 0;
-		UPDATE actions SET threshold = NULL WHERE name = 'greylist';
-		UPDATE modules SET enabled = 0 WHERE name = 'greylist'"
+		UPDATE actions SET threshold = NULL WHERE name = 'greylist'"
 	mount -o remount,ro "$MNT" || { FIG="cannot remount read-only"; return 1; }
 	port=$(h_free_port)
-	rp_policyd "$MNT" "$port"
+	# moat-policyd uses the file read-only: a new triplet cannot be stored,
+	# so greylisting answers by policy_db_failure_action (dunno, the default).
+	rp_policyd "$MNT" "$port" || rc=1
 	pl=$(grep -m1 -E 'fatal|error' "$RP_LOG" | sed 's/^.*moat-policyd[^:]*: //')
+	out=$(m_policy_query "$port" request=smtpd_access_policy protocol_state=RCPT \
+		client_address=192.0.2.9 sender=ro@x.example recipient=b@example.com)
+	tap_note "policyd on a read-only database answers: $out"
+	[[ $out == DUNNO* ]] && [[ $pl == *"using it read-only"* ]] || rc=1
 	kill "$RP_MPID"
 	wait "$RP_MPID" 2>/dev/null
 	_h_untrack "$RP_MPID"
@@ -336,7 +342,7 @@ s_db_readonly() {
 	sleep 0.5
 	ml=$(grep -m1 -E 'fatal|error' "$RP_MLOG" | sed 's/^.*contentfilter[^:]*: //')
 	tap_note "policyd on a read-only database: $pl" "milter: $ml"
-	FIG="policyd: $([ -n "$pl" ] && echo "refused, logged" || echo "no log line");"
+	FIG="policyd: answers ${out%% *} by setting, $([ -n "$pl" ] && echo "logged" || echo "no log line");"
 	FIG+=" milter: $([ -n "$ml" ] && echo "refused, logged" || echo "no log line");"
 	[ -n "$pl" ] && [ -n "$ml" ] || rc=1
 	h_postfix_postconf -e "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$port"
@@ -348,7 +354,10 @@ s_db_readonly() {
 	got=$(grep -h -m1 -o "^Message-ID: <dbro-[0-9]*@moat.test>" "$H_SINK_DIR"/* 2>/dev/null | wc -l)
 	FIG+=" delivered while down=$got/20"
 	[ "$got" = 0 ] || rc=1
+	h_stop "$RP_PID"
 	mount -o remount,rw "$MNT"
+	# Repaired: no greylisting now, so the retries need not wait its delay.
+	sqlite3 "$MNT/moat.db" "UPDATE modules SET enabled = 0 WHERE name = 'greylist'"
 	rp_policyd "$MNT" "$port" || rc=1
 	rp_milter "$MNT" "$MILTER_PORT" || rc=1
 	wait "$spid"
