@@ -635,8 +635,13 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 	sqlite3_stmt *st = NULL;
 	int failed = 0;
 
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return sqlite3_errcode(db) == SQLITE_BUSY ? 0 : -1;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		/* Busy past db_busy_timeout is another writer, not a broken disk. */
+		if (list)
+			msg_warn("history: %s; rows from %s on not kept", sqlite3_errmsg(db),
+				 list->qid);
+		return (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY ? 0 : -1;
+	}
 	if (list == NULL)
 		failed |= sqlite3_exec(db, "UPDATE settings SET value = value WHERE name = "
 					   "(SELECT min(name) FROM settings)",
