@@ -146,14 +146,11 @@ sqlite3 *db_open(const char *path, int busy_ms, char *err, size_t errlen)
 	return db;
 }
 
-sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errlen)
+/* db, if this program can read its schema; else NULL, closed, with err. */
+static sqlite3 *usable(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	sqlite3 *db = open_flags(path, SQLITE_OPEN_READONLY, busy_ms, err, errlen);
-	int v;
+	int v = db_version(db);
 
-	if (db == NULL)
-		return NULL;
-	v = db_version(db);
 	if (v < 0 || v > db_schema_version()) {
 		snprintf(err, errlen, "database %s: schema version %d not usable by this program (%d)",
 			 path, v, db_schema_version());
@@ -163,12 +160,20 @@ sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errle
 	return db;
 }
 
+sqlite3 *db_open_readonly(const char *path, int busy_ms, char *err, size_t errlen)
+{
+	sqlite3 *db = open_flags(path, SQLITE_OPEN_READONLY, busy_ms, err, errlen);
+
+	if (db == NULL)
+		return NULL;
+	return usable(db, path, err, errlen);
+}
+
 sqlite3 *db_open_immutable(const char *path, char *err, size_t errlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	struct sbuf uri;
 	sqlite3 *db;
-	int v;
 
 	/* A URI: every byte but the unreserved ones and '/' percent-encoded. */
 	sbuf_init(&uri);
@@ -187,14 +192,7 @@ sqlite3 *db_open_immutable(const char *path, char *err, size_t errlen)
 	sbuf_free(&uri);
 	if (db == NULL)
 		return NULL;
-	v = db_version(db);
-	if (v < 0 || v > db_schema_version()) {
-		snprintf(err, errlen, "database %s: schema version %d not usable by this program (%d)",
-			 path, v, db_schema_version());
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
+	return usable(db, path, err, errlen);
 }
 
 void db_close(sqlite3 *db)

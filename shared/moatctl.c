@@ -77,15 +77,12 @@ sqlite3 *ctl_db(struct ctl *ctl)
 }
 
 /* See moatctl.h. */
-int ctl_print_query(sqlite3 *db, const char *sql)
+int ctl_print_rows(sqlite3 *db, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st;
 	int ncol, rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		msg_error("query failed: %s", sqlite3_errmsg(db));
+	if (st == NULL)
 		return 1;
-	}
 	ncol = sqlite3_column_count(st);
 	for (int i = 0; i < ncol; i++)
 		printf(i ? "\t%s" : "%s", sqlite3_column_name(st, i));
@@ -104,6 +101,18 @@ int ctl_print_query(sqlite3 *db, const char *sql)
 		return 1;
 	}
 	return 0;
+}
+
+/* See moatctl.h. */
+int ctl_print_query(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		msg_error("query failed: %s", sqlite3_errmsg(db));
+		return 1;
+	}
+	return ctl_print_rows(db, st);
 }
 
 static int cmd_config(struct ctl *ctl, int argc, char **argv)

@@ -17,5 +17,7 @@ struct ctl {
 sqlite3 *ctl_db(struct ctl *ctl);
 /* Print a query's rows as tab-separated columns under a header line; 0, or 1 on error. */
 int ctl_print_query(sqlite3 *db, const char *sql);
+/* The same for a prepared statement (NULL: 1), which it finalizes. */
+int ctl_print_rows(sqlite3 *db, sqlite3_stmt *st);
 
 #endif

@@ -40,33 +40,6 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
 	return st;
 }
 
-/* Print a statement's rows as tab-separated columns under a header line. */
-static int print_rows(sqlite3 *db, sqlite3_stmt *st)
-{
-	int ncol, rc;
-
-	if (st == NULL)
-		return 1;
-	ncol = sqlite3_column_count(st);
-	for (int i = 0; i < ncol; i++)
-		printf(i ? "\t%s" : "%s", sqlite3_column_name(st, i));
-	printf("\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		for (int i = 0; i < ncol; i++) {
-			const unsigned char *v = sqlite3_column_text(st, i);
-
-			printf(i ? "\t%s" : "%s", v ? (const char *)v : "-");
-			if (i == ncol - 1)
-				printf("\n");
-		}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		msg_error("query failed: %s", sqlite3_errmsg(db));
-		return 1;
-	}
-	return 0;
-}
-
 static int usage(const char *text)
 {
 	fprintf(stderr, "usage: moatctl %s\n", text);
@@ -170,7 +143,7 @@ int admin_symbols(struct ctl *ctl, int argc, char **argv)
 		return 1;
 	sqlite3_bind_int(st, 1, all);
 	sqlite3_bind_text(st, 2, filter, -1, SQLITE_STATIC);
-	return print_rows(ctl_db(ctl), st);
+	return ctl_print_rows(ctl_db(ctl), st);
 }
 
 int admin_symbol(struct ctl *ctl, int argc, char **argv)
@@ -304,7 +277,7 @@ int admin_actions(struct ctl *ctl, int argc, char **argv)
 	int off;
 
 	if (argc == 1)
-		return print_rows(db, prepare(db, "SELECT action, CASE WHEN threshold IS NULL"
+		return ctl_print_rows(db, prepare(db, "SELECT action, CASE WHEN threshold IS NULL"
 						  " THEN 'off' ELSE printf('%.2f', threshold)"
 						  " END AS threshold, description"
 						  " FROM action_thresholds"));
@@ -465,7 +438,7 @@ int admin_history(struct ctl *ctl, int argc, char **argv)
 	if (action)
 		sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, n);
-	return print_rows(db, st);
+	return ctl_print_rows(db, st);
 }
 
 /* --- stats --------------------------------------------------------------- */
