@@ -642,6 +642,8 @@ void policy_tick(struct policy *pol)
 	if (t == pol->last_tick)
 		return;
 	pol->last_tick = t;
+	/* The round's lookups may still hold a snapshot: the rules must not read it. */
+	gl_store_end_read(pol->store);
 	refresh_rules(pol);
 	if (pol->bl)
 		dnsbl_problems_flush(pol->bl, pol->db, 300);

@@ -45,6 +45,8 @@ struct gl_store_ops {
 	int (*client_put)(struct gl_store *s, const char *client, const struct gl_client *c);
 	/* Make held-back writes durable; 0 or -1. */
 	int (*flush)(struct gl_store *s);
+	/* End a transaction that only looked things up; held writes stay held. */
+	void (*end_read)(struct gl_store *s);
 	/* Expire a slice of old entries; returns rows removed or -1. */
 	int (*expire)(struct gl_store *s, int64_t now, int64_t max_age, int64_t retry_window);
 	/* on: fail at once when another process holds the lock, instead of waiting. */
@@ -92,6 +94,11 @@ static inline int gl_store_expire(struct gl_store *s, int64_t now, int64_t max_a
 				  int64_t retry_window)
 {
 	return s->ops->expire(s, now, max_age, retry_window);
+}
+
+static inline void gl_store_end_read(struct gl_store *s)
+{
+	s->ops->end_read(s);
 }
 
 static inline void gl_store_fail_fast(struct gl_store *s, int on)
