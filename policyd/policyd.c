@@ -29,6 +29,7 @@
 #include "privs.h"
 #include "sbuf.h"
 #include "server.h"
+#include "walbuf.h"
 
 #define PROGNAME "moat-policyd"
 #define RETIRED_DNS_MAX 4	/* each takes one of the event loop's 8 ticks */
@@ -256,6 +257,9 @@ int main(int argc, char **argv)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* A round's group commit in one pwrite(), not two per page. */
+	if (walbuf_register() != SQLITE_OK)
+		msg_fatal("cannot set up the SQLite VFS");
 	block_signals();
 	daemon_getopt(argc, argv, &o, usage);
 	pd.cf = daemon_setup(PROGNAME, &o);
