@@ -119,19 +119,29 @@ int log_verbose(void)
 	return log_debug;
 }
 
+/*
+ * The time stamp, to the second, of this thread's last line: formatting
+ * it (localtime, strftime) cost more than the rest of a line, and a busy
+ * daemon logs thousands of lines a second.
+ */
+static __thread time_t stamp_sec = -1;
+static __thread char stamp[32];
+
 static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 {
-	char msg[4096], line[4300], stamp[32];
+	char line[4300];
 	struct timespec ts;
-	struct tm tm;
-	int n;
+	size_t pre, n;
+	int r;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Log injection: a CR or LF from mail input must not start a new line. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	if (log_to == LOG_TO_SYSLOG) {
+		char msg[4096];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		/* Log injection: a CR or LF from mail input must not start a new line. */
+		for (char *p = msg; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
 		if (level)
 			syslog(prio, "%s: %s", level, msg);
 		else
@@ -139,18 +149,30 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s%s\n", stamp,
-		     ts.tv_nsec / 1000000, log_name, log_pid, level ? level : "",
-		     level ? ": " : "", msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
+	if (ts.tv_sec != stamp_sec) {
+		struct tm tm;
+
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = ts.tv_sec;
 	}
-	emit(line, (size_t)n, prio != LOG_INFO && prio != LOG_DEBUG);
+	r = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s", stamp, ts.tv_nsec / 1000000,
+		     log_name, log_pid, level ? level : "", level ? ": " : "");
+	if (r < 0 || (size_t)r >= sizeof(line) - 2)
+		return;
+	pre = (size_t)r;
+	/* The message straight after the prefix, leaving room for the newline. */
+	r = vsnprintf(line + pre, sizeof(line) - pre - 1, fmt, ap);
+	if (r < 0)
+		return;
+	n = pre + (size_t)r;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	for (char *p = line + pre; p < line + n; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	line[n++] = '\n';
+	emit(line, n, prio != LOG_INFO && prio != LOG_DEBUG);
 }
 
 void msg_debug(const char *fmt, ...)
