@@ -31,9 +31,13 @@
  * verdicts are less extreme and the whole filter caught 30 fewer spam at
  * the same weight); all clues instead of 150, 50 or 300 of them; s of 0.45,
  * 0.5 or 2; clues of 0.2 strength; only tokens seen twice; Robinson's
- * geometric-mean combiner; a naive Bayes log-likelihood sum; the names of
- * every sender-written header, Content-Transfer-Encodings, Message-ID,
- * boundary and Date shapes, recipient domains and count. Received headers
+ * geometric-mean combiner; a naive Bayes log-likelihood sum; separate
+ * verdicts for body, headers and URLs, combined; the names of every
+ * sender-written header, Content-Transfer-Encodings, Message-ID, boundary
+ * and Date shapes, recipient domains and count; digits folded in words;
+ * pairs without single words; no "skip" tokens; Subject words as body
+ * words; Subject tags ("[list]", "Re:") and List-Id or Precedence left out
+ * so that spam sent through a list is judged by its text. Received headers
  * were also left out because their hosts separate the two halves of the
  * public corpus by how each was collected (its ham and spam passed
  * through differently named relays), not by what spam is.
