@@ -25,6 +25,23 @@
  * BAYES_SPAM or BAYES_HAM with the symbol's weight scaled by how far the
  * result is from 0.5, once each class has bayes_min_learns messages.
  *
+ * Measured and left out (t/bench/bayes_cv and bayes-cv.sh, 5 folds of the
+ * learning half; none caught more spam at no more ham than the above):
+ * single words without pairs (Bayes alone ranks spam better, but its
+ * verdicts are less extreme and the whole filter caught 30 fewer spam at
+ * the same weight); all clues instead of 150, 50 or 300 of them; s of 0.45,
+ * 0.5 or 2; clues of 0.2 strength; only tokens seen twice; Robinson's
+ * geometric-mean combiner; a naive Bayes log-likelihood sum; separate
+ * verdicts for body, headers and URLs, combined; the names of every
+ * sender-written header, Content-Transfer-Encodings, Message-ID, boundary
+ * and Date shapes, recipient domains and count; digits folded in words;
+ * pairs without single words; no "skip" tokens; Subject words as body
+ * words; Subject tags ("[list]", "Re:") and List-Id or Precedence left out
+ * so that spam sent through a list is judged by its text. Received headers
+ * were also left out because their hosts separate the two halves of the
+ * public corpus by how each was collected (its ham and spam passed
+ * through differently named relays), not by what spam is.
+ *
  * Learning sums the tokens of a batch of messages in memory and hands the
  * store one sorted batch. A message (hash of Message-ID and body) is
  * counted once: learned again in the same class it is skipped, in the
