@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	/* A round's group commit in one pwrite(), not two per page. */
+	/* Each WAL frame of a group commit in one pwrite(), not two. */
 	if (walbuf_register() != SQLITE_OK)
 		msg_fatal("cannot set up the SQLite VFS");
 	block_signals();

@@ -1,6 +1,6 @@
 /*
- * walbuf - an SQLite VFS that writes each WAL commit with one pwrite()
- * instead of two per page; see walbuf.c for when the writes it holds go out.
+ * walbuf - an SQLite VFS that writes each WAL frame with one pwrite()
+ * instead of two (header, then page); see walbuf.c.
  */
 #ifndef MOAT_WALBUF_H
 #define MOAT_WALBUF_H
