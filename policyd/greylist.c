@@ -189,15 +189,16 @@ static int client_allowed(struct greylist *gl, int64_t now, const char *ip, stru
 	if (now >= c->last_seen + 3600 || c->last_seen > now) {
 		c->count++;
 		c->last_seen = now;
-		if (gl_store_client_put(gl->store, ip, c) < 0)
-			return -1;
+		if ((r = gl_store_client_put(gl->store, ip, c)) < 0)
+			return r;
 	}
 	return 1;
 }
 
-int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *client,
-		   const char *sender, const char *recipient, const char *instance,
-		   struct gl_result *res)
+/* One decision; GL_STORE_RETRY when the store's view changed under it. */
+static int check_once(struct greylist *gl, int64_t now, const struct ip_addr *client,
+		      const char *sender, const char *recipient, const char *instance,
+		      struct gl_result *res)
 {
 	char ip[IP_TEXT_MAX], ckey[IP_TEXT_MAX], snorm[512], rcpt[512], key[1600];
 	struct gl_entry e;
@@ -212,6 +213,8 @@ int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *clien
 		res->verdict = GL_PASS;
 		res->why = c.manual ? "client allowed by hand" : "client auto-allowed";
 		return 0;
+	case GL_STORE_RETRY:
+		return GL_STORE_RETRY;
 	case -1:
 		res->verdict = GL_ERROR;
 		return -1;
@@ -260,9 +263,9 @@ int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *clien
 		e.first_seen = first;
 		e.last_seen = now;
 		e.passed_at = passed_at;
-		if (gl_store_put(gl->store, &e) < 0) {
+		if ((n = gl_store_put(gl->store, &e)) < 0) {
 			res->verdict = GL_ERROR;
-			return -1;
+			return n == GL_STORE_RETRY ? n : -1;
 		}
 	}
 	/* A retry that passed counts towards the client's auto-allow, once an hour. */
@@ -270,9 +273,9 @@ int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *clien
 	    (!have_client || now >= c.last_seen + 3600)) {
 		c.count++;
 		c.last_seen = now;
-		if (gl_store_client_put(gl->store, ip, &c) < 0) {
+		if ((n = gl_store_client_put(gl->store, ip, &c)) < 0) {
 			res->verdict = GL_ERROR;
-			return -1;
+			return n == GL_STORE_RETRY ? n : -1;
 		}
 	}
 	if (diff > 0) {
@@ -290,6 +293,22 @@ int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *clien
 	res->verdict = GL_PASS;
 	res->why = "known triplet";
 	return 0;
+}
+
+int greylist_check(struct greylist *gl, int64_t now, const struct ip_addr *client,
+		   const char *sender, const char *recipient, const char *instance,
+		   struct gl_result *res)
+{
+	int r = check_once(gl, now, client, sender, recipient, instance, res);
+
+	/* Now holding the write lock, the second look is the latest. */
+	if (r == GL_STORE_RETRY)
+		r = check_once(gl, now, client, sender, recipient, instance, res);
+	if (r == GL_STORE_RETRY) {
+		res->verdict = GL_ERROR;
+		r = -1;
+	}
+	return r;
 }
 
 int greylist_expire(struct greylist *gl, int64_t now)

@@ -34,14 +34,21 @@ struct gl_client {
 
 struct gl_store;
 
+/*
+ * A write found that what the lookups before it saw is out of date
+ * (another process wrote meanwhile): nothing was written, the store now
+ * holds the write lock, and the caller must look up again and decide anew.
+ */
+#define GL_STORE_RETRY (-2)
+
 struct gl_store_ops {
 	/* 1 and *e filled (text fields point into store memory) if found, 0 if not, -1. */
 	int (*get)(struct gl_store *s, uint64_t id, struct gl_entry *e);
-	/* Insert or replace; 0 or -1. */
+	/* Insert or replace; 0, -1, or GL_STORE_RETRY. */
 	int (*put)(struct gl_store *s, const struct gl_entry *e);
 	/* 1 and *c filled if found, 0 if not, -1. */
 	int (*client_get)(struct gl_store *s, const char *client, struct gl_client *c);
-	/* Insert or replace; 0 or -1. */
+	/* Insert or replace; 0, -1, or GL_STORE_RETRY. */
 	int (*client_put)(struct gl_store *s, const char *client, const struct gl_client *c);
 	/* Make held-back writes durable; 0 or -1. */
 	int (*flush)(struct gl_store *s);

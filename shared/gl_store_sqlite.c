@@ -78,6 +78,9 @@ static int fail(struct gl_sqlite *g, const char *what)
 {
 	snprintf(g->base.err, sizeof(g->base.err), "greylist store: %s: %s", what,
 		 sqlite3_errmsg(g->db));
+	/* Some errors (a full disk, I/O, memory) end the transaction in SQLite. */
+	if (sqlite3_get_autocommit(g->db))
+		g->in_tx = TX_NONE;
 	return -1;
 }
 
@@ -130,9 +133,11 @@ static int begin_read(struct gl_sqlite *g)
  * Run a write statement. Inside the round's read transaction SQLite
  * upgrades it to a write transaction in place; that fails at once, without
  * waiting, when another process holds the write lock or has committed
- * since the snapshot was taken (SQLITE_BUSY). Then the read transaction is
- * ended, the write lock waited for as any writer does, and the statement
- * run again: the round has written nothing yet, so nothing is lost.
+ * since the snapshot was taken (SQLITE_BUSY). Then what the round's
+ * lookups saw may be out of date, and the values about to be written were
+ * made from it: the read transaction is ended, the write lock waited for
+ * as any writer does, and the caller told to look up again
+ * (GL_STORE_RETRY). The round has written nothing yet, so nothing is lost.
  */
 static int run_write(struct gl_sqlite *g, sqlite3_stmt *st, const char *what)
 {
@@ -145,24 +150,16 @@ static int run_write(struct gl_sqlite *g, sqlite3_stmt *st, const char *what)
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_clear_bindings(st);
 		g->in_tx = TX_WRITE;
 		return 0;
 	}
-	if ((rc & 0xff) != SQLITE_BUSY || sqlite3_get_autocommit(g->db)) {
-		sqlite3_clear_bindings(st);
-		fail(g, what);
-		/* Some errors (a full disk, I/O) end the transaction in SQLite. */
-		if (sqlite3_get_autocommit(g->db))
-			g->in_tx = TX_NONE;
+	if ((rc & 0xff) != SQLITE_BUSY || sqlite3_get_autocommit(g->db))
+		return fail(g, what);
+	if (begin(g) < 0)
 		return -1;
-	}
-	if (begin(g) < 0) {
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	return run(g, st, what);
+	return GL_STORE_RETRY;
 }
 
 static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)

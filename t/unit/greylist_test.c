@@ -172,6 +172,37 @@ int main(void)
 	       "earlier clock: still deferred");
 	ok(r.wait > 0 && r.wait <= 300, "...for a sane time (%lld)", (long long)r.wait);
 
+	/*
+	 * Another process writes between a round's first lookup and a later
+	 * request's write (moatctl greylist allow, mid-round): the write must
+	 * not be made from the round's old snapshot. The decision is made
+	 * again under the write lock, and sees the client allowed by hand.
+	 */
+	{
+		struct gl_client gc;
+		struct ip_addr a;
+		sqlite3 *other = db_open(path, 1000, err, sizeof(err));
+		char sql[200];
+
+		ok(gl_store_client_get(store, "198.18.0.99", &gc) == 0,
+		   "a round's first lookup takes its snapshot");
+		snprintf(sql, sizeof(sql), "INSERT INTO greylist_clients (client, count, last_seen,"
+			 " manual) VALUES ('203.0.113.7', 0, %lld, 1)", (long long)t);
+		ok(other && sqlite3_exec(other, sql, NULL, NULL, NULL) == SQLITE_OK,
+		   "...then another connection allows a client by hand");
+		ip_parse("203.0.113.7", strlen("203.0.113.7"), &a);
+		greylist_check(gl, t, &a, "mid@x.org", "b@y.com", "m1", &r);
+		gl_store_flush(store);
+		is_int(r.verdict, GL_PASS, "the same round's request from that client passes");
+		ok(r.why && strcmp(r.why, "client allowed by hand") == 0, "...allowed by hand (%s)",
+		   r.why ? r.why : "-");
+		gc.manual = 0;
+		ok(gl_store_client_get(store, "203.0.113.7", &gc) == 1 && gc.manual == 1,
+		   "...and the hand-made allow is still there");
+		gl_store_flush(store);
+		db_close(other);
+	}
+
 	greylist_free(gl);
 	gl_store_close(store);
 	db_close(db);
