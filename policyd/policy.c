@@ -49,6 +49,7 @@ struct policy {
 	int fail_defer;		/* policy_db_failure_action = defer_if_permit */
 	int db_retry;		/* broken, but a check worked: fixed if the commit does */
 	int db_broken;		/* last store operation failed (log once) */
+	int tick_lost;		/* the tick's commit failed, taking the round's writes */
 	sqlite_int64 data_version;
 	sqlite3_stmt *st_module;
 	char hostname[256];
@@ -622,7 +623,10 @@ int policy_flush(struct policy *pol)
 	 * new entries: their replies become the failure action, as if the
 	 * insert itself had failed, and later requests fail fast until it works.
 	 */
-	if (gl_store_flush(pol->store) < 0) {
+	int lost = pol->tick_lost;
+
+	pol->tick_lost = 0;
+	if (gl_store_flush(pol->store) < 0 || lost) {
 		pol->db_retry = 0;
 		db_broke(pol, "NOQUEUE");
 		return -1;
@@ -647,9 +651,17 @@ void policy_tick(struct policy *pol)
 	refresh_rules(pol);
 	if (pol->bl)
 		dnsbl_problems_flush(pol->bl, pol->db, 300);
-	/* Commit at once: an open transaction would block moatctl's writes. */
-	if (greylist_expire(pol->gl, (int64_t)t) < 0 || gl_store_flush(pol->store) < 0)
+	/*
+	 * Commit at once: an open transaction would block moatctl's writes. It
+	 * may hold this round's writes too, whose replies are not sent yet: if
+	 * it fails, policy_flush must say so, so they go out as failures.
+	 */
+	if (greylist_expire(pol->gl, (int64_t)t) < 0)
 		msg_warn("%s", pol->store->err);
+	if (gl_store_flush(pol->store) < 0) {
+		msg_warn("%s", pol->store->err);
+		pol->tick_lost = 1;
+	}
 	mapfetch_poll(pol->maps);
 }
 

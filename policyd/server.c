@@ -50,6 +50,7 @@ struct server {
 	time_t accept_pause;	/* accept ran out of descriptors at this time */
 	size_t nconns;
 	time_t last_sweep;
+	int need_flush;		/* a decision ended with no reply to send */
 };
 
 static void conn_events(int fd, unsigned events, void *arg);
@@ -181,6 +182,8 @@ static void put_reply(struct server_conn *c, const char *action)
 void server_reply(struct server_conn *c, const char *action, const char *uncommitted)
 {
 	if (c->gone) {
+		/* Its client left; the round's state still wants before_flush. */
+		c->srv->need_flush = 1;
 		conn_free(c);
 		return;
 	}
@@ -350,6 +353,9 @@ static void on_accept(int lfd, unsigned events, void *arg)
  */
 static void flush_pending(struct server *s)
 {
+	if (s->need_flush && !s->pending && s->p.before_flush)
+		s->p.before_flush(s->p.arg);
+	s->need_flush = 0;
 	for (int round = 0; s->pending && round < 4; round++) {
 		struct server_conn *list = s->pending;
 
