@@ -78,7 +78,6 @@ struct wb_db {
 
 static sqlite3_vfs wb_vfs;
 static sqlite3_vfs *real_vfs;
-static const sqlite3_io_methods wb_db_methods, wb_db_methods_v2, wb_db_methods_v1;
 
 /* Write what is held. */
 static int wal_flush(struct wb_wal *w)
@@ -359,43 +358,13 @@ static const sqlite3_io_methods wb_db_methods = {
 	.xUnfetch = db_unfetch,
 };
 
-/* The same for a file with shared memory but no memory mapping. */
-static const sqlite3_io_methods wb_db_methods_v2 = {
-	.iVersion = 2,
-	.xClose = db_close,
-	.xRead = any_read,
-	.xWrite = any_write,
-	.xTruncate = any_truncate,
-	.xSync = any_sync,
-	.xFileSize = any_file_size,
-	.xLock = any_lock,
-	.xUnlock = any_unlock,
-	.xCheckReservedLock = any_check_reserved,
-	.xFileControl = any_file_control,
-	.xSectorSize = any_sector_size,
-	.xDeviceCharacteristics = any_device_characteristics,
-	.xShmMap = db_shm_map,
-	.xShmLock = db_shm_lock,
-	.xShmBarrier = db_shm_barrier,
-	.xShmUnmap = db_shm_unmap,
-};
-
-/* For a wrapped VFS whose files lack shared memory: nothing to watch, nothing held. */
-static const sqlite3_io_methods wb_db_methods_v1 = {
-	.iVersion = 1,
-	.xClose = db_close,
-	.xRead = any_read,
-	.xWrite = any_write,
-	.xTruncate = any_truncate,
-	.xSync = any_sync,
-	.xFileSize = any_file_size,
-	.xLock = any_lock,
-	.xUnlock = any_unlock,
-	.xCheckReservedLock = any_check_reserved,
-	.xFileControl = any_file_control,
-	.xSectorSize = any_sector_size,
-	.xDeviceCharacteristics = any_device_characteristics,
-};
+/*
+ * The same methods for a wrapped VFS whose files have shared memory but no
+ * memory mapping (version 2), or neither (version 1: nothing to watch,
+ * nothing held); SQLite reads no method past a file's version. Filled in
+ * by walbuf_register().
+ */
+static sqlite3_io_methods wb_db_methods_v2, wb_db_methods_v1;
 
 static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
 		   int *out_flags)
@@ -516,6 +485,10 @@ int walbuf_register(void)
 		return SQLITE_OK;
 	if ((real_vfs = sqlite3_vfs_find(NULL)) == NULL)
 		return SQLITE_ERROR;
+	wb_db_methods_v2 = wb_db_methods;
+	wb_db_methods_v2.iVersion = 2;
+	wb_db_methods_v1 = wb_db_methods;
+	wb_db_methods_v1.iVersion = 1;
 	/* Version 2 only: the wrapped VFS's system-call overrides stay its own. */
 	wb_vfs.iVersion = 2;
 	wb_vfs.szOsFile = (int)WB_SPACE + real_vfs->szOsFile;
