@@ -44,6 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
 . "$here/../lib/zones.sh"
+. "$here/peers.sh"
 corpus=$MOAT_SRCDIR/../shared/corpus sample=1 peers=1
 while getopts d:s:m o; do
 	case $o in
@@ -59,11 +60,7 @@ moatctl=$(m_bin moatctl)
 corpus=$(cd "$corpus" && pwd)
 h_init
 S=$H_TMP/split
-mkdir -p "$S"
-for c in ham spam; do
-	find "$corpus/$c" -type f | LC_ALL=C sort |
-		awk -v l="$S/learn-$c" -v t="$S/test-$c" 'NR % 2 == 1 { print > l } NR % 2 == 0 { print > t }'
-done
+bench_split "$corpus" "$S"
 nls=$(wc -l <"$S/learn-spam") nlh=$(wc -l <"$S/learn-ham")
 nts=$(wc -l <"$S/test-spam") nth=$(wc -l <"$S/test-ham")
 echo "# Bayes benchmark: learn $nls spam + $nlh ham, scan $nts spam + $nth ham (held out) from $corpus"
@@ -129,70 +126,29 @@ if [ "$peers" -eq 1 ] && { command -v unbound >/dev/null || [ -x /usr/sbin/unbou
 fi
 
 rspamd_bench() {
-	local R=$H_TMP/rspamd rport cport redis_port rlog rpid ruser=() t0 t1 c
+	local R=$H_TMP/rspamd rport cport redis_port rlog rpid t0 t1 c
 	if ! command -v rspamd >/dev/null || ! command -v rspamc >/dev/null || [ ! -d /etc/rspamd ]; then
 		echo "# rspamd not installed: skipped"; return
 	fi
 	command -v redis-server >/dev/null || { echo "# redis-server not installed: rspamd skipped"; return; }
 	[ -n "$NX_PORT" ] || { echo "# unbound not installed: rspamd cannot run offline, skipped"; return; }
-	mkdir -p "$R/db" "$R/log" "$R/run" "$R/redis"
-	chmod 0755 "$R"
+	mkdir -p "$R/redis"
 	redis_port=$(h_free_port)
 	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
 		--dir "$R/redis" </dev/null >>"$H_TMP/logs/redis.log" 2>&1 &
 	h_track $! redis-server
 	h_wait_port "$redis_port" 10 || { echo "# redis-server did not start: rspamd skipped"; return; }
-	cp -a /etc/rspamd "$R/etc"
-	rm -rf "$R/etc/local.d" "$R/etc/override.d" "$R/etc"/rspamd.conf.local*
-	mkdir -p "$R/etc/local.d" "$R/etc/override.d"
 	rport=$(h_free_port) cport=$(h_free_port)
-	cat >"$R/etc/rspamd.conf" <<EOF
-.include "\$CONFDIR/common.conf"
-options {
-    pidfile = "\$RUNDIR/rspamd.pid";
-    .include "\$CONFDIR/options.inc"
-    .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/options.inc"
-}
-logging {
-    type = "file";
-    filename = "\$LOGDIR/rspamd.log";
-    .include "\$CONFDIR/logging.inc"
-}
-worker "normal" {
-    bind_socket = "127.0.0.1:$rport";
-    .include "\$CONFDIR/worker-normal.inc"
-    count = 2;
-}
-worker "controller" {
-    bind_socket = "127.0.0.1:$cport";
-    .include "\$CONFDIR/worker-controller.inc"
-}
-EOF
-	cat >"$R/etc/local.d/options.inc" <<EOF
-dns {
-    nameserver = ["127.0.0.1:$NX_PORT"];
-    timeout = 1s;
-    retransmits = 1;
-}
-EOF
-	echo "enabled = false;" >"$R/etc/override.d/fuzzy_check.conf"
+	# Two normal workers for the scans, a controller for learning.
+	bench_rspamd_config "$R" 2 "$rport" "$cport"
 	# Redis for the classifier only: the other Redis modules stay off, as in scan-bench.sh.
 	cat >"$R/etc/local.d/classifier-bayes.conf" <<EOF
 backend = "redis";
 servers = "127.0.0.1:$redis_port";
 autolearn = false;
 EOF
-	if [ "$(id -u)" -eq 0 ]; then
-		ruser=(-u _rspamd -g _rspamd)
-		chown _rspamd: "$R/db" "$R/log" "$R/run" || return
-	fi
-	rspamd -f "${ruser[@]}" -c "$R/etc/rspamd.conf" \
-		--var="CONFDIR=$R/etc" --var="LOCAL_CONFDIR=$R/etc" --var="DBDIR=$R/db" \
-		--var="RUNDIR=$R/run" --var="LOGDIR=$R/log" \
-		</dev/null >>"$H_TMP/logs/rspamd.log" 2>&1 &
-	rpid=$!
-	h_track $rpid rspamd
-	rlog=$R/log/rspamd.log
+	bench_rspamd_run "$R" || return
+	rpid=$RSPAMD_PID rlog=$RSPAMD_LOG
 	if ! h_wait_port "$rport" 120 $rpid || ! h_wait_port "$cport" 60 $rpid; then
 		echo "# rspamd did not start: skipped"; tail -n 5 "$rlog" >&2; return
 	fi

@@ -19,6 +19,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
+. "$here/peers.sh"
 corpus=$MOAT_SRCDIR/../shared/corpus k=5 out=
 while getopts d:k:o: o; do
 	case $o in
@@ -34,11 +35,10 @@ moatctl=$(m_bin moatctl)
 corpus=$(cd "$corpus" && pwd)
 h_init
 S=$H_TMP/split
-mkdir -p "$S"
+bench_split "$corpus" "$S"
 for c in ham spam; do
-	# The learning half only (odd positions), then fold f = (its position in it) mod k.
-	find "$corpus/$c" -type f | LC_ALL=C sort | awk 'NR % 2 == 1' |
-		awk -v d="$S" -v c=$c -v k="$k" '{ print > (d "/" c "." ((NR - 1) % k)) }'
+	# The learning half only, then fold f = (its position in it) mod k.
+	awk -v d="$S" -v c=$c -v k="$k" '{ print > (d "/" c "." ((NR - 1) % k)) }' "$S/learn-$c"
 done
 echo "# Bayes CV: $k folds of the learning half (odd positions) of $corpus:" \
 	"$(cat "$S"/spam.* | wc -l) spam, $(cat "$S"/ham.* | wc -l) ham"

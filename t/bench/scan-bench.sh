@@ -42,6 +42,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lib/moat.sh"
 . "$here/../lib/zones.sh"
+. "$here/peers.sh"
 runs=3 par=$(nproc) corpus=$MOAT_SRCDIR/../shared/corpus
 while getopts r:n:d: o; do
 	case $o in
@@ -146,70 +147,14 @@ fi
 	{ echo "# unbound not installed: rspamd cannot be run offline, no comparison"; exit 0; }
 
 R=$H_TMP/rspamd
-mkdir -p "$R/db" "$R/log" "$R/run"
-chmod 0755 "$R"
-# A copy of Debian's configuration, without any local changes of this
-# machine: the include files and modules.d/ are Debian's, local.d/ and
-# override.d/ are ours, and the top-level rspamd.conf is ours.
-cp -a /etc/rspamd "$R/etc"
-rm -rf "$R/etc/local.d" "$R/etc/override.d" "$R/etc"/rspamd.conf.local*
-mkdir -p "$R/etc/local.d" "$R/etc/override.d"
 rport=$(h_free_port)
-# Debian's rspamd.conf minus the controller, proxy and fuzzy workers: only
-# the normal worker, which is what rspamc's "check" talks to. (Without a
-# controller rspamd warns that learning and map watching are "broken";
-# the normal worker runs the controller's periodic jobs instead.) Logging
-# stays at Debian's level "info", a few lines per message, as a default
-# install logs.
-cat >"$R/etc/rspamd.conf" <<EOF
-.include "\$CONFDIR/common.conf"
-options {
-    pidfile = "\$RUNDIR/rspamd.pid";
-    .include "\$CONFDIR/options.inc"
-    .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/options.inc"
-}
-logging {
-    type = "file";
-    filename = "\$LOGDIR/rspamd.log";
-    .include "\$CONFDIR/logging.inc"
-}
-worker "normal" {
-    bind_socket = "127.0.0.1:$rport";
-    .include "\$CONFDIR/worker-normal.inc"
-    count = 1;
-}
-EOF
-# DNS: only our unbound (without a nameserver rspamd reads /etc/resolv.conf).
-# Debian's default is timeout = 1s with 5 retransmits; NXDOMAIN comes back
-# at once, the settings only bound a stray lost packet.
-cat >"$R/etc/local.d/options.inc" <<EOF
-dns {
-    nameserver = ["127.0.0.1:$NX_PORT"];
-    timeout = 1s;
-    retransmits = 1;
-}
-EOF
-# fuzzy_check's servers (fuzzy1.rspamd.com, ...) are upstreams that rspamd
-# resolves with the system resolver, not through the dns {} setting above:
-# switch the module off completely (override.d replaces the whole section,
-# rule and servers included).
-echo "enabled = false;" >"$R/etc/override.d/fuzzy_check.conf"
+# One normal worker, no controller: what rspamc's "check" talks to.
+bench_rspamd_config "$R" 1 "$rport"
 # Redis: not configured, so bayes, neural, ratelimit, greylist, replies,
 # history_redis, url_redirector... disable themselves (bayes logs "cannot
 # init redis backend" and is skipped); that is accepted here.
-ruser=()
-if [ "$(id -u)" -eq 0 ]; then
-	# rspamd refuses to run as root; it binds, then drops to -u/-g.
-	ruser=(-u _rspamd -g _rspamd)
-	chown _rspamd: "$R/db" "$R/log" "$R/run" || exit 1
-fi
-rspamd -f "${ruser[@]}" -c "$R/etc/rspamd.conf" \
-	--var="CONFDIR=$R/etc" --var="LOCAL_CONFDIR=$R/etc" --var="DBDIR=$R/db" \
-	--var="RUNDIR=$R/run" --var="LOGDIR=$R/log" \
-	</dev/null >>"$H_TMP/logs/rspamd.log" 2>&1 &
-rpid=$!
-h_track $rpid rspamd
-rlog=$R/log/rspamd.log
+bench_rspamd_run "$R" || exit 1
+rpid=$RSPAMD_PID rlog=$RSPAMD_LOG
 if ! h_wait_port "$rport" 120 $rpid; then
 	echo "rspamd did not start:" >&2
 	tail -n 20 "$H_TMP/logs/rspamd.log" "$rlog" >&2
