@@ -82,15 +82,21 @@ scenario() {
 # Daemons with a state directory and port of our choosing (restarts keep both).
 # Logs go to $H_TMP/logs (not DIR: it may be the full file system), one per start.
 RP_N=0
+
+# rp_state DIR: a state directory with a migrated database, DNS lists off
+# (nothing here may ask the internet); kept as it is when it exists.
+rp_state() {
+	mkdir -p "$1"
+	[ -e "$1/moat.db" ] && return 0
+	"$(m_bin moatctl)" -o state_directory="$1" migrate >/dev/null &&
+		sqlite3 "$1/moat.db" "UPDATE dnsbl_zones SET enabled = 0"
+}
+
 # rp_policyd DIR PORT [-o N=V]...  -> RP_PID RP_LOG
 rp_policyd() {
 	local dir=$1 port=$2
 	shift 2
-	mkdir -p "$dir"
-	if [ ! -e "$dir/moat.db" ]; then
-		"$(m_bin moatctl)" -o state_directory="$dir" migrate >/dev/null &&
-			sqlite3 "$dir/moat.db" "UPDATE dnsbl_zones SET enabled = 0" || return 1
-	fi
+	rp_state "$dir" || return 1
 	RP_N=$((RP_N + 1))
 	RP_LOG=$H_TMP/logs/policyd-$port-$RP_N.log
 	"$(m_bin moat-policyd)" -f -o state_directory="$dir" -o policy_listen="inet:127.0.0.1:$port" -o run_as="$(id -un)" \
@@ -104,11 +110,7 @@ rp_policyd() {
 rp_milter() {
 	local dir=$1 port=$2
 	shift 2
-	mkdir -p "$dir"
-	if [ ! -e "$dir/moat.db" ]; then
-		"$(m_bin moatctl)" -o state_directory="$dir" migrate >/dev/null &&
-			sqlite3 "$dir/moat.db" "UPDATE dnsbl_zones SET enabled = 0" || return 1
-	fi
+	rp_state "$dir" || return 1
 	RP_N=$((RP_N + 1))
 	RP_MLOG=$H_TMP/logs/contentfilter-$port-$RP_N.log
 	"$(m_bin moat-contentfilter)" -f -o state_directory="$dir" -o run_as="$(id -un)" \
