@@ -146,19 +146,24 @@ static int wal_holds(struct wb_wal *w, const unsigned char *p, int amt, sqlite3_
 static int wal_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 {
 	struct wb_wal *w = (struct wb_wal *)f;
-	int rc;
+	int page = w->page_next, hold, rc;
 
 	if (w->err)
 		return w->err;
-	if (!wal_holds(w, p, amt, off) || w->len + (size_t)amt > WALBUF_SIZE) {
-		/* Not a frame continuing the last (or no room): after what is held, at once. */
+	hold = wal_holds(w, p, amt, off);
+	if (hold && w->len + (size_t)amt > WALBUF_SIZE) {
+		/* No room: out with what is held; a page whose header went with it follows. */
 		if ((rc = wal_flush(w)) != SQLITE_OK)
 			return rc;
-		if (!wal_holds(w, p, amt, off) || (size_t)amt > WALBUF_SIZE) {
-			w->page_next = 0;
-			w->next = off + amt;
-			return w->real->pMethods->xWrite(w->real, p, amt, off);
-		}
+		hold = !page;
+	}
+	if (!hold) {
+		/* Not a frame continuing the last: after what is held, at once. */
+		if ((rc = wal_flush(w)) != SQLITE_OK)
+			return rc;
+		w->page_next = 0;
+		w->next = off + amt;
+		return w->real->pMethods->xWrite(w->real, p, amt, off);
 	}
 	if (w->len == 0)
 		w->off = off;
