@@ -1,0 +1,23 @@
+/*
+ * postconf - read one of Postfix's own settings (postconf -hx NAME), so that
+ * moat can follow main.cf where it has no value of its own: myhostname for
+ * the headers it writes, mynetworks for what counts as local mail.
+ *
+ * Runs the postconf(1) command; call it at start-up or reload, before the
+ * privilege drop, never per message.
+ */
+#ifndef MOAT_POSTCONF_H
+#define MOAT_POSTCONF_H
+
+#include <stddef.h>
+
+/*
+ * Put Postfix's value of NAME (with $name expansions done by postconf) into
+ * out, without the trailing newline. Returns 0, or -1 when postconf is
+ * missing, fails, times out or prints nothing; out is "" then. The command is
+ * found as $MOAT_POSTCONF when set (the tests point it at a private instance
+ * with "postconf -c DIR"), else postconf in /usr/sbin or the PATH.
+ */
+int postconf_get(const char *name, char *out, size_t outlen);
+
+#endif
