@@ -42,24 +42,26 @@ int main(void)
 		return 1;
 
 	if (access("/usr/sbin/postconf", X_OK) == 0) {
-		write_file("main.cf", "myhostname = mx.unit.test\nmynetworks = 192.0.2.0/24, "
-				      "$myhostname\ncompatibility_level = 3.6\n", 0644);
+		write_file("main.cf",
+		           "myhostname = mx.unit.test\nmynetworks = 192.0.2.0/24, "
+		           "$myhostname\ncompatibility_level = 3.6\n",
+		           0644);
 		use("/usr/sbin/postconf -c ", "");
 		ok(postconf_get("myhostname", buf, sizeof(buf)) == 0 &&
-			   strcmp(buf, "mx.unit.test") == 0,
+		       strcmp(buf, "mx.unit.test") == 0,
 		   "real postconf -c: myhostname is %s", buf);
 		ok(postconf_get("mynetworks", buf, sizeof(buf)) == 0 &&
-			   strcmp(buf, "192.0.2.0/24, mx.unit.test") == 0,
+		       strcmp(buf, "192.0.2.0/24, mx.unit.test") == 0,
 		   "postconf does the $name expansion: %s", buf);
 		ok(postconf_get("no_such_parameter_anywhere", buf, sizeof(buf)) == -1 &&
-			   buf[0] == '\0',
+		       buf[0] == '\0',
 		   "an unknown parameter is -1 and empty");
 	} else {
 		printf("# SKIP no /usr/sbin/postconf\n");
 	}
 
 	write_file("long", "#!/bin/sh\nprintf 'abcdefghijklmnopqrstuvwxyz0123456789%%0200d\\n' 0\n",
-		   0755);
+	           0755);
 	use("", "/long");
 	ok(postconf_get("x", buf, 8) == 0 && strcmp(buf, "abcdefg") == 0,
 	   "a value longer than the buffer is cut, NUL-terminated: %s", buf);
@@ -77,8 +79,8 @@ int main(void)
 	time_t t0 = time(NULL);
 	int r = postconf_get("x", buf, sizeof(buf));
 	long took = (long)(time(NULL) - t0);
-	ok(r == -1 && took >= 4 && took < 15, "a hanging postconf is killed after its timeout (%lds)",
-	   took);
+	ok(r == -1 && took >= 4 && took < 15,
+	   "a hanging postconf is killed after its timeout (%lds)", took);
 
 	char rm[300];
 	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
