@@ -8,6 +8,7 @@
 # (first line, one symbol a line after a TAB, ';' placement, order by
 # absolute weight, two decimals), and every symbol both report must have
 # the same options with the same separators. The symbol sets may differ.
+# moatctl scan's text and JSON are held to rspamc's the same way.
 #
 # Where rspamd writes an option raw that breaks its own syntax (a ',', ';',
 # '[' or ']' inside one option, from an envelope sender
@@ -79,6 +80,13 @@ for n in $names; do
 	esac
 	tap_ok "$n: the same options and separators for each symbol both report ($want among them)" \
 		judge options "$d/moat" "$d/rspamd" "$d/rspamd.json" $want
+	# moatctl scan has no envelope: the symbols of the message itself.
+	m_ctl scan --no-dns "$msgs/$n.eml" >"$d/moat.scan" 2>/dev/null
+	m_ctl scan --no-dns --json "$msgs/$n.eml" >"$d/moat.scan.json" 2>/dev/null
+	rspamc -h "127.0.0.1:$normal_port" -i 198.51.100.20 "$msgs/$n.eml" >"$d/rspamc.txt" 2>&1
+	tap_ok "$n: moatctl scan prints the options as rspamc does, --json one element per option" \
+		judge scan "$d/moat.scan" "$d/moat.scan.json" "$d/rspamc.txt" "$d/rspamd.json" \
+		MIME_GOOD MIME_TRACE
 done
 
 kill "$M_MILTER_PID"

@@ -18,6 +18,10 @@ the judge that compares moat's header with the one rspamd wrote.
       must write each of its options through the one encoder (what rspamd
       writes raw but would break the syntax becomes U+FFFD); where no
       option holds such a character rspamd's header must read the same.
+  spamd-result.py scan MOAT_TEXT MOAT_JSON RSPAMC_TEXT RSPAMD_JSON SYMBOL...
+      the same for `moatctl scan` against rspamc: each symbol both report
+      has the same "Symbol: NAME (W)[OPT, OPT]" options part as rspamc
+      prints it, and in --json the same list, one element per option
 """
 import json
 import re
@@ -94,6 +98,36 @@ def cmd_options(moat, rspamd, js, required):
     return 1 if bad else 0
 
 
+RSPAMC = re.compile(r"^Symbol: ([A-Z0-9_]+) \((-?\d+\.\d\d)\)(?:\[(.*)\])?$")
+
+
+def rspamc_text(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return {m.group(1): m.group(3) or "" for m in map(RSPAMC.match, f.read().split("\n")) if m}
+
+
+def cmd_scan(moat_text, moat_json, rspamc, rspamd_json, required):
+    with open(moat_json, encoding="utf-8") as f:
+        mj = json.load(f)["symbols"]
+    with open(rspamd_json, encoding="utf-8") as f:
+        rj = json.load(f)["symbols"]
+    mt, rt = rspamc_text(moat_text), rspamc_text(rspamc)
+    common = sorted(set(mj) & set(rj))
+    bad = ["%s is not reported by both" % n for n in required if n not in common]
+    for name in common:
+        exact = rj[name].get("options") or []
+        if mj[name]["options"] != [encode(o) for o in exact]:
+            bad.append("%s: JSON options moat %r, rspamd %r" % (name, mj[name]["options"], exact))
+        if mt.get(name) != ", ".join(encode(o) for o in exact):
+            bad.append("%s: text moat %r, rspamd exact %r" % (name, mt.get(name), exact))
+        if not any(c in o for o in exact for c in SPECIAL) and mt.get(name) != rt.get(name):
+            bad.append("%s: text moat %r, rspamc %r" % (name, mt.get(name), rt.get(name)))
+    for b in bad:
+        print("# %s" % b, file=sys.stderr)
+    print("# in common: %s" % " ".join(common), file=sys.stderr)
+    return 1 if bad else 0
+
+
 def message(subject):
     m = EmailMessage()
     m["From"] = "Alice Example <alice@example.org>"
@@ -160,5 +194,7 @@ if __name__ == "__main__":
         sys.exit(cmd_syntax(a[1]))
     if a[:1] == ["options"] and len(a) >= 4:
         sys.exit(cmd_options(a[1], a[2], a[3], a[4:]))
+    if a[:1] == ["scan"] and len(a) >= 5:
+        sys.exit(cmd_scan(a[1], a[2], a[3], a[4], a[5:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)
