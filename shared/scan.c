@@ -386,7 +386,7 @@ void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const 
 	 * separates two and a ']' ends the list.
 	 */
 	for (int k = 0; *p && k < 64; k++) {
-		char name[64], opt[512];
+		char name[64], opt[1024];	/* a 272-byte option, encoded: U+FFFD is 3 bytes */
 		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 		const char *lb, *rb;
 
