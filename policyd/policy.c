@@ -22,6 +22,7 @@
 #include "dnsbl.h"
 #include "gl_store.h"
 #include "greylist.h"
+#include "hdrsafe.h"
 #include "log.h"
 #include "mapfetch.h"
 #include "mem.h"
@@ -374,14 +375,11 @@ static void finish(struct decision *d)
 	free(d);
 }
 
-/* Header-safe copy: what the HELO said goes into a header, so nothing that could break it. */
-static void put_safe(struct sbuf *sb, const char *s)
-{
-	for (; *s; s++)
-		sbuf_putc(sb, (*s > 32 && *s < 127 && !strchr(";[]()", *s)) ? *s : '?');
-}
-
-/* SYM(w)[opt]; ... in Rspamd's notation, largest weight first. */
+/*
+ * SYM(w)[opt,opt]; ... in Rspamd's notation, largest weight first. Each
+ * option goes through the one option encoder: what the HELO said can end
+ * neither the option nor the header, and the milter splits at the ','.
+ */
 static void format_hits(struct decision *d)
 {
 	const struct dnsbl_hit *h;
@@ -391,7 +389,11 @@ static void format_hits(struct decision *d)
 		if (i)
 			sbuf_puts(&d->symbols, "; ");
 		sbuf_printf(&d->symbols, "%s(%.2f)[", h[i].symbol, h[i].weight);
-		put_safe(&d->symbols, h[i].option);
+		for (int k = 0; k < h[i].nopts; k++) {
+			if (k)
+				sbuf_putc(&d->symbols, ',');
+			hdrsafe_option(&d->symbols, h[i].opts[k], strlen(h[i].opts[k]));
+		}
 		sbuf_putc(&d->symbols, ']');
 	}
 }

@@ -514,30 +514,30 @@ void dnsbl_job_domain(struct dnsbl_job *job, const char *domain, enum dnsbl_chec
 static void add_hit(struct dnsbl_job *job, const char *symbol, double weight, const char *zone,
 		    const struct target *t)
 {
-	char opt[300];
+	struct dnsbl_hit *h = NULL;
 
-	snprintf(opt, sizeof(opt), "%s:%s", t->text, check_name(t->check));
-	for (size_t i = 0; i < job->nhits; i++) {
-		struct dnsbl_hit *h = &job->hits[i];
-		size_t len = strlen(h->option);
-
-		if (strcmp(h->symbol, symbol) != 0)
-			continue;
-		/* Once per symbol, with every target that hit it as options. */
-		if (!strstr(h->option, opt) && len + strlen(opt) + 2 < sizeof(h->option))
-			snprintf(h->option + len, sizeof(h->option) - len, ",%s", opt);
+	for (size_t i = 0; i < job->nhits && h == NULL; i++)
+		if (strcmp(job->hits[i].symbol, symbol) == 0)
+			h = &job->hits[i];
+	if (h == NULL) {
+		if (job->nhits == job->cap) {
+			job->cap = job->cap ? job->cap * 2 : 8;
+			job->hits = xrealloc(job->hits, job->cap * sizeof(*job->hits));
+		}
+		h = &job->hits[job->nhits++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->symbol, sizeof(h->symbol), "%s", symbol);
+		snprintf(h->zone, sizeof(h->zone), "%s", zone);
+		h->weight = weight;
+	}
+	/* Once per symbol, with every target that hit it as an option of its own. */
+	if (h->nopts == DNSBL_HIT_OPTS)
 		return;
-	}
-	if (job->nhits == job->cap) {
-		job->cap = job->cap ? job->cap * 2 : 8;
-		job->hits = xrealloc(job->hits, job->cap * sizeof(*job->hits));
-	}
-	memset(&job->hits[job->nhits], 0, sizeof(job->hits[0]));
-	snprintf(job->hits[job->nhits].symbol, sizeof(job->hits[0].symbol), "%s", symbol);
-	snprintf(job->hits[job->nhits].zone, sizeof(job->hits[0].zone), "%s", zone);
-	snprintf(job->hits[job->nhits].option, sizeof(job->hits[0].option), "%s", opt);
-	job->hits[job->nhits].weight = weight;
-	job->nhits++;
+	snprintf(h->opts[h->nopts], sizeof(h->opts[0]), "%s:%s", t->text, check_name(t->check));
+	for (int k = 0; k < h->nopts; k++)
+		if (strcmp(h->opts[k], h->opts[h->nopts]) == 0)
+			return;
+	h->nopts++;
 }
 
 static int by_weight(const void *a, const void *b)

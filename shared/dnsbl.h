@@ -41,11 +41,14 @@ enum dnsbl_code_result {
 	DNSBL_UNKNOWN_CODE,	/* not a code the zone documents */
 };
 
+#define DNSBL_HIT_OPTS 16	/* options kept per hit */
+
 struct dnsbl_hit {
 	char symbol[64];
 	double weight;
 	char zone[160];		/* without any key */
-	char option[300];	/* target:check, as in the headers */
+	char opts[DNSBL_HIT_OPTS][272];	/* "target:check" for each target that hit */
+	int nopts;
 };
 
 struct dnsbl;

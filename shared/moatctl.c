@@ -282,19 +282,13 @@ static void print_result(const char *file, const struct scan_result *res, double
 		printf(",\"is_spam\":%s,\"scan_time\":%.6f,\"symbols\":{",
 		       strcmp(res->action, "reject") == 0 ? "true" : "false", secs);
 		for (size_t i = 0; i < res->n; i++) {
-			const char *o = sbuf_cstr((struct sbuf *)&res->v[i].opts);
-
 			printf("%s", i ? "," : "");
 			json_str(stdout, res->v[i].name);
 			printf(":{\"score\":%.2f,\"options\":[", res->v[i].weight);
-			for (int k = 0; *o; k++) {
-				size_t n = strcspn(o, ",");
-				char opt[512];
-
-				snprintf(opt, sizeof(opt), "%.*s", (int)n, o);
+			/* One element per option, as Rspamd's JSON has them. */
+			for (int k = 0; k < res->v[i].nopts; k++) {
 				printf("%s", k ? "," : "");
-				json_str(stdout, opt);
-				o += n + (o[n] == ',');
+				json_str(stdout, res->v[i].opts[k]);
 			}
 			printf("]}");
 		}
@@ -305,9 +299,16 @@ static void print_result(const char *file, const struct scan_result *res, double
 	       "Spam: %s\nScore: %.2f / %.2f\n",
 	       file, secs, res->action, strcmp(res->action, "reject") == 0 ? "true" : "false",
 	       res->score, isinf(res->required) ? 0.0 : res->required);
-	for (size_t i = 0; i < res->n; i++)
-		printf("Symbol: %s (%.2f)[%s]\n", res->v[i].name, res->v[i].weight,
-		       sbuf_cstr((struct sbuf *)&res->v[i].opts));
+	/* As rspamc prints a symbol: options after ", ", no brackets without any. */
+	for (size_t i = 0; i < res->n; i++) {
+		struct sbuf o;
+
+		sbuf_init(&o);
+		scan_symbol_opts(&res->v[i], &o, ", ");
+		printf("Symbol: %s (%.2f)%s%s%s\n", res->v[i].name, res->v[i].weight,
+		       o.len ? "[" : "", sbuf_cstr(&o), o.len ? "]" : "");
+		sbuf_free(&o);
+	}
 	printf("\n");
 }
 

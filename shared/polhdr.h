@@ -2,9 +2,10 @@
  * polhdr - the X-Moat-Policy header moat-policyd prepends at RCPT and
  * moat-contentfilter reads (and removes) at end of DATA.
  *
- *   X-Moat-Policy: SYM(w)[opt]; SYM(w)[opt]; ts=1700000000; sig=0123456789abcdef
+ *   X-Moat-Policy: SYM(w)[opt,opt]; SYM(w)[opt]; ts=1700000000; sig=0123456789abcdef
  *
- * The symbols are Rspamd's notation. sig is SipHash-2-4, under the key in
+ * The symbols are Rspamd's notation, each option written by
+ * hdrsafe_option() (so a ',' separates two and a ']' ends the list). sig is SipHash-2-4, under the key in
  * the settings table, of "client-ip|ts|symbols": a header a sender wrote,
  * or one copied from another client's mail, does not verify and is
  * ignored.

@@ -23,6 +23,7 @@
 #include "evloop.h"
 #include "url.h"
 #include "hash.h"
+#include "hdrsafe.h"
 #include "log.h"
 #include "mem.h"
 #include "scan.h"
@@ -307,19 +308,39 @@ void scan_result_init(struct scan_result *res)
 
 void scan_result_free(struct scan_result *res)
 {
-	for (size_t i = 0; i < res->n; i++)
-		sbuf_free(&res->v[i].opts);
+	for (size_t i = 0; i < res->n; i++) {
+		for (int k = 0; k < res->v[i].nopts; k++)
+			free(res->v[i].opts[k]);
+		free(res->v[i].opts);
+	}
 	free(res->v);
 	scan_result_init(res);
 }
 
-/* Options go into a header: nothing that could end or break it. */
-static void put_opt(struct sbuf *sb, const char *opt)
+/* One more option for s, with Rspamd's limits (rspamd_task_add_result_option). */
+static void add_opt(struct scan_symbol *s, const char *opt)
 {
-	size_t n = 0;
+	size_t len = strlen(opt);
+	struct sbuf enc;
 
-	for (const unsigned char *p = (const unsigned char *)opt; *p && n < 200; p++, n++)
-		sbuf_putc(sb, (*p >= 32 && *p != 127 && !strchr(";[],", *p)) ? *p : '?');
+	if (s->opts_full || s->nopts >= SCAN_MAX_OPTS)
+		return;
+	if (s->optlen + len > SCAN_MAX_OPTS_LEN) {
+		opt = "...";
+		len = 3;
+		s->opts_full = 1;
+	}
+	sbuf_init(&enc);
+	hdrsafe_option(&enc, opt, len);
+	for (int k = 0; k < s->nopts; k++)
+		if (strcmp(s->opts[k], sbuf_cstr(&enc)) == 0) {
+			sbuf_free(&enc);
+			return;
+		}
+	s->opts = xrealloc(s->opts, (size_t)(s->nopts + 1) * sizeof(*s->opts));
+	s->opts[s->nopts++] = xstrdup(sbuf_cstr(&enc));
+	s->optlen += len;
+	sbuf_free(&enc);
 }
 
 void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
@@ -339,14 +360,9 @@ void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, cons
 		memset(s, 0, sizeof(*s));
 		snprintf(s->name, sizeof(s->name), "%s", name);
 		s->weight = weight;
-		sbuf_init(&s->opts);
 	}
-	/* Up to 20 options a symbol, as Rspamd keeps headers readable. */
-	if (opt && *opt && s->opts.len < 1024) {
-		if (s->opts.len)
-			sbuf_putc(&s->opts, ',');
-		put_opt(&s->opts, opt);
-	}
+	if (opt && *opt)
+		add_opt(s, opt);
 	(void)r;
 }
 
@@ -364,9 +380,13 @@ void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const 
 {
 	const char *p = list;
 
-	/* "NAME(w)[opts]; NAME(w)[opts]": names and options; weights are ours. */
+	/*
+	 * "NAME(w)[o,o]; NAME(w)[]": names and options; weights are ours. The
+	 * policy server wrote each option through hdrsafe_option(), so a ','
+	 * separates two and a ']' ends the list.
+	 */
 	for (int k = 0; *p && k < 64; k++) {
-		char name[64], opts[512];
+		char name[64], opt[1024];	/* a 272-byte option, encoded: U+FFFD is 3 bytes */
 		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 		const char *lb, *rb;
 
@@ -374,14 +394,19 @@ void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const 
 			return;
 		memcpy(name, p, n);
 		name[n] = '\0';
-		opts[0] = '\0';
 		lb = strchr(p, '[');
 		rb = lb ? strchr(lb, ']') : NULL;
-		if (lb && rb && (size_t)(rb - lb - 1) < sizeof(opts)) {
-			memcpy(opts, lb + 1, (size_t)(rb - lb - 1));
-			opts[rb - lb - 1] = '\0';
+		scan_add(res, r, name, NULL);
+		for (const char *o = lb ? lb + 1 : rb; o && o < rb;) {
+			size_t len = strcspn(o, ",]");
+
+			if (len < sizeof(opt)) {
+				memcpy(opt, o, len);
+				opt[len] = '\0';
+				scan_add(res, r, name, opt);
+			}
+			o += len + 1;
 		}
-		scan_add(res, r, name, opts);
 		p = rb ? rb + 1 : p + n;
 		p += strspn(p, "; ");
 	}
@@ -418,30 +443,27 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r)
 		res->action = "greylist";
 }
 
+void scan_symbol_opts(const struct scan_symbol *s, struct sbuf *out, const char *sep)
+{
+	for (int k = 0; k < s->nopts; k++) {
+		if (k)
+			sbuf_puts(out, sep);
+		sbuf_puts(out, s->opts[k]);
+	}
+}
+
 void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold)
 {
-	size_t line_start = out->len;
 	int is_reject = strcmp(res->action, "reject") == 0;
 
 	sbuf_printf(out, "default: %s [%.2f / %.2f]", is_reject ? "True" : "False", res->score,
 		    isinf(res->required) ? 0.0 : res->required);
 	for (size_t i = 0; i < res->n; i++) {
-		struct sbuf item;
-
-		sbuf_init(&item);
-		sbuf_printf(&item, "%s(%.2f)[", res->v[i].name, res->v[i].weight);
-		sbuf_append(&item, res->v[i].opts.data, res->v[i].opts.len);
-		sbuf_putc(&item, ']');
-		sbuf_putc(out, ';');
-		/* Fold after ';' when the line would grow past the width. */
-		if (fold > 0 && out->len - line_start + 1 + item.len > (size_t)fold) {
-			sbuf_puts(out, "\n\t");
-			line_start = out->len - 1;
-		} else {
-			sbuf_putc(out, ' ');
-		}
-		sbuf_append(out, item.data, item.len);
-		sbuf_free(&item);
+		/* Rspamd joins with "; " and folds after every ';' (lua_util.fold_header). */
+		sbuf_puts(out, fold ? ";\n\t" : "; ");
+		sbuf_printf(out, "%s(%.2f)[", res->v[i].name, res->v[i].weight);
+		scan_symbol_opts(&res->v[i], out, ",");
+		sbuf_putc(out, ']');
 	}
 }
 
@@ -586,7 +608,8 @@ static void scan_dns_run(const struct scan_rules *r, struct scan_dns *sd,
 		evloop_run(sd->ev);
 	n = dnsbl_job_hits(job, &h);
 	for (size_t i = 0; i < n; i++)
-		scan_add(res, r, h[i].symbol, h[i].option);
+		for (int k = 0; k < (h[i].nopts ? h[i].nopts : 1); k++)
+			scan_add(res, r, h[i].symbol, h[i].nopts ? h[i].opts[k] : NULL);
 	failed = dnsbl_job_failed(job, &timed_out);
 	if (failed && sd->soft_reject) {
 		res->soft_reject = 1;

@@ -4,7 +4,9 @@
  * and the result is written as Rspamd writes it, so existing Sieve rules
  * and log parsers keep working:
  *
- *   X-Spamd-Result: default: False [-2.80 / 11.00]; SYM(w)[opt,opt]; ...
+ *   X-Spamd-Result: default: False [-2.80 / 11.00];
+ *   	SYM(w)[opt,opt];
+ *   	SYM(w)[]
  *   X-Rspamd-Action: no action
  *
  * The milter and `moatctl scan` run the very same code. Rules are a
@@ -22,10 +24,17 @@
 
 struct scan_rules;
 
+/* Rspamd's limits on one symbol's options (default_max_shots, max_opts_len). */
+#define SCAN_MAX_OPTS 100
+#define SCAN_MAX_OPTS_LEN 4096
+
 struct scan_symbol {
 	char name[64];
 	double weight;
-	struct sbuf opts;	/* options joined by ',' */
+	char **opts;		/* in the order added, each through hdrsafe_option() */
+	int nopts;
+	size_t optlen;		/* bytes of the options as given */
+	int opts_full;		/* SCAN_MAX_OPTS_LEN reached ("..." added) */
 };
 
 struct scan_result {
@@ -74,19 +83,31 @@ void scan_result_free(struct scan_result *res);
 /*
  * Add a symbol with its weight from the rules (0 for a symbol the table
  * does not know; nothing for a disabled one). A symbol added again keeps
- * its weight once and gains the option.
+ * its weight once and gains the option. opt is one option (NULL or "" for
+ * none), encoded by hdrsafe_option(); as in Rspamd an option the symbol
+ * has already is not added twice, a symbol keeps at most SCAN_MAX_OPTS,
+ * and the option that would take it past SCAN_MAX_OPTS_LEN bytes is
+ * replaced by "..." and ends its list.
  */
 void scan_add(struct scan_result *res, const struct scan_rules *r, const char *name,
 	      const char *opt);
 /* Add a symbol with a given weight (from X-Moat-Policy, or scaled ones like Bayes). */
 void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
 		       double weight, const char *opt);
-/* Add the symbols of an X-Moat-Policy list "SYM(w)[o]; ..." (weights from the rules). */
+/* Add the symbols of an X-Moat-Policy list "SYM(w)[o,o]; ..." (weights from the rules). */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
 /* Sum, sort by absolute weight (largest first), pick the action. */
 void scan_finish(struct scan_result *res, const struct scan_rules *r);
-/* "default: False [s / r]; SYM(w)[o]; ..." ; fold > 0 folds lines near that width. */
+/*
+ * X-Spamd-Result's value as Rspamd's milter_headers writes it:
+ * "default: False [s / r]; SYM(w)[o,o]; SYM(w)[]" (two decimals, options
+ * joined by ','). With fold set, folded as Rspamd folds it: a line break
+ * and a TAB in place of the space after each ';', so the first line holds
+ * "default: ...;" and every symbol is on a line of its own.
+ */
 void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold);
+/* Append a symbol's options joined by sep (",", or ", " as rspamc prints them). */
+void scan_symbol_opts(const struct scan_symbol *s, struct sbuf *out, const char *sep);
 
 struct bayes;
 struct conf;

@@ -25,10 +25,21 @@ out=$(h_swaks --xclient-addr 192.0.2.98 --xclient-name unknown --from a@sender.e
 tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "a client with a DNS list hit below the thresholds is accepted"
 tap_ok "...and the message arrives" h_sink_wait 1 20
 m=$(cat "$(h_sink_last)")
-tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];[^$'\n']*TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]" \
+tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];"$'\n\t'"([^$'\n']*"$'\n\t'")*TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]" \
 	"the policy server's symbol is in the content filter's result"
 tap_ok "...and X-Moat-Policy is removed" bash -c "! grep -qi '^X-Moat-Policy' '$(h_sink_last)'"
 tap_ok "...after it verified" bash -c "! grep -q 'ignoring an X-Moat-Policy' '$M_MILTER_LOG'"
+
+# A list as the options of one symbol (HELO and sender both listed) stays a
+# list through X-Moat-Policy: two options joined by ',', not one with '?'.
+out=$(h_swaks --xclient-addr 203.0.113.52 --xclient-name unknown --ehlo www.spammer.example \
+	--from a@www.spammer.example --to bob@example.com --header "Subject: listed names" \
+	--body "x" 2>&1)
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "a listed HELO and sender below the thresholds: accepted"
+tap_ok "...and the message arrives" h_sink_wait 2 20
+tap_like "$(cat "$(h_sink_last)")" \
+	$'\n\t'"TEST_DBL\(2\.50\)\[www\.spammer\.example:(helo,www\.spammer\.example:sender|sender,www\.spammer\.example:helo)\];?"$'\n' \
+	"...with both targets as options of the one symbol (in the order the answers came), on a line of its own"
 
 # The content filter asks the lists about Received hops and body URLs.
 out=$(h_swaks --xclient-addr 203.0.113.50 --xclient-name unknown --from a@sender.example \

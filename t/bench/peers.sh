@@ -4,6 +4,7 @@
 #
 #   bench_split CORPUS DIR
 #   bench_rspamd_config DIR WORKERS PORT [CONTROLLER_PORT]
+#   bench_rspamd_proxy DIR PORT      (a self-scanning milter, as DMS runs it)
 #   bench_rspamd_run DIR             -> RSPAMD_PID, RSPAMD_LOG
 
 # bench_split CORPUS DIR: in each class of CORPUS/{ham,spam} the file names
@@ -80,6 +81,35 @@ EOF
 	# setting above: switch the module off completely (override.d replaces
 	# the whole section, rule and servers included).
 	echo "enabled = false;" >"$R/etc/override.d/fuzzy_check.conf"
+}
+
+# bench_rspamd_proxy DIR PORT: add to the configuration under DIR (after
+# bench_rspamd_config) a proxy worker on 127.0.0.1:PORT that speaks the
+# milter protocol and scans in itself (self_scan), with milter_headers'
+# extended_spam_headers on: docker-mailserver's setup (its worker-proxy.inc
+# and local.d/milter_headers.conf), so the milter adds X-Spamd-Result,
+# X-Rspamd-Server, X-Rspamd-Queue-Id and X-Rspamd-Action. Those headers
+# are skipped for local and authenticated clients (skip_local,
+# skip_authenticated): send from a public address.
+bench_rspamd_proxy() {
+	local R=$1 port=$2
+	cat >>"$R/etc/rspamd.conf" <<EOF
+worker "rspamd_proxy" {
+    bind_socket = "127.0.0.1:$port";
+    milter = yes;
+    timeout = 120s;
+    upstream "local" {
+        default = yes;
+        self_scan = yes;
+    }
+    count = 1;
+    discard_on_reject = false;
+    quarantine_on_reject = false;
+    spam_header = "X-Spam";
+    reject_message = "Spam message rejected";
+}
+EOF
+	echo "extended_spam_headers = true;" >"$R/etc/local.d/milter_headers.conf"
 }
 
 # bench_rspamd_run DIR: start the rspamd configured in DIR, tracked by the

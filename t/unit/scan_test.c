@@ -14,6 +14,8 @@
 #include "siphash.h"
 #include "tap.h"
 
+#define R "\xef\xbf\xbd" /* U+FFFD */
+
 int main(void)
 {
 	unsigned char key[16], msg[15];
@@ -83,24 +85,67 @@ int main(void)
 	sbuf_init(&sb);
 	scan_spamd_result(&res, &sb, 0);
 	is_str(sbuf_cstr(&sb),
-	       "default: False [3.40 / 11.00]; MISSING_MID(2.50)[]; MISSING_DATE(1.00)[a?b?c???d];"
-	       " MIME_GOOD(-0.10)[text/plain,text/html]; NO_SUCH_SYMBOL(0.00)[x]",
-	       "Rspamd's format: largest weight first, options joined, header-safe");
+	       "default: False [3.40 / 11.00]; MISSING_MID(2.50)[]; MISSING_DATE(1.00)[a" R "b" R
+	       "c" R R R "d]; MIME_GOOD(-0.10)[text/plain,text/html]; NO_SUCH_SYMBOL(0.00)[x]",
+	       "Rspamd's format: largest weight first, options joined by ',', header-safe");
+	sbuf_reset(&sb);
+	scan_spamd_result(&res, &sb, 1);
+	is_str(sbuf_cstr(&sb),
+	       "default: False [3.40 / 11.00];\n\tMISSING_MID(2.50)[];\n\tMISSING_DATE(1.00)[a" R
+	       "b" R "c" R R R
+	       "d];\n\tMIME_GOOD(-0.10)[text/plain,text/html];\n\tNO_SUCH_SYMBOL(0.00)[x]",
+	       "folded as Rspamd folds: one symbol per line, TAB, no ';' after the last");
 	is_str(res.action, "no action", "action");
 	scan_add_weighted(&res, r, "BAYES_SPAM", 9.0, "99%");
 	scan_finish(&res, r);
 	sbuf_reset(&sb);
-	scan_spamd_result(&res, &sb, 40);
+	scan_spamd_result(&res, &sb, 1);
 	like_str(sbuf_cstr(&sb), "default: True [12.40 / 11.00];\n\tBAYES_SPAM(9.00)[99%];",
-		 "True on reject, folded after ';'");
+	         "True on reject, folded after ';'");
 	is_str(res.action, "reject", "reject at 11");
 	scan_result_free(&res);
 
 	scan_result_init(&res);
-	scan_add_policy(&res, r, "RBL_SPAMHAUS_PBL(9.99)[192.0.2.1:client]; DBL_SPAM(0.00)[x.example:helo]");
+	scan_add_policy(&res, r,
+	                "RBL_SPAMHAUS_PBL(9.99)[192.0.2.1:client,192.0.2.1:received]; "
+	                "DBL_SPAM(0.00)[x.example:helo]; MOAT_X(0.00)[]");
 	scan_finish(&res, r);
-	is_int(res.n, 2, "policy symbols parsed");
+	is_int(res.n, 3, "policy symbols parsed");
 	ok(fabs(res.score - 8.5) < 1e-9, "...with our weights, not the header's (%.2f)", res.score);
+	sbuf_reset(&sb);
+	scan_spamd_result(&res, &sb, 0);
+	is_str(
+	    sbuf_cstr(&sb),
+	    "default: False [8.50 / 11.00]; DBL_SPAM(6.50)[x.example:helo]; RBL_SPAMHAUS_PBL(2.00)"
+	    "[192.0.2.1:client,192.0.2.1:received]; MOAT_X(0.00)[]",
+	    "X-Moat-Policy: a list of options stays a list, each its own option");
+	is_int(res.v[1].nopts, 2, "...two options, not one joined");
+	scan_result_free(&res);
+
+	/* Rspamd's limits on options: 100 a symbol, 4096 bytes, no repeats. */
+	scan_result_init(&res);
+	for (int i = 0; i < 150; i++) {
+		char o[16];
+
+		snprintf(o, sizeof(o), "%d", i % 120);
+		scan_add(&res, r, "MANY", o);
+	}
+	is_int(res.v[0].nopts, SCAN_MAX_OPTS, "at most SCAN_MAX_OPTS options, repeats not counted");
+	scan_result_free(&res);
+	scan_result_init(&res);
+	{
+		char big[1500];
+
+		for (int i = 0; i < 5; i++) {
+			memset(big, 'a' + i, sizeof(big) - 1);
+			big[sizeof(big) - 1] = '\0';
+			scan_add(&res, r, "LONG", big);
+		}
+	}
+	is_int(res.v[0].nopts, 3, "the option over 4096 bytes becomes the last");
+	is_str(res.v[0].opts[2], "...", "...and reads \"...\", as in Rspamd");
+	scan_add(&res, r, "LONG", "x");
+	is_int(res.v[0].nopts, 3, "no option after it");
 	scan_result_free(&res);
 	sbuf_free(&sb);
 	scan_rules_free(r);
