@@ -30,7 +30,7 @@
  * "a = $b$b$b..." ten levels deep is exponential work unless counted. */
 #define CONF_EXPAND_MAX 1000
 
-enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM };
+enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM, CT_MODE };
 
 struct conf_spec {
 	const char *name;
@@ -62,7 +62,7 @@ static const struct conf_spec specs[] = {
 	 "User the daemons run as once their sockets are bound, when started as root\n"
 	 "    (create it with: useradd --system --home-dir /nonexistent --shell\n"
 	 "    /usr/sbin/nologin moat). root keeps root, with a warning."},
-	{"unix_socket_mode", CT_STR, "0660", 0, 0, NULL,
+	{"unix_socket_mode", CT_MODE, "0660", 0, 0777, NULL,
 	 "Permissions of unix:/PATH listening sockets (octal)."},
 	{"unix_socket_group", CT_STR, "postfix", 0, 0, NULL,
 	 "Group of unix:/PATH listening sockets, so that Postfix can connect; when left\n"
@@ -554,6 +554,15 @@ static int check_value(const struct conf_spec *s, struct conf_val *cv, char *err
 			return -1;
 		}
 		return 0;
+	case CT_MODE:
+		/* Octal digits only, as chmod takes them; "660" and "0660" are alike. */
+		if (*v == '\0' || strspn(v, "01234567") != strlen(v) || strlen(v) > 4 ||
+		    (cv->num = strtoll(v, NULL, 8)) > s->max) {
+			snprintf(err, errlen, "%s: %s = %s: expected an octal mode like 0660",
+				 cv->origin, s->name, v);
+			return -1;
+		}
+		return 0;
 	case CT_LISTEN:
 		if (listen_parse(v, &la, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s = %s: %s", cv->origin, s->name, v, why);
@@ -586,6 +595,22 @@ static int check_value(const struct conf_spec *s, struct conf_val *cv, char *err
 	return 0;
 }
 
+/*
+ * Whether raw holds what looks like a trailing comment ("0660  # rw"): main.cf
+ * syntax has none, so it is part of the value. Said in the error, because the
+ * value then fails to parse or names a $setting that does not exist.
+ */
+static void hint_trailing_comment(const char *raw, char *err, size_t errlen)
+{
+	const char *h = strchr(raw, '#');
+	size_t len = strlen(err);
+
+	if (h == NULL || h == raw || !isspace((unsigned char)h[-1]) || len + 1 >= errlen)
+		return;
+	snprintf(err + len, errlen - len,
+		 " (a '#' after a value is part of it: put comments on their own lines)");
+}
+
 int conf_finish(struct conf *cf, char *err, size_t errlen)
 {
 	struct sbuf out;
@@ -599,6 +624,7 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 		if (expand(cf, cv->raw, &out, 0, &budget, cv->origin, err, errlen) < 0 ||
 		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
 		     check_value(&specs[i], cv, err, errlen) < 0)) {
+			hint_trailing_comment(cv->raw, err, errlen);
 			sbuf_free(&out);
 			return -1;
 		}
@@ -639,6 +665,11 @@ int conf_is_set(const struct conf *cf, const char *name)
 	return val(cf, name)->set;
 }
 
+const char *conf_origin(const struct conf *cf, const char *name)
+{
+	return val(cf, name)->origin;
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(specs[*(const int *)a].name, specs[*(const int *)b].name);
@@ -675,7 +706,7 @@ int conf_print_one(const struct conf *cf, FILE *fp, const char *name, int defaul
 void conf_print_help(FILE *fp)
 {
 	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
-				       "choice"};
+				       "choice", "octal mode"};
 
 	for (size_t i = 0; i < NSPECS; i++)
 		fprintf(fp, "%s = %s\n    (%s; %s) %s\n", specs[i].name, specs[i].def,
@@ -739,7 +770,7 @@ int conf_changed(const struct conf *a, const struct conf *b, const char *name)
 int conf_doc_get(size_t i, struct conf_doc *d)
 {
 	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
-				       "choice"};
+				       "choice", "octal mode"};
 
 	if (i >= NSPECS)
 		return -1;

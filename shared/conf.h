@@ -38,10 +38,12 @@ int conf_finish(struct conf *cf, char *err, size_t errlen);
 const char *conf_str(const struct conf *cf, const char *name);
 /* Value of a boolean setting (yes/no). */
 int conf_bool(const struct conf *cf, const char *name);
-/* Value of an integer, time (seconds) or size (bytes) setting. */
+/* Value of an integer, time (seconds), size (bytes) or octal mode setting. */
 long long conf_num(const struct conf *cf, const char *name);
 /* Whether the setting was given in the file or with -o. */
 int conf_is_set(const struct conf *cf, const char *name);
+/* Where its value came from, for errors: "FILE, line N", "-o name=value" or "default". */
+const char *conf_origin(const struct conf *cf, const char *name);
 
 /*
  * Everything at once: read path (an error if it is missing and explicit),
