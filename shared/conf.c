@@ -109,7 +109,10 @@ static const struct conf_spec specs[] = {
 
 	/* Greylisting (moat-policyd), with postgrey's defaults. */
 	{"greylist_delay", CT_TIME, "300s", 0, 86400, NULL,
-	 "How long a new (client network, sender, recipient) triplet must wait."},
+	 "How long a new (client network, sender, recipient) triplet must wait at\n"
+	 "    RCPT (moat-policyd), and how long a message the content filter's\n"
+	 "    greylist action deferred must wait before its retry passes\n"
+	 "    (moat-contentfilter). Both daemons read it: reload both after a change."},
 	{"greylist_max_age", CT_TIME, "35d", 3600, 3650 * 86400LL, NULL,
 	 "Forget triplets and auto-allowed clients not seen for this long."},
 	{"greylist_retry_window", CT_TIME, "2d", 60, 365 * 86400LL, NULL,
@@ -209,15 +212,31 @@ static const char *const live_settings[] = {
 	"scan_size_limit", "milter_error_action", "history_max_age",
 };
 
-/* Headings of moat.conf(5) and the sample file: the first setting of each area. */
+/*
+ * Headings of moat.conf(5) and the sample file: the first setting of each
+ * area, and which daemons read the settings of that area. A daemon's
+ * --help lists what it reads from here; t/settings-read.t checks the
+ * result against the names each daemon's code uses.
+ */
 static const struct {
 	const char *first, *title;
+	unsigned readers;
 } sections[] = {
-	{"state_directory", "Files, logging and privileges"},
-	{"policy_listen", "moat-policyd"},
-	{"dns_servers", "DNS and DNS block lists (both daemons)"},
-	{"greylist_delay", "Greylisting (moat-policyd)"},
-	{"milter_listen", "moat-contentfilter"},
+	{"state_directory", "Files, logging and privileges", CONF_POLICYD | CONF_MILTER},
+	{"policy_listen", "moat-policyd", CONF_POLICYD},
+	{"dns_servers", "DNS and DNS block lists (both daemons)", CONF_POLICYD | CONF_MILTER},
+	{"greylist_delay", "Greylisting and allow and block lists (moat-policyd; greylist_delay: both)",
+	 CONF_POLICYD},
+	{"milter_listen", "moat-contentfilter", CONF_MILTER},
+};
+
+/* Settings read by more daemons than their area says. */
+static const struct {
+	const char *name;
+	unsigned readers;
+} read_also[] = {
+	/* The milter's greylist action waits as long as RCPT-time greylisting. */
+	{"greylist_delay", CONF_POLICYD | CONF_MILTER},
 };
 
 struct conf_val {
@@ -767,6 +786,49 @@ int conf_changed(const struct conf *a, const struct conf *b, const char *name)
 	return strcmp(conf_str(a, name), conf_str(b, name)) != 0;
 }
 
+unsigned conf_readers(const char *name)
+{
+	int i = spec_lookup(name);
+	unsigned r = 0;
+
+	if (i < 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(read_also) / sizeof(read_also[0]); k++)
+		if (strcmp(read_also[k].name, name) == 0)
+			return read_also[k].readers;
+	/* The area a setting is in: the last heading at or before it. */
+	for (int j = 0; j <= i; j++)
+		for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+			if (strcmp(sections[k].first, specs[j].name) == 0)
+				r = sections[k].readers;
+	return r;
+}
+
+void conf_print_readers(FILE *fp, unsigned reader)
+{
+	const char *lead = "Settings it reads (moat.conf(5) explains each):";
+	size_t col = strlen(lead);
+	int first = 1;
+
+	fputs(lead, fp);
+	for (size_t i = 0; i < NSPECS; i++) {
+		size_t len = strlen(specs[i].name);
+
+		if (!(conf_readers(specs[i].name) & reader))
+			continue;
+		if (!first)
+			fputc(',', fp);
+		if (col + 2 + len + 1 > 78) {
+			fputs("\n   ", fp);
+			col = 3;
+		}
+		fprintf(fp, " %s", specs[i].name);
+		col += 2 + len;
+		first = 0;
+	}
+	fputs(".\n", fp);
+}
+
 int conf_doc_get(size_t i, struct conf_doc *d)
 {
 	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
@@ -785,6 +847,7 @@ int conf_doc_get(size_t i, struct conf_doc *d)
 		       specs[i].type == CT_SIZE;
 	d->min = specs[i].min;
 	d->max = specs[i].max;
+	d->readers = conf_readers(specs[i].name);
 	for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
 		if (strcmp(sections[k].first, specs[i].name) == 0)
 			d->section = sections[k].title;

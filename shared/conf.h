@@ -61,10 +61,20 @@ void conf_keep_restart(struct conf *cf, const struct conf *old, conf_change_fn *
 /* Whether a setting's expanded value differs between two configurations. */
 int conf_changed(const struct conf *a, const struct conf *b, const char *name);
 
+/* The daemons that read a setting, a bit each (moatctl reads them all). */
+#define CONF_POLICYD 1u
+#define CONF_MILTER 2u
+
+/* Which daemons read a setting: CONF_POLICYD and/or CONF_MILTER; 0 for none. */
+unsigned conf_readers(const char *name);
+/* The --help paragraph naming every setting reader (one of CONF_*) reads. */
+void conf_print_readers(FILE *fp, unsigned reader);
+
 /* One setting as the documentation shows it (moat.conf(5), the sample file). */
 struct conf_doc {
 	const char *name, *type, *def, *choices, *help;
 	const char *section;	/* a heading starts here, or NULL */
+	unsigned readers;	/* CONF_POLICYD, CONF_MILTER */
 	int live;		/* applied on SIGHUP */
 	int is_number;		/* min and max apply */
 	long long min, max;

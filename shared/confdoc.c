@@ -53,6 +53,18 @@ static void roff_help(FILE *fp, const char *help)
 	}
 }
 
+/* Who reads a setting, for its type line. */
+static const char *readers(unsigned r)
+{
+	if (r == (CONF_POLICYD | CONF_MILTER))
+		return "both daemons";
+	if (r == CONF_POLICYD)
+		return "moat-policyd";
+	if (r == CONF_MILTER)
+		return "moat-contentfilter";
+	return "moatctl";
+}
+
 static void print_man(void)
 {
 	struct conf_doc d;
@@ -61,7 +73,9 @@ static void print_man(void)
 	       "Each setting with its type and default.\n"
 	       "Settings marked \\(lqapplied on SIGHUP\\(rq take effect when a running daemon\n"
 	       "gets SIGHUP (\\fBsystemctl reload\\fP); a change to any other one is logged\n"
-	       "and waits for a restart.\n");
+	       "and waits for a restart.\n"
+	       "Each says which daemon reads it: send SIGHUP to each one that does\n"
+	       "(a setting read by both daemons needs both reloaded).\n");
 	for (size_t i = 0; conf_doc_get(i, &d) == 0; i++) {
 		if (d.section) {
 			printf(".SS \"");
@@ -82,7 +96,8 @@ static void print_man(void)
 			       : strcmp(d.type, "size") == 0 ? " bytes"
 							     : "");
 		}
-		printf("; %s)\n", d.live ? "applied on SIGHUP" : "needs a restart");
+		printf("; read by %s; %s)\n", readers(d.readers),
+		       d.live ? "applied on SIGHUP" : "needs a restart");
 	}
 }
 
@@ -115,9 +130,9 @@ static void print_sample(void)
 			}
 			putchar(*p);
 		}
-		printf("\n#   (%s%s%s; %s)\n#%s = %s\n", d.type, d.choices ? ": " : "",
-		       d.choices ? d.choices : "", d.live ? "applied on SIGHUP" : "needs a restart",
-		       d.name, d.def);
+		printf("\n#   (%s%s%s; read by %s; %s)\n#%s = %s\n", d.type, d.choices ? ": " : "",
+		       d.choices ? d.choices : "", readers(d.readers),
+		       d.live ? "applied on SIGHUP" : "needs a restart", d.name, d.def);
 	}
 }
 
