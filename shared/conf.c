@@ -209,6 +209,9 @@ static const char *const live_settings[] = {
 	"greylist_delay", "greylist_max_age", "greylist_retry_window",
 	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
 	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
+	"greylist_allow_clients", "greylist_allow_recipients", "client_allowlist",
+	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
+	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age",
 };
 
