@@ -27,7 +27,7 @@ mkdir -p "$blocks"
 awk -v dir="$blocks" '
 	/^```/ && !inblock {
 		inblock = 1; label = substr($0, 4); start = NR; out = ""
-		if (label == "main.cf" || label == "moat.conf")
+		if (label == "main.cf" || label == "moat.conf" || label == "unbound.conf")
 			out = dir "/" start "." label
 		else if (label == "")
 			out = "-"
@@ -130,5 +130,40 @@ for f in $(find "$blocks" -name '*.moat.conf' | sort -V); do
 	grep -h 'fatal' "$d"/*.log | while IFS= read -r l; do tap_diag "$l"; done
 	h_stop $ppid
 	h_stop $mpid
+done
+
+# --- unbound.conf blocks: a validating unbound (as Debian's) with the block
+# sends bl.moat.test to rbldnsd, which lists 127.0.0.2 ---------------------
+printf ':127.0.0.2:listed for testing\n127.0.0.2\n' >"$H_TMP/bl.ip4"
+for f in $(find "$blocks" -name '*.unbound.conf' | sort -V); do
+	ln=$(basename "$f" .unbound.conf)
+	if ! command -v unbound >/dev/null || ! command -v rbldnsd >/dev/null; then
+		tap_skip "no unbound or rbldnsd" 2
+		continue
+	fi
+	[ -n "${H_RBLDNSD_PORT:-}" ] || h_start_rbldnsd "bl.moat.test:ip4set:$H_TMP/bl.ip4"
+	d=$H_TMP/unbound-$ln
+	mkdir -p "$d"
+	port=$(h_free_port)
+	# The root zone's trust anchor (KSK 20326), so unbound validates as Debian's does.
+	echo '. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D' \
+		>"$d/root.key"
+	{
+		printf 'server:\n  interface: 127.0.0.1\n  port: %s\n  do-ip6: no\n' "$port"
+		printf '  do-daemonize: no\n  chroot: ""\n  username: ""\n  directory: "%s"\n' "$d"
+		printf '  use-syslog: no\n  logfile: "%s/unbound.log"\n' "$d"
+		printf '  trust-anchor-file: "%s/root.key"\n' "$d"
+		printf '  outgoing-interface: 127.0.0.1\n'
+		sed "s/127\.0\.0\.1@5301/127.0.0.1@$H_RBLDNSD_PORT/" "$f"
+		printf 'remote-control:\n  control-enable: no\n'
+	} >"$d/unbound.conf"
+	tap_ok "unbound.conf block at line $ln: unbound-checkconf accepts it" \
+		unbound-checkconf "$d/unbound.conf"
+	unbound -d -c "$d/unbound.conf" </dev/null >"$d/unbound.out" 2>&1 &
+	h_track $! unbound
+	h_wait_udp_port "$port" 10 $!
+	q() { dig +short +time=1 +tries=1 -p "$port" @127.0.0.1 2.0.0.127.bl.moat.test A; }
+	h_wait_for 5 q >/dev/null
+	tap_is "$(q)" "127.0.0.2" "...and 2.0.0.127.bl.moat.test is 127.0.0.2 through it"
 done
 tap_done
