@@ -130,6 +130,7 @@ for f in $(find "$blocks" -name '*.moat.conf' | sort -V); do
 	grep -h 'fatal' "$d"/*.log | while IFS= read -r l; do tap_diag "$l"; done
 	h_stop $ppid
 	h_stop $mpid
+	tap_ok "...both stop cleanly, no sanitizer report" m_check_sanitizer_logs "$d"/*.log
 done
 
 # --- unbound.conf blocks: a validating unbound (as Debian's) with the block
