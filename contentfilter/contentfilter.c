@@ -105,7 +105,7 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	conf_print_readers(fp, CONF_MILTER);
 	fprintf(fp, "`moatctl config` prints their values.\n"
-		    "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)

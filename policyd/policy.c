@@ -48,8 +48,8 @@ struct policy {
 	struct gl_store *store;
 	struct greylist *gl;
 	struct greylist_params gp;
-	struct lists lists;	/* in force */
-	struct lists next;	/* read again after SIGHUP changed them, until ready */
+	struct lists lists;     /* in force */
+	struct lists next;      /* read again after SIGHUP changed them, until ready */
 	int greylist_on;	/* modules.greylist enabled */
 	int rbl_on;		/* modules.rbl enabled */
 	int suspicious_only;	/* greylist_mode = suspicious */
@@ -72,9 +72,8 @@ struct policy {
 };
 
 /* One list from its setting (and the older setting whose sources it also takes). */
-static struct mapfetch_list *add_list(struct mapfetch *mf, const struct conf *cf,
-				      const char *name, const char *older, int clients, char *err,
-				      size_t errlen)
+static struct mapfetch_list *add_list(struct mapfetch *mf, const struct conf *cf, const char *name,
+                                      const char *older, int clients, char *err, size_t errlen)
 {
 	struct mapfetch_list *l;
 	struct sbuf sources;
@@ -92,7 +91,7 @@ static struct mapfetch_list *add_list(struct mapfetch *mf, const struct conf *cf
  * most wait_secs, and the old lists stay in force until it has.
  */
 static int lists_setup(struct lists *ls, const struct conf *cf, int wait_secs, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct mapfetch_params p = {
 		.db_path = conf_str(cf, "database_path"),
@@ -106,10 +105,10 @@ static int lists_setup(struct lists *ls, const struct conf *cf, int wait_secs, c
 
 	memset(ls, 0, sizeof(*ls));
 	ls->maps = mf;
-	if (!(ls->client_allow = add_list(mf, cf, "client_allowlist", "greylist_allow_clients", 1,
-					  err, errlen)) ||
+	if (!(ls->client_allow =
+	          add_list(mf, cf, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
 	    !(ls->rcpt_allow = add_list(mf, cf, "recipient_allowlist", "greylist_allow_recipients",
-					0, err, errlen)) ||
+	                                0, err, errlen)) ||
 	    !(ls->sender_allow = add_list(mf, cf, "sender_allowlist", NULL, 0, err, errlen)) ||
 	    !(ls->client_block = add_list(mf, cf, "client_blocklist", NULL, 1, err, errlen)) ||
 	    !(ls->sender_block = add_list(mf, cf, "sender_blocklist", NULL, 0, err, errlen)))
@@ -162,7 +161,7 @@ static void lists_reload(struct policy *pol, const struct conf *old, const struc
 	lists_switch(pol);
 	if (pol->next.maps)
 		msg_info("reload: reading the allow and block lists again; the old ones answer "
-			 "until then");
+		         "until then");
 }
 
 static int module_on(struct policy *pol, const char *name, int current)

@@ -61,7 +61,7 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	conf_print_readers(fp, CONF_POLICYD);
 	fprintf(fp, "`moatctl config` prints their values.\n"
-		    "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
 static void on_decided(void *arg, const char *action, const char *uncommitted)

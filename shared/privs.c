@@ -53,7 +53,7 @@ static int socket_group(const struct conf *cf, struct privs *p, char *err, size_
 		char where[320];
 
 		snprintf(err, errlen, "%sunix_socket_group = %s: no such group",
-			 file_line(cf, "unix_socket_group", where, sizeof(where)), name);
+		         file_line(cf, "unix_socket_group", where, sizeof(where)), name);
 		return -1;
 	}
 	return 0;	/* the default, postfix, on a box without Postfix */
@@ -83,10 +83,11 @@ int privs_init(const struct conf *cf, struct privs *p, char *err, size_t errlen)
 		char where[320];
 
 		snprintf(err, errlen,
-			 "%srun_as = %s: no such user; create it with \"useradd --system"
-			 " --home-dir /nonexistent --shell /usr/sbin/nologin %s\" or set run_as"
-			 " in moat.conf",
-			 file_line(cf, "run_as", where, sizeof(where)), name, *name ? name : "moat");
+		         "%srun_as = %s: no such user; create it with \"useradd --system"
+		         " --home-dir /nonexistent --shell /usr/sbin/nologin %s\" or set run_as"
+		         " in moat.conf",
+		         file_line(cf, "run_as", where, sizeof(where)), name,
+		         *name ? name : "moat");
 		return -1;
 	}
 	snprintf(p->user, sizeof(p->user), "%s", pw->pw_name);

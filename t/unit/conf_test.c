@@ -182,7 +182,7 @@ int main(void)
 	cf = load("\nunix_socket_mode = 0660          # the defaults: rw for the owner\n", 0, NULL);
 	ok(cf == NULL, "a mode with a trailing comment is an error");
 	like_str(err, ", line 2: unix_socket_mode = 0660          # the defaults",
-		 "...naming file and line");
+	         "...naming file and line");
 	like_str(err, "expected an octal mode like 0660", "...explained");
 	like_str(err, "put comments on their own lines", "...with the trailing-comment hint");
 	cf = load("unix_socket_mode = 0899\n", 0, NULL);
@@ -194,7 +194,7 @@ int main(void)
 	cf = load("database_path = $state_directory/moat.db   # $name expands\n", 0, NULL);
 	ok(cf == NULL, "a $name in a trailing comment is an error");
 	like_str(err, "$name names no known setting (a '#' after a value is part of it",
-		 "...with the trailing-comment hint");
+	         "...with the trailing-comment hint");
 	cf = load("greylist_delay = 5m # five minutes\n", 0, NULL);
 	ok(cf == NULL, "a time with a trailing comment is an error");
 	like_str(err, "put comments on their own lines", "...with the hint");
