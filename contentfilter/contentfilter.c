@@ -103,11 +103,9 @@ static void usage(FILE *fp)
 		"    milter_default_action = tempfail\n"
 		"\n");
 	daemon_usage_options(fp);
-	fprintf(fp,
-		"Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
-		"milter_error_action, greylist_delay, history_max_age, database_path;\n"
-		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT; SIGHUP\n"
-		"re-reads the configuration file.\n");
+	conf_print_readers(fp, CONF_MILTER);
+	fprintf(fp, "`moatctl config` prints their values.\n"
+	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)

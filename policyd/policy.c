@@ -29,15 +29,28 @@
 #include "policy.h"
 #include "polhdr.h"
 
+/* The allow and block lists, and the thread that keeps them fresh. */
+struct lists {
+	struct mapfetch *maps;
+	struct mapfetch_list *client_allow, *client_block, *sender_allow, *sender_block;
+	struct mapfetch_list *rcpt_allow;
+};
+
+/* The settings the lists are made from: a change on SIGHUP makes them anew. */
+static const char *const list_settings[] = {
+	"client_allowlist", "greylist_allow_clients", "recipient_allowlist",
+	"greylist_allow_recipients", "sender_allowlist", "client_blocklist", "sender_blocklist",
+	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
+};
+
 struct policy {
 	const struct conf *cf;
 	sqlite3 *db;
 	struct gl_store *store;
 	struct greylist *gl;
 	struct greylist_params gp;
-	struct mapfetch *maps;
-	struct mapfetch_list *client_allow, *client_block, *sender_allow, *sender_block;
-	struct mapfetch_list *rcpt_allow;
+	struct lists lists;     /* in force */
+	struct lists next;      /* read again after SIGHUP changed them, until ready */
 	int greylist_on;	/* modules.greylist enabled */
 	int rbl_on;		/* modules.rbl enabled */
 	int suspicious_only;	/* greylist_mode = suspicious */
@@ -60,24 +73,27 @@ struct policy {
 };
 
 /* One list from its setting (and the older setting whose sources it also takes). */
-static struct mapfetch_list *add_list(struct policy *pol, const char *name, const char *older,
-				      int clients, char *err, size_t errlen)
+static struct mapfetch_list *add_list(struct mapfetch *mf, const struct conf *cf, const char *name,
+                                      const char *older, int clients, char *err, size_t errlen)
 {
 	struct mapfetch_list *l;
 	struct sbuf sources;
 
 	sbuf_init(&sources);
-	sbuf_printf(&sources, "%s %s", older ? conf_str(pol->cf, older) : "",
-		    conf_str(pol->cf, name));
-	l = mapfetch_add(pol->maps, name, clients, sbuf_cstr(&sources), err, errlen);
+	sbuf_printf(&sources, "%s %s", older ? conf_str(cf, older) : "", conf_str(cf, name));
+	l = mapfetch_add(mf, name, clients, sbuf_cstr(&sources), err, errlen);
 	sbuf_free(&sources);
 	return l;
 }
 
-/* The allow and block lists, read (or fetched) before the first request. */
-static int maps_setup(struct policy *pol, char *err, size_t errlen)
+/*
+ * The allow and block lists of cf, their thread started: it has read them
+ * (or fetched) before the first request at start-up; on SIGHUP it waits at
+ * most wait_secs, and the old lists stay in force until it has.
+ */
+static int lists_setup(struct lists *ls, const struct conf *cf, int wait_secs, char *err,
+                       size_t errlen)
 {
-	const struct conf *cf = pol->cf;
 	struct mapfetch_params p = {
 		.db_path = conf_str(cf, "database_path"),
 		.busy_ms = (int)conf_num(cf, "db_busy_timeout") * 1000,
@@ -86,17 +102,67 @@ static int maps_setup(struct policy *pol, char *err, size_t errlen)
 		.max_bytes = (size_t)conf_num(cf, "map_size_limit"),
 		.max_entries = (size_t)conf_num(cf, "map_entry_limit"),
 	};
+	struct mapfetch *mf = mapfetch_new(&p);
 
-	pol->maps = mapfetch_new(&p);
-	if (!(pol->client_allow =
-		      add_list(pol, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
-	    !(pol->rcpt_allow = add_list(pol, "recipient_allowlist", "greylist_allow_recipients",
-					 0, err, errlen)) ||
-	    !(pol->sender_allow = add_list(pol, "sender_allowlist", NULL, 0, err, errlen)) ||
-	    !(pol->client_block = add_list(pol, "client_blocklist", NULL, 1, err, errlen)) ||
-	    !(pol->sender_block = add_list(pol, "sender_blocklist", NULL, 0, err, errlen)))
+	memset(ls, 0, sizeof(*ls));
+	ls->maps = mf;
+	if (!(ls->client_allow =
+	          add_list(mf, cf, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
+	    !(ls->rcpt_allow = add_list(mf, cf, "recipient_allowlist", "greylist_allow_recipients",
+	                                0, err, errlen)) ||
+	    !(ls->sender_allow = add_list(mf, cf, "sender_allowlist", NULL, 0, err, errlen)) ||
+	    !(ls->client_block = add_list(mf, cf, "client_blocklist", NULL, 1, err, errlen)) ||
+	    !(ls->sender_block = add_list(mf, cf, "sender_blocklist", NULL, 0, err, errlen)))
 		return -1;
-	return mapfetch_start(pol->maps, err, errlen);
+	if (wait_secs < 0)
+		return mapfetch_start(mf, err, errlen);
+	return mapfetch_start_within(mf, wait_secs, err, errlen);
+}
+
+static void lists_free(struct lists *ls)
+{
+	mapfetch_free(ls->maps);
+	memset(ls, 0, sizeof(*ls));
+}
+
+/* The lists read again after SIGHUP take over once they are ready. */
+static void lists_switch(struct policy *pol)
+{
+	if (pol->next.maps == NULL || !mapfetch_ready(pol->next.maps))
+		return;
+	mapfetch_poll(pol->next.maps);
+	lists_free(&pol->lists);
+	pol->lists = pol->next;
+	memset(&pol->next, 0, sizeof(pol->next));
+	msg_info("reload: the new allow and block lists are in force");
+}
+
+/*
+ * SIGHUP with other list settings: read the lists again beside the ones in
+ * force (files take milliseconds: wait a second for them, so the next
+ * request sees them; a URL may take up to map_fetch_timeout, and the old
+ * lists answer meanwhile). A list that cannot be made keeps the old ones.
+ */
+static void lists_reload(struct policy *pol, const struct conf *old, const struct conf *cf)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(list_settings) / sizeof(list_settings[0]); i++)
+		if (conf_changed(old, cf, list_settings[i]))
+			break;
+	if (i == sizeof(list_settings) / sizeof(list_settings[0]))
+		return;
+	lists_free(&pol->next);
+	if (lists_setup(&pol->next, cf, 1, err, sizeof(err)) < 0) {
+		msg_error("reload: %s; keeping the allow and block lists in use", err);
+		lists_free(&pol->next);
+		return;
+	}
+	lists_switch(pol);
+	if (pol->next.maps)
+		msg_info("reload: reading the allow and block lists again; the old ones answer "
+		         "until then");
 }
 
 static int module_on(struct policy *pol, const char *name, int current)
@@ -185,7 +251,7 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->db = db;
 	pol->dns = dns;
 	read_settings(pol, cf);
-	if (maps_setup(pol, err, errlen) < 0) {
+	if (lists_setup(&pol->lists, cf, -1, err, errlen) < 0) {
 		policy_free(pol);
 		return NULL;
 	}
@@ -214,6 +280,7 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 
 void policy_reconfigure(struct policy *pol, const struct conf *cf, struct dns *dns)
 {
+	lists_reload(pol, pol->cf, cf);
 	read_settings(pol, cf);
 	greylist_set_params(pol->gl, &pol->gp);
 	pol->dns = dns;
@@ -228,7 +295,8 @@ void policy_free(struct policy *pol)
 	dnsbl_free(pol->bl);
 	sqlite3_finalize(pol->st_module);
 	sqlite3_finalize(pol->st_action);
-	mapfetch_free(pol->maps);
+	lists_free(&pol->next);
+	lists_free(&pol->lists);
 	free(pol);
 }
 
@@ -553,20 +621,21 @@ static int check_lists(struct decision *d)
 	struct policy *pol = d->pol;
 	const char *src;
 
-	if ((src = mapfetch_match_client(pol->client_allow, &d->ip, d->name)))
+	lists_switch(pol);
+	if ((src = mapfetch_match_client(pol->lists.client_allow, &d->ip, d->name)))
 		return list_hit(d, "client allow list", src);
-	if ((src = mapfetch_match_address(pol->rcpt_allow, d->rcpt)))
+	if ((src = mapfetch_match_address(pol->lists.rcpt_allow, d->rcpt)))
 		return list_hit(d, "recipient allow list", src);
-	if ((src = mapfetch_match_address(pol->sender_allow, d->sender)))
+	if ((src = mapfetch_match_address(pol->lists.sender_allow, d->sender)))
 		return list_hit(d, "sender allow list", src);
-	if ((src = mapfetch_match_client(pol->client_block, &d->ip, d->name))) {
+	if ((src = mapfetch_match_client(pol->lists.client_block, &d->ip, d->name))) {
 		sbuf_printf(&d->action,
 			    "REJECT 5.7.1 Service unavailable; client [%s] is on the client block"
 			    " list",
 			    d->client);
 		return list_hit(d, "client block list", src);
 	}
-	if ((src = mapfetch_match_address(pol->sender_block, d->sender))) {
+	if ((src = mapfetch_match_address(pol->lists.sender_block, d->sender))) {
 		sbuf_puts(&d->action,
 			  "REJECT 5.7.1 Service unavailable; sender address is on the sender block"
 			  " list");
@@ -664,7 +733,8 @@ void policy_tick(struct policy *pol)
 		msg_warn("%s", pol->store->err);
 		pol->tick_lost = 1;
 	}
-	mapfetch_poll(pol->maps);
+	lists_switch(pol);
+	mapfetch_poll(pol->lists.maps);
 }
 
 unsigned long policy_requests(const struct policy *pol)

@@ -59,11 +59,9 @@ static void usage(FILE *fp)
 		"        check_policy_service inet:127.0.0.1:10040\n"
 		"\n");
 	daemon_usage_options(fp);
-	fprintf(fp,
-		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
-		"soft_reject_on_timeout, abusix_key, *_allowlist, *_blocklist, map_*; "
-		"`moatctl config` prints them all.\n"
-		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+	conf_print_readers(fp, CONF_POLICYD);
+	fprintf(fp, "`moatctl config` prints their values.\n"
+	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
 }
 
 static void on_decided(void *arg, const char *action, const char *uncommitted)

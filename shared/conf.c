@@ -30,7 +30,7 @@
  * "a = $b$b$b..." ten levels deep is exponential work unless counted. */
 #define CONF_EXPAND_MAX 1000
 
-enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM };
+enum conf_type { CT_STR, CT_BOOL, CT_INT, CT_TIME, CT_SIZE, CT_LISTEN, CT_ENUM, CT_MODE };
 
 struct conf_spec {
 	const char *name;
@@ -62,7 +62,7 @@ static const struct conf_spec specs[] = {
 	 "User the daemons run as once their sockets are bound, when started as root\n"
 	 "    (create it with: useradd --system --home-dir /nonexistent --shell\n"
 	 "    /usr/sbin/nologin moat). root keeps root, with a warning."},
-	{"unix_socket_mode", CT_STR, "0660", 0, 0, NULL,
+	{"unix_socket_mode", CT_MODE, "0660", 0, 0777, NULL,
 	 "Permissions of unix:/PATH listening sockets (octal)."},
 	{"unix_socket_group", CT_STR, "postfix", 0, 0, NULL,
 	 "Group of unix:/PATH listening sockets, so that Postfix can connect; when left\n"
@@ -109,7 +109,10 @@ static const struct conf_spec specs[] = {
 
 	/* Greylisting (moat-policyd), with postgrey's defaults. */
 	{"greylist_delay", CT_TIME, "300s", 0, 86400, NULL,
-	 "How long a new (client network, sender, recipient) triplet must wait."},
+	 "How long a new (client network, sender, recipient) triplet must wait at\n"
+	 "    RCPT (moat-policyd), and how long a message the content filter's\n"
+	 "    greylist action deferred must wait before its retry passes\n"
+	 "    (moat-contentfilter). Both daemons read it: reload both after a change."},
 	{"greylist_max_age", CT_TIME, "35d", 3600, 3650 * 86400LL, NULL,
 	 "Forget triplets and auto-allowed clients not seen for this long."},
 	{"greylist_retry_window", CT_TIME, "2d", 60, 365 * 86400LL, NULL,
@@ -206,18 +209,37 @@ static const char *const live_settings[] = {
 	"greylist_delay", "greylist_max_age", "greylist_retry_window",
 	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
 	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
+	"greylist_allow_clients", "greylist_allow_recipients", "client_allowlist",
+	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
+	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age",
 };
 
-/* Headings of moat.conf(5) and the sample file: the first setting of each area. */
+/*
+ * Headings of moat.conf(5) and the sample file: the first setting of each
+ * area, and which daemons read the settings of that area. A daemon's
+ * --help lists what it reads from here; t/settings-read.t checks the
+ * result against the names each daemon's code uses.
+ */
 static const struct {
 	const char *first, *title;
+	unsigned readers;
 } sections[] = {
-	{"state_directory", "Files, logging and privileges"},
-	{"policy_listen", "moat-policyd"},
-	{"dns_servers", "DNS and DNS block lists (both daemons)"},
-	{"greylist_delay", "Greylisting (moat-policyd)"},
-	{"milter_listen", "moat-contentfilter"},
+	{"state_directory", "Files, logging and privileges", CONF_POLICYD | CONF_MILTER},
+	{"policy_listen", "moat-policyd", CONF_POLICYD},
+	{"dns_servers", "DNS and DNS block lists (both daemons)", CONF_POLICYD | CONF_MILTER},
+	{"greylist_delay", "Greylisting and allow and block lists (moat-policyd; greylist_delay: both)",
+	 CONF_POLICYD},
+	{"milter_listen", "moat-contentfilter", CONF_MILTER},
+};
+
+/* Settings read by more daemons than their area says. */
+static const struct {
+	const char *name;
+	unsigned readers;
+} read_also[] = {
+	/* The milter's greylist action waits as long as RCPT-time greylisting. */
+	{"greylist_delay", CONF_POLICYD | CONF_MILTER},
 };
 
 struct conf_val {
@@ -554,6 +576,15 @@ static int check_value(const struct conf_spec *s, struct conf_val *cv, char *err
 			return -1;
 		}
 		return 0;
+	case CT_MODE:
+		/* Octal digits only, as chmod takes them; "660" and "0660" are alike. */
+		if (*v == '\0' || strspn(v, "01234567") != strlen(v) || strlen(v) > 4 ||
+		    (cv->num = strtoll(v, NULL, 8)) > s->max) {
+			snprintf(err, errlen, "%s: %s = %s: expected an octal mode like 0660",
+				 cv->origin, s->name, v);
+			return -1;
+		}
+		return 0;
 	case CT_LISTEN:
 		if (listen_parse(v, &la, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s = %s: %s", cv->origin, s->name, v, why);
@@ -586,6 +617,22 @@ static int check_value(const struct conf_spec *s, struct conf_val *cv, char *err
 	return 0;
 }
 
+/*
+ * Whether raw holds what looks like a trailing comment ("0660  # rw"): main.cf
+ * syntax has none, so it is part of the value. Said in the error, because the
+ * value then fails to parse or names a $setting that does not exist.
+ */
+static void hint_trailing_comment(const char *raw, char *err, size_t errlen)
+{
+	const char *h = strchr(raw, '#');
+	size_t len = strlen(err);
+
+	if (h == NULL || h == raw || !isspace((unsigned char)h[-1]) || len + 1 >= errlen)
+		return;
+	snprintf(err + len, errlen - len,
+		 " (a '#' after a value is part of it: put comments on their own lines)");
+}
+
 int conf_finish(struct conf *cf, char *err, size_t errlen)
 {
 	struct sbuf out;
@@ -599,6 +646,7 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 		if (expand(cf, cv->raw, &out, 0, &budget, cv->origin, err, errlen) < 0 ||
 		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
 		     check_value(&specs[i], cv, err, errlen) < 0)) {
+			hint_trailing_comment(cv->raw, err, errlen);
 			sbuf_free(&out);
 			return -1;
 		}
@@ -639,6 +687,11 @@ int conf_is_set(const struct conf *cf, const char *name)
 	return val(cf, name)->set;
 }
 
+const char *conf_origin(const struct conf *cf, const char *name)
+{
+	return val(cf, name)->origin;
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(specs[*(const int *)a].name, specs[*(const int *)b].name);
@@ -675,7 +728,7 @@ int conf_print_one(const struct conf *cf, FILE *fp, const char *name, int defaul
 void conf_print_help(FILE *fp)
 {
 	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
-				       "choice"};
+				       "choice", "octal mode"};
 
 	for (size_t i = 0; i < NSPECS; i++)
 		fprintf(fp, "%s = %s\n    (%s; %s) %s\n", specs[i].name, specs[i].def,
@@ -736,10 +789,53 @@ int conf_changed(const struct conf *a, const struct conf *b, const char *name)
 	return strcmp(conf_str(a, name), conf_str(b, name)) != 0;
 }
 
+unsigned conf_readers(const char *name)
+{
+	int i = spec_lookup(name);
+	unsigned r = 0;
+
+	if (i < 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(read_also) / sizeof(read_also[0]); k++)
+		if (strcmp(read_also[k].name, name) == 0)
+			return read_also[k].readers;
+	/* The area a setting is in: the last heading at or before it. */
+	for (int j = 0; j <= i; j++)
+		for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+			if (strcmp(sections[k].first, specs[j].name) == 0)
+				r = sections[k].readers;
+	return r;
+}
+
+void conf_print_readers(FILE *fp, unsigned reader)
+{
+	const char *lead = "Settings it reads (moat.conf(5) explains each):";
+	size_t col = strlen(lead);
+	int first = 1;
+
+	fputs(lead, fp);
+	for (size_t i = 0; i < NSPECS; i++) {
+		size_t len = strlen(specs[i].name);
+
+		if (!(conf_readers(specs[i].name) & reader))
+			continue;
+		if (!first)
+			fputc(',', fp);
+		if (col + 2 + len + 1 > 78) {
+			fputs("\n   ", fp);
+			col = 3;
+		}
+		fprintf(fp, " %s", specs[i].name);
+		col += 2 + len;
+		first = 0;
+	}
+	fputs(".\n", fp);
+}
+
 int conf_doc_get(size_t i, struct conf_doc *d)
 {
 	static const char *tnames[] = {"string", "yes|no", "number", "time", "size", "address",
-				       "choice"};
+				       "choice", "octal mode"};
 
 	if (i >= NSPECS)
 		return -1;
@@ -754,6 +850,7 @@ int conf_doc_get(size_t i, struct conf_doc *d)
 		       specs[i].type == CT_SIZE;
 	d->min = specs[i].min;
 	d->max = specs[i].max;
+	d->readers = conf_readers(specs[i].name);
 	for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
 		if (strcmp(sections[k].first, specs[i].name) == 0)
 			d->section = sections[k].title;

@@ -53,6 +53,18 @@ static void roff_help(FILE *fp, const char *help)
 	}
 }
 
+/* Who reads a setting, for its type line. */
+static const char *readers(unsigned r)
+{
+	if (r == (CONF_POLICYD | CONF_MILTER))
+		return "both daemons";
+	if (r == CONF_POLICYD)
+		return "moat-policyd";
+	if (r == CONF_MILTER)
+		return "moat-contentfilter";
+	return "moatctl";
+}
+
 static void print_man(void)
 {
 	struct conf_doc d;
@@ -61,7 +73,9 @@ static void print_man(void)
 	       "Each setting with its type and default.\n"
 	       "Settings marked \\(lqapplied on SIGHUP\\(rq take effect when a running daemon\n"
 	       "gets SIGHUP (\\fBsystemctl reload\\fP); a change to any other one is logged\n"
-	       "and waits for a restart.\n");
+	       "and waits for a restart.\n"
+	       "Each says which daemon reads it: send SIGHUP to each one that does\n"
+	       "(a setting read by both daemons needs both reloaded).\n");
 	for (size_t i = 0; conf_doc_get(i, &d) == 0; i++) {
 		if (d.section) {
 			printf(".SS \"");
@@ -82,7 +96,8 @@ static void print_man(void)
 			       : strcmp(d.type, "size") == 0 ? " bytes"
 							     : "");
 		}
-		printf("; %s)\n", d.live ? "applied on SIGHUP" : "needs a restart");
+		printf("; read by %s; %s)\n", readers(d.readers),
+		       d.live ? "applied on SIGHUP" : "needs a restart");
 	}
 }
 
@@ -92,9 +107,11 @@ static void print_sample(void)
 
 	printf("# moat.conf - settings of moat-policyd, moat-contentfilter and moatctl.\n"
 	       "#\n"
-	       "# The syntax is Postfix's main.cf: \"name = value\", '#' comments, lines\n"
-	       "# that start with white space continue the previous one, $name expands\n"
-	       "# another setting. Times take s m h d w, sizes k m g.\n"
+	       "# The syntax is Postfix's main.cf: \"name = value\", lines that start with\n"
+	       "# white space continue the previous one, $name expands another setting.\n"
+	       "# A comment is a line that starts with '#': a '#' after a value is part of\n"
+	       "# the value, so put comments on lines of their own. Times take s m h d w,\n"
+	       "# sizes k m g.\n"
 	       "#\n"
 	       "# Every setting is shown commented out with its default: remove the '#'\n"
 	       "# and change the value to use another. \"moatctl config -n\" prints what\n"
@@ -115,9 +132,9 @@ static void print_sample(void)
 			}
 			putchar(*p);
 		}
-		printf("\n#   (%s%s%s; %s)\n#%s = %s\n", d.type, d.choices ? ": " : "",
-		       d.choices ? d.choices : "", d.live ? "applied on SIGHUP" : "needs a restart",
-		       d.name, d.def);
+		printf("\n#   (%s%s%s; read by %s; %s)\n#%s = %s\n", d.type, d.choices ? ": " : "",
+		       d.choices ? d.choices : "", readers(d.readers),
+		       d.live ? "applied on SIGHUP" : "needs a restart", d.name, d.def);
 	}
 }
 

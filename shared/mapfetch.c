@@ -88,6 +88,7 @@ struct mapfetch {
 	int nsources;
 	pthread_t th;
 	int started;
+	time_t launched; /* when the thread started */
 	CURLM *multi;
 
 	/* Under mu. */
@@ -949,29 +950,14 @@ static int signal_pending(void)
 	return 0;
 }
 
-int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen)
+/* Wait at most secs for the first read of every source; whether it ended. */
+static int wait_first(struct mapfetch *mf, int secs)
 {
 	struct timespec end;
 	int rc = 0;
 
-	if (mf->nsources == 0)
-		return 0;
-	/* Before the thread exists: curl_global_init() is not thread-safe in older libcurl. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (mf->multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "maps: cannot initialise libcurl");
-		return -1;
-	}
-	if ((errno = pthread_create(&mf->th, NULL, run, mf)) != 0) {
-		snprintf(err, errlen, "maps: cannot start the fetch thread: %s", strerror(errno));
-		curl_multi_cleanup(mf->multi);
-		mf->multi = NULL;
-		curl_global_cleanup();
-		return -1;
-	}
-	mf->started = 1;
 	clock_gettime(CLOCK_REALTIME, &end);
-	end.tv_sec += mf->p.timeout + START_SLACK;
+	end.tv_sec += secs;
 	pthread_mutex_lock(&mf->mu);
 	while (!mf->first_done && rc == 0 && !signal_pending()) {
 		struct timespec slice;
@@ -990,13 +976,65 @@ int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen)
 		if (rc == ETIMEDOUT && (slice.tv_sec != end.tv_sec || slice.tv_nsec != end.tv_nsec))
 			rc = 0;
 	}
+	rc = mf->first_done;
 	pthread_mutex_unlock(&mf->mu);
-	if (rc != 0)
+	return rc;
+}
+
+static int launch(struct mapfetch *mf, char *err, size_t errlen)
+{
+	mf->launched = time(NULL);
+	if (mf->nsources == 0)
+		return 0;
+	/* Before the thread exists: curl_global_init() is not thread-safe in older libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (mf->multi = curl_multi_init()) == NULL) {
+		snprintf(err, errlen, "maps: cannot initialise libcurl");
+		return -1;
+	}
+	if ((errno = pthread_create(&mf->th, NULL, run, mf)) != 0) {
+		snprintf(err, errlen, "maps: cannot start the fetch thread: %s", strerror(errno));
+		curl_multi_cleanup(mf->multi);
+		mf->multi = NULL;
+		curl_global_cleanup();
+		return -1;
+	}
+	mf->started = 1;
+	return 0;
+}
+
+int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen)
+{
+	if (launch(mf, err, errlen) < 0)
+		return -1;
+	if (mf->started && !wait_first(mf, mf->p.timeout + START_SLACK) && !signal_pending())
 		msg_warn(
 		    "maps: first fetches still running after %d seconds; starting without them",
 		    mf->p.timeout + START_SLACK);
 	mapfetch_poll(mf);
 	return 0;
+}
+
+int mapfetch_start_within(struct mapfetch *mf, int secs, char *err, size_t errlen)
+{
+	if (launch(mf, err, errlen) < 0)
+		return -1;
+	if (mf->started)
+		wait_first(mf, secs);
+	mapfetch_poll(mf);
+	return 0;
+}
+
+int mapfetch_ready(struct mapfetch *mf)
+{
+	int done;
+
+	if (!mf->started)
+		return 1;
+	pthread_mutex_lock(&mf->mu);
+	done = mf->first_done;
+	pthread_mutex_unlock(&mf->mu);
+	return done || time(NULL) >= mf->launched + mf->p.timeout + START_SLACK;
 }
 
 void mapfetch_poll(struct mapfetch *mf)

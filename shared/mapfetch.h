@@ -65,6 +65,13 @@ struct mapfetch_list *mapfetch_add(struct mapfetch *mf, const char *name, int cl
  * thread cannot start.
  */
 int mapfetch_start(struct mapfetch *mf, char *err, size_t errlen);
+/*
+ * The same, waiting at most secs (for a reload: files are read in
+ * milliseconds, a slow URL must not hold up requests that long).
+ */
+int mapfetch_start_within(struct mapfetch *mf, int secs, char *err, size_t errlen);
+/* Whether every source was read once, or the fetch timeout (and a little) has passed. */
+int mapfetch_ready(struct mapfetch *mf);
 /* Event loop: swap in the maps the thread finished since the last call. */
 void mapfetch_poll(struct mapfetch *mf);
 /* Source (as logged) of the list that has the client, or NULL (l may be NULL). */

@@ -25,18 +25,15 @@
 #include "mem.h"
 #include "privs.h"
 
-static int parse_mode(const char *s, mode_t *mode)
+/* "FILE, line N: " when the setting came from moat.conf, else "" (a default or -o says itself). */
+static const char *file_line(const struct conf *cf, const char *name, char *buf, size_t len)
 {
-	char *end;
-	long m;
+	const char *o = conf_origin(cf, name);
 
-	if (*s == '\0' || strspn(s, "01234567") != strlen(s))
-		return -1;
-	m = strtol(s, &end, 8);
-	if (*end || m < 0 || m > 0777)
-		return -1;
-	*mode = (mode_t)m;
-	return 0;
+	if (!conf_is_set(cf, name) || strncmp(o, "-o ", 3) == 0)
+		return "";
+	snprintf(buf, len, "%s: ", o);
+	return buf;
 }
 
 static int socket_group(const struct conf *cf, struct privs *p, char *err, size_t errlen)
@@ -53,7 +50,10 @@ static int socket_group(const struct conf *cf, struct privs *p, char *err, size_
 		return 0;
 	}
 	if (p->sock_group_explicit) {
-		snprintf(err, errlen, "unix_socket_group = %s: no such group", name);
+		char where[320];
+
+		snprintf(err, errlen, "%sunix_socket_group = %s: no such group",
+		         file_line(cf, "unix_socket_group", where, sizeof(where)), name);
 		return -1;
 	}
 	return 0;	/* the default, postfix, on a box without Postfix */
@@ -65,11 +65,8 @@ int privs_init(const struct conf *cf, struct privs *p, char *err, size_t errlen)
 	struct passwd *pw;
 
 	memset(p, 0, sizeof(*p));
-	if (parse_mode(conf_str(cf, "unix_socket_mode"), &p->sock_mode) < 0) {
-		snprintf(err, errlen, "unix_socket_mode = %s: expected an octal mode like 0660",
-			 conf_str(cf, "unix_socket_mode"));
-		return -1;
-	}
+	/* conf checked it: octal, at most 0777. */
+	p->sock_mode = (mode_t)conf_num(cf, "unix_socket_mode");
 	if (socket_group(cf, p, err, errlen) < 0)
 		return -1;
 	p->uid = geteuid();
@@ -83,11 +80,14 @@ int privs_init(const struct conf *cf, struct privs *p, char *err, size_t errlen)
 		return 0;
 	}
 	if (*name == '\0' || (pw = getpwnam(name)) == NULL) {
+		char where[320];
+
 		snprintf(err, errlen,
-			 "run_as = %s: no such user; create it with \"useradd --system"
-			 " --home-dir /nonexistent --shell /usr/sbin/nologin %s\" or set run_as"
-			 " in moat.conf",
-			 name, *name ? name : "moat");
+		         "%srun_as = %s: no such user; create it with \"useradd --system"
+		         " --home-dir /nonexistent --shell /usr/sbin/nologin %s\" or set run_as"
+		         " in moat.conf",
+		         file_line(cf, "run_as", where, sizeof(where)), name,
+		         *name ? name : "moat");
 		return -1;
 	}
 	snprintf(p->user, sizeof(p->user), "%s", pw->pw_name);

@@ -42,7 +42,7 @@ compile() {
 		wait -n || exit 1
 	done
 	echo "  FUZZCC   ${src#"$SRCDIR"/}"
-	"$FUZZ_CC" $cflags -DMOAT_SYSCONFDIR='"/etc/moat"' -DMOAT_STATEDIR='"/var/lib/moat"' "$@" \
+	"$FUZZ_CC" $cflags "$@" \
 		-c -o "$o" "$src" &
 }
 

@@ -168,6 +168,39 @@ int main(void)
 	cf = load("policy_listen = inet:::1:10040\n", 0, NULL);
 	ok(cf == NULL, "unbracketed IPv6 rejected with a hint");
 
+	/*
+	 * A socket mode is checked when the file is read, with its file and line,
+	 * not later by the daemons alone (the trial's README line with a trailing
+	 * comment passed "moatctl config" and stopped both daemons).
+	 */
+	cf = load("# sockets\nunix_socket_mode = 0640\n", 0, NULL);
+	ok(cf != NULL && conf_num(cf, "unix_socket_mode") == 0640, "unix_socket_mode 0640 read");
+	conf_free(cf);
+	cf = load("unix_socket_mode = 660\n", 0, NULL);
+	ok(cf != NULL && conf_num(cf, "unix_socket_mode") == 0660, "...660 without the 0 too");
+	conf_free(cf);
+	cf = load("\nunix_socket_mode = 0660          # the defaults: rw for the owner\n", 0, NULL);
+	ok(cf == NULL, "a mode with a trailing comment is an error");
+	like_str(err, ", line 2: unix_socket_mode = 0660          # the defaults",
+	         "...naming file and line");
+	like_str(err, "expected an octal mode like 0660", "...explained");
+	like_str(err, "put comments on their own lines", "...with the trailing-comment hint");
+	cf = load("unix_socket_mode = 0899\n", 0, NULL);
+	ok(cf == NULL, "a non-octal mode is an error");
+	cf = load("unix_socket_mode = 01777\n", 0, NULL);
+	ok(cf == NULL, "a mode over 0777 is an error");
+	cf = load("unix_socket_mode = 000000000000000000000660\n", 0, NULL);
+	ok(cf == NULL, "an over-long mode is an error");
+	cf = load("database_path = $state_directory/moat.db   # $name expands\n", 0, NULL);
+	ok(cf == NULL, "a $name in a trailing comment is an error");
+	like_str(err, "$name names no known setting (a '#' after a value is part of it",
+	         "...with the trailing-comment hint");
+	cf = load("greylist_delay = 5m # five minutes\n", 0, NULL);
+	ok(cf == NULL, "a time with a trailing comment is an error");
+	like_str(err, "put comments on their own lines", "...with the hint");
+	cf = load("greylist_delay = 5x\n", 0, NULL);
+	ok(cf == NULL && strstr(err, "own lines") == NULL, "no hint without a '#'");
+
 	unlink(path);
 	return done_testing();
 }
