@@ -188,6 +188,18 @@ static const struct conf_spec specs[] = {
 	 "    or accept (unscanned). Never a reject."},
 	{"history_max_age", CT_TIME, "30d", 3600, 3650 * 86400LL, NULL,
 	 "Rows of the history table older than this are removed."},
+	{"local_networks", CT_STR, "mynetworks", 0, 0, NULL,
+	 "Clients whose mail is local, as mail submitted on this host (sendmail) and\n"
+	 "    mail from SASL-authenticated sessions always is: the content filter never\n"
+	 "    greylists it and, unless scan_local = yes, does not scan it. Addresses and\n"
+	 "    networks (192.0.2.0/24, [2001:db8::]/32; !NET excludes, the first match\n"
+	 "    decides), comma- or space-separated; the word mynetworks stands for\n"
+	 "    Postfix's mynetworks (read with postconf at start-up and on SIGHUP; if\n"
+	 "    postconf fails, 127.0.0.0/8 and ::1). Empty: no client is local by address."},
+	{"scan_local", CT_BOOL, "no", 0, 0, NULL,
+	 "Scan local mail too (see local_networks): it then gets the headers and the\n"
+	 "    actions other mail gets, except greylisting. no passes it unscanned and\n"
+	 "    unchanged, with action skipped in the log and the history."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -206,7 +218,8 @@ static const char *const live_settings[] = {
 	"greylist_delay", "greylist_max_age", "greylist_retry_window",
 	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
 	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
-	"scan_size_limit", "milter_error_action", "history_max_age",
+	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
+	"scan_local",
 };
 
 /* Headings of moat.conf(5) and the sample file: the first setting of each area. */

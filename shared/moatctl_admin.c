@@ -425,7 +425,7 @@ int admin_history(struct ctl *ctl, int argc, char **argv)
 		i++;
 	}
 	st = prepare(db, "SELECT datetime(time, 'unixepoch', 'localtime') AS time, queue_id, client,"
-			 " sender, recipients, printf('%.2f', score) AS score, action,"
+			 " sender, recipients, printf('%.2f', score) AS score, action, reason,"
 			 " printf('%.1f', scan_ms) AS scan_ms,"
 			 " CASE WHEN instr(symbols, ']; ') > 0"
 			 " THEN substr(symbols, instr(symbols, ']; ') + 3) ELSE '' END AS symbols"

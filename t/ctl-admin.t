@@ -177,9 +177,9 @@ if command -v miltertest >/dev/null; then
 		sleep 0.1
 	done
 	out=$(m_ctl history)
-	tap_like "$out" $'^time\tqueue_id\tclient\tsender\trecipients\tscore\taction\tscan_ms\tsymbols\n' \
+	tap_like "$out" $'^time\tqueue_id\tclient\tsender\trecipients\tscore\taction\treason\tscan_ms\tsymbols\n' \
 		"history: header line"
-	tap_like "$out" $'\n[-0-9: ]+\t[^\t]*\t198\\.51\\.100\\.21\t[^\t]*\t[^\t]*\t[0-9.]+\treject\t[0-9.]+\t[^\n]*HAS_X_PRIO_ONE\\(12\\.00\\)' \
+	tap_like "$out" $'\n[-0-9: ]+\t[^\t]*\t198\\.51\\.100\\.21\t[^\t]*\t[^\t]*\t[0-9.]+\treject\t\t[0-9.]+\t[^\n]*HAS_X_PRIO_ONE\\(12\\.00\\)' \
 		"history: the rejected message with client, score, action and symbols"
 	tap_is "$(printf '%s\n' "$out" | tail -n +2 | cut -f3 | tr '\n' ' ')" "198.51.100.21 198.51.100.20 " \
 		"history: newest first"
