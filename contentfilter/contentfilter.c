@@ -52,24 +52,24 @@
 
 /* One SMTP connection (libmilter's private data); message fields reset per message. */
 struct cf_conn {
-	char client[64]; /* client address as Postfix saw it */
+	char client[64];	/* client address as Postfix saw it */
 	char client_name[256];
 	char helo[256];
-	int port;          /* client port; 0 for mail submitted on this host, -1 unknown */
-	int tls;           /* the client used TLS ({tls_version} was set) */
-	char auth[128];    /* SASL login name ({auth_authen}) of the current message */
-	const char *local; /* why the current message is local mail, or NULL */
+	int port;		/* client port; 0 for mail submitted on this host, -1 unknown */
+	int tls;		/* the client used TLS ({tls_version} was set) */
+	char auth[128];		/* SASL login name ({auth_authen}) of the current message */
+	const char *local;	/* why the current message is local mail, or NULL */
 	char local_buf[200];
-	int skip;       /* local and not to be scanned: only X-Moat-Policy is kept */
-	char from[320]; /* envelope sender of the current message */
+	int skip;		/* local and not to be scanned: only X-Moat-Policy is kept */
+	char from[320];		/* envelope sender of the current message */
 	char *rcpts[MAX_RCPTS];
 	int nrcpt;
-	struct sbuf raw; /* headers and body, up to scan_size_limit */
-	size_t size;     /* bytes received, all of them */
-	int npolicy;     /* X-Moat-Policy headers seen */
+	struct sbuf raw;	/* headers and body, up to scan_size_limit */
+	size_t size;		/* bytes received, all of them */
+	int npolicy;		/* X-Moat-Policy headers seen */
 	char *policy[MAX_POLICY_HDRS];
-	unsigned long proto; /* SMFIP_* steps negotiated with the MTA */
-	int failed;          /* a step failed where no reply was possible: tempfail at EOM */
+	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
+	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 };
 
 /*
@@ -89,36 +89,38 @@ static _Atomic int error_accepts;
 static _Atomic long greylist_delay;
 static _Atomic long history_max_age;
 static _Atomic int scan_local;
-static struct localnets *local_nets; /* under conf_mu; replaced ones kept until exit */
+static struct localnets *local_nets;	/* under conf_mu; replaced ones kept until exit */
 static struct localnets **nets_retired;
 static int nets_nretired;
-static char hostname[256];        /* for X-Greylist; under conf_mu */
-static unsigned rules_generation; /* bumped at every rules reload */
+static char hostname[256];	/* for X-Greylist; under conf_mu */
+static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
 	struct scan_rules *r;
 	int refs;
 	unsigned char key[16];
-} * rules_cur;
+} *rules_cur;
 static time_t rules_loaded;
-static struct bayes_cache *bayes_cache; /* the Bayes tokens, held once for all workers */
+static struct bayes_cache *bayes_cache;	/* the Bayes tokens, held once for all workers */
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "Usage: " PROGNAME " [-f] [-v] [-c FILE] [-o NAME=VALUE]...\n"
-	            "\n"
-	            "Content filter (milter) of moat: scores each message at end of DATA.\n"
-	            "Wire it into Postfix's main.cf with\n"
-	            "    smtpd_milters = inet:127.0.0.1:11332\n"
-	            "    non_smtpd_milters = $smtpd_milters\n"
-	            "    milter_default_action = tempfail\n"
-	            "\n");
+	fprintf(fp,
+		"Usage: " PROGNAME " [-f] [-v] [-c FILE] [-o NAME=VALUE]...\n"
+		"\n"
+		"Content filter (milter) of moat: scores each message at end of DATA.\n"
+		"Wire it into Postfix's main.cf with\n"
+		"    smtpd_milters = inet:127.0.0.1:11332\n"
+		"    non_smtpd_milters = $smtpd_milters\n"
+		"    milter_default_action = tempfail\n"
+		"\n");
 	daemon_usage_options(fp);
-	fprintf(fp, "Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
-	            "milter_error_action, greylist_delay, greylist_header, local_networks,\n"
-	            "scan_local, history_max_age, database_path;\n"
-	            "`moatctl config` prints them all. Stops on SIGTERM or SIGINT; SIGHUP\n"
-	            "re-reads the configuration file.\n");
+	fprintf(fp,
+		"Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
+		"milter_error_action, greylist_delay, greylist_header, local_networks,\n"
+		"scan_local, history_max_age, database_path;\n"
+		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT; SIGHUP\n"
+		"re-reads the configuration file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)
@@ -171,14 +173,14 @@ static struct cf_conn *conn_new(SMFICTX *ctx)
  * per message cut a single SMTP session to 21 messages a second. The
  * answer to DATA carries the ACK: 208 a second.
  */
-static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-                             unsigned long *pf2, unsigned long *pf3)
+static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-	                            SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NOUNKNOWN |
-	                            SMFIP_SKIP;
+	const unsigned long steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+				    SMFIP_NOUNKNOWN | SMFIP_SKIP;
 	struct cf_conn *c;
 
 	(void)f2;
@@ -227,11 +229,11 @@ static void conn_reset_message(struct cf_conn *c)
  */
 struct worker {
 	sqlite3 *db;
-	struct scan_dns *sd;     /* NULL if the DNS lists could not be set up */
-	struct bayes_store *bst; /* NULL if the Bayes store could not be set up */
+	struct scan_dns *sd;	/* NULL if the DNS lists could not be set up */
+	struct bayes_store *bst;	/* NULL if the Bayes store could not be set up */
 	struct bayes *bayes;
-	unsigned generation; /* rules generation the DNS lists were read at */
-	unsigned dns_gen;    /* DNS settings the resolver was made with */
+	unsigned generation;	/* rules generation the DNS lists were read at */
+	unsigned dns_gen;	/* DNS settings the resolver was made with */
 	struct worker *next;
 };
 
@@ -284,7 +286,7 @@ static struct worker *worker_get(void)
 	w = xcalloc(1, sizeof(*w));
 	c = conf_now(&w->dns_gen);
 	w->db = db_open(conf_str(c, "database_path"), (int)conf_num(c, "db_busy_timeout") * 1000,
-	                err, sizeof(err));
+			err, sizeof(err));
 	if (w->db == NULL) {
 		msg_error("%s", err);
 		free(w);
@@ -337,7 +339,7 @@ static struct rules_ref *rules_get(sqlite3 *db)
 
 		if (fresh && polhdr_key_load(db, fresh->key, err, sizeof(err)) == 0) {
 			fresh->r = r;
-			fresh->refs = 1; /* the global reference */
+			fresh->refs = 1;	/* the global reference */
 			if (rules_cur && --rules_cur->refs == 0) {
 				scan_rules_free(rules_cur->r);
 				free(rules_cur);
@@ -379,15 +381,15 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	c->port = -1;
 	if (sa && sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client,
-		          sizeof(c->client));
+			  sizeof(c->client));
 		c->port = ntohs(((struct sockaddr_in *)sa)->sin_port);
 	} else if (sa && sa->sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->client,
-		          sizeof(c->client));
+			  sizeof(c->client));
 		c->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 	} else {
 		snprintf(c->client, sizeof(c->client), "%s",
-		         addr ? addr : (host ? host : "unknown"));
+			 addr ? addr : (host ? host : "unknown"));
 	}
 	snprintf(c->client_name, sizeof(c->client_name), "%s", host ? host : "");
 	return step_done(c, SMFIP_NR_CONN);
@@ -435,7 +437,7 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 	}
 	pthread_mutex_lock(&conf_mu);
 	c->local = localmail_reason(local_nets, c->client, c->port, c->auth, c->local_buf,
-	                            sizeof(c->local_buf));
+				    sizeof(c->local_buf));
 	pthread_mutex_unlock(&conf_mu);
 	c->skip = c->local && !scan_local;
 	return step_done(c, SMFIP_NR_MAIL);
@@ -457,7 +459,7 @@ static sfsistat cf_envrcpt(SMFICTX *ctx, char **argv)
 
 static void append_limited(struct cf_conn *c, const void *p, size_t len)
 {
-	size_t limit = scan_limit; /* once: SIGHUP may change it meanwhile */
+	size_t limit = scan_limit;	/* once: SIGHUP may change it meanwhile */
 
 	c->size += len;
 	if (c->raw.len >= limit)
@@ -626,16 +628,16 @@ static int milter_greylist(sqlite3 *db, const struct cf_conn *c, const char *qid
 
 	*waited = 0;
 	if (sqlite3_prepare_v2(db, "SELECT first_seen FROM milter_greylist WHERE id = ?1", -1, &st,
-	                       NULL) != SQLITE_OK)
+			       NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		first = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db,
-	                       "INSERT INTO milter_greylist (id, first_seen, last_seen)"
-	                       " VALUES (?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET last_seen = ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
+			       "INSERT INTO milter_greylist (id, first_seen, last_seen)"
+			       " VALUES (?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET last_seen = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	sqlite3_bind_int64(st, 2, now);
@@ -677,7 +679,7 @@ static pthread_t hist_thread;
  */
 static atomic_int db_unwritable;
 
-#define HIST_QUEUE_MAX 100000 /* rows waiting; past it new ones are dropped (and logged) */
+#define HIST_QUEUE_MAX 100000	/* rows waiting; past it new ones are dropped (and logged) */
 
 static void hist_free(struct hist_row *h)
 {
@@ -693,7 +695,7 @@ static void hist_free(struct hist_row *h)
 }
 
 static void history_add(const char *qid, const struct cf_conn *c, const char *action, double score,
-                        const char *symbols, const char *subject, const char *reason, double ms)
+			const char *symbols, const char *subject, const char *reason, double ms)
 {
 	struct hist_row *h = xcalloc(1, sizeof(*h));
 	struct sbuf rc;
@@ -741,14 +743,13 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 		/* Busy past db_busy_timeout is another writer, not a broken disk. */
 		if (list)
 			msg_warn("history: %s; rows from %s on not kept", sqlite3_errmsg(db),
-			         list->qid);
+				 list->qid);
 		return (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY ? 0 : -1;
 	}
 	if (list == NULL)
-		failed |= sqlite3_exec(db,
-		                       "UPDATE settings SET value = value WHERE name = "
-		                       "(SELECT min(name) FROM settings)",
-		                       NULL, NULL, NULL) != SQLITE_OK;
+		failed |= sqlite3_exec(db, "UPDATE settings SET value = value WHERE name = "
+					   "(SELECT min(name) FROM settings)",
+				       NULL, NULL, NULL) != SQLITE_OK;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 		for (struct hist_row *h = list; h; h = h->next) {
 			sqlite3_bind_text(st, 1, h->qid, -1, SQLITE_STATIC);
@@ -772,9 +773,9 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 	}
 	/* Prune a little each time: bounded work, no cron job. */
 	if (sqlite3_prepare_v2(db,
-	                       "DELETE FROM history WHERE id IN (SELECT id FROM history"
-	                       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
-	                       -1, &st, NULL) == SQLITE_OK) {
+			       "DELETE FROM history WHERE id IN (SELECT id FROM history"
+			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, history_max_age);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
@@ -792,8 +793,8 @@ static void db_writable(sqlite3 *db, int ok)
 {
 	if (!ok && !atomic_exchange(&db_unwritable, 1))
 		msg_error("database %s takes no writes (%s): %s mail until it does",
-		          conf_str(cf, "database_path"), sqlite3_errmsg(db),
-		          error_accepts ? "accepting" : "tempfailing");
+			  conf_str(cf, "database_path"), sqlite3_errmsg(db),
+			  error_accepts ? "accepting" : "tempfailing");
 	else if (ok && atomic_exchange(&db_unwritable, 0))
 		msg_info("database %s takes writes again", conf_str(cf, "database_path"));
 }
@@ -847,7 +848,7 @@ static void *hist_main(void *arg)
 static int hist_start(char *err, size_t errlen)
 {
 	sqlite3 *db = db_open(conf_str(cf, "database_path"),
-	                      (int)conf_num(cf, "db_busy_timeout") * 1000, err, errlen);
+			      (int)conf_num(cf, "db_busy_timeout") * 1000, err, errlen);
 
 	if (db == NULL)
 		return -1;
@@ -883,7 +884,7 @@ static double ms_since(const struct timespec *t0)
  * message's triplet, when it says so, or -1.
  */
 static long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
-                               struct scan_result *res, const char *qid)
+			       struct scan_result *res, const char *qid)
 {
 	char symbols[4096], why[200];
 	int used = 0;
@@ -894,8 +895,8 @@ static long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rul
 			continue;
 		if (ref == NULL)
 			break;
-		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i],
-		                  symbols, sizeof(symbols), why, sizeof(why)) == 0) {
+		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i], symbols,
+				  sizeof(symbols), why, sizeof(why)) == 0) {
 			delayed = polhdr_take_greylist(symbols);
 			scan_add_policy(res, ref->r, symbols);
 			used = 1;
@@ -968,7 +969,7 @@ static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
  * X-Rspamd-Action tell held mail from mail let through.
  */
 static int greylist_decide(struct cf_conn *c, sqlite3 *db, const struct rules_ref *ref,
-                           struct scan_result *res, const char *qid, char *why, size_t whylen)
+			   struct scan_result *res, const char *qid, char *why, size_t whylen)
 {
 	long long waited;
 	int g;
@@ -981,7 +982,7 @@ static int greylist_decide(struct cf_conn *c, sqlite3 *db, const struct rules_re
 	g = milter_greylist(db, c, strcmp(qid, "NOQUEUE") ? qid : NULL, &waited);
 	if (g == 0) {
 		snprintf(why, whylen, "greylisted (a retry is accepted in %llds)",
-		         greylist_delay - waited);
+			 greylist_delay - waited);
 		scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "greylisted");
 		return 1;
 	}
@@ -998,7 +999,7 @@ static int greylist_decide(struct cf_conn *c, sqlite3 *db, const struct rules_re
 }
 
 static sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result *res,
-                    int held, const char *subject)
+		    int held, const char *subject)
 {
 	const char *spam = scan_rules_setting(ref->r, "spam_header");
 	const char *colon = strchr(spam, ':');
@@ -1020,8 +1021,7 @@ static sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan
 	}
 	if (strcmp(res->action, "rewrite subject") == 0)
 		rewrite_subject(ctx, ref, subject);
-	if ((strcmp(res->action, "add header") == 0 ||
-	     strcmp(res->action, "rewrite subject") == 0) &&
+	if ((strcmp(res->action, "add header") == 0 || strcmp(res->action, "rewrite subject") == 0) &&
 	    colon) {
 		char name[128];
 
@@ -1063,7 +1063,7 @@ static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 	subject_of(c->raw.data ? c->raw.data : "", subject, sizeof(subject));
 	snprintf(why, sizeof(why), "not scanned: %s (scan_local = no)", c->local);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
-	         c->client, c->from, c->nrcpt, c->size, why);
+		 c->client, c->from, c->nrcpt, c->size, why);
 	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0);
 	conn_reset_message(c);
 	return SMFIS_CONTINUE;
@@ -1099,7 +1099,7 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	 */
 	if (c->npolicy > MAX_POLICY_HDRS) {
 		msg_warn("%s: more than %d %s headers; tempfailing the message", qid,
-		         MAX_POLICY_HDRS, POLHDR_NAME);
+			 MAX_POLICY_HDRS, POLHDR_NAME);
 		conn_reset_message(c);
 		smfi_setreply(ctx, "451", "4.7.0", "Too many " POLHDR_NAME " headers");
 		return SMFIS_TEMPFAIL;
@@ -1159,10 +1159,10 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
-	         "%s%s%s symbols=%s, scan=%.3fms",
-	         qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-	         rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", why[0] ? " reason=" : "", why,
-	         why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
+		 "%s%s%s symbols=%s, scan=%.3fms",
+		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", why[0] ? " reason=" : "", why,
+		 why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
 	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
 	worker_put(w);
 	sbuf_free(&hdr);
@@ -1194,20 +1194,20 @@ static sfsistat cf_close(SMFICTX *ctx)
 }
 
 static struct smfiDesc filter = {
-    .xxfi_name = PROGNAME,
-    .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
-    .xxfi_connect = cf_connect,
-    .xxfi_helo = cf_helo,
-    .xxfi_envfrom = cf_envfrom,
-    .xxfi_envrcpt = cf_envrcpt,
-    .xxfi_header = cf_header,
-    .xxfi_eoh = cf_eoh,
-    .xxfi_body = cf_body,
-    .xxfi_eom = cf_eom,
-    .xxfi_abort = cf_abort,
-    .xxfi_close = cf_close,
-    .xxfi_negotiate = cf_negotiate,
+	.xxfi_name = PROGNAME,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_connect = cf_connect,
+	.xxfi_helo = cf_helo,
+	.xxfi_envfrom = cf_envfrom,
+	.xxfi_envrcpt = cf_envrcpt,
+	.xxfi_header = cf_header,
+	.xxfi_eoh = cf_eoh,
+	.xxfi_body = cf_body,
+	.xxfi_eom = cf_eom,
+	.xxfi_abort = cf_abort,
+	.xxfi_close = cf_close,
+	.xxfi_negotiate = cf_negotiate,
 };
 
 /* The settings read per message, from c (at start and on SIGHUP). */
@@ -1241,7 +1241,7 @@ static int read_local(const struct conf *c, char *err, size_t errlen)
 	sbuf_init(&sb);
 	localnets_format(ln, &sb);
 	msg_info("local networks: %s; local mail is %s", sbuf_cstr(&sb),
-	         conf_bool(c, "scan_local") ? "scanned, never greylisted" : "not scanned");
+		 conf_bool(c, "scan_local") ? "scanned, never greylisted" : "not scanned");
 	sbuf_free(&sb);
 	pthread_mutex_lock(&conf_mu);
 	if (local_nets) {
@@ -1307,7 +1307,7 @@ static void *milter_thread(void *arg)
 	unsigned char done = 0;
 
 	*rc = smfi_main();
-	(void)!write(sig_pipe[1], &done, 1); /* 0: libmilter has stopped */
+	(void)!write(sig_pipe[1], &done, 1);	/* 0: libmilter has stopped */
 	return NULL;
 }
 
@@ -1396,8 +1396,7 @@ static void listener_nodelay(const struct listen_addr *la)
 		if (port != la->port)
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
-			msg_warn("cannot set TCP_NODELAY on the milter socket: %s",
-			         strerror(errno));
+			msg_warn("cannot set TCP_NODELAY on the milter socket: %s", strerror(errno));
 		return;
 	}
 	msg_warn("milter socket not found: replies may wait for Nagle's algorithm");
@@ -1448,7 +1447,7 @@ int main(int argc, char **argv)
 		msg_fatal("%s", err);
 	/* As run_as: a new database's files then belong to it. */
 	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
-	             err, sizeof(err));
+		     err, sizeof(err));
 	if (db == NULL)
 		msg_fatal("%s", err);
 	db_close(db);
@@ -1464,7 +1463,7 @@ int main(int argc, char **argv)
 	if (hist_start(err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	msg_info("ready: listening on %s, database %s, version %s", where,
-	         conf_str(cf, "database_path"), PACKAGE_VERSION);
+		 conf_str(cf, "database_path"), PACKAGE_VERSION);
 	bayes_cache = bayes_cache_new();
 	rc = serve(&o);
 	if (la.is_unix)

@@ -37,37 +37,37 @@ struct policy {
 	struct mapfetch *maps;
 	struct mapfetch_list *client_allow, *client_block, *sender_allow, *sender_block;
 	struct mapfetch_list *rcpt_allow;
-	int greylist_on;               /* modules.greylist enabled */
-	int rbl_on;                    /* modules.rbl enabled */
-	int suspicious_only;           /* greylist_mode = suspicious */
-	int soft_reject;               /* soft_reject_on_timeout */
-	double reject_at, greylist_at; /* action thresholds (HUGE_VAL: off) */
+	int greylist_on;	/* modules.greylist enabled */
+	int rbl_on;		/* modules.rbl enabled */
+	int suspicious_only;	/* greylist_mode = suspicious */
+	int soft_reject;	/* soft_reject_on_timeout */
+	double reject_at, greylist_at;	/* action thresholds (HUGE_VAL: off) */
 	sqlite3_stmt *st_action;
-	struct dns *dns; /* not owned */
+	struct dns *dns;	/* not owned */
 	struct dnsbl *bl;
-	int inflight;   /* decisions waiting for DNS */
-	int fail_defer; /* policy_db_failure_action = defer_if_permit */
-	int db_retry;   /* broken, but a check worked: fixed if the commit does */
-	int db_broken;  /* last store operation failed (log once) */
-	int tick_lost;  /* the tick's commit failed, taking the round's writes */
+	int inflight;		/* decisions waiting for DNS */
+	int fail_defer;		/* policy_db_failure_action = defer_if_permit */
+	int db_retry;		/* broken, but a check worked: fixed if the commit does */
+	int db_broken;		/* last store operation failed (log once) */
+	int tick_lost;		/* the tick's commit failed, taking the round's writes */
 	sqlite_int64 data_version;
 	sqlite3_stmt *st_module;
 	char hostname[256];
-	unsigned char hdr_key[16]; /* signs X-Moat-Policy */
+	unsigned char hdr_key[16];	/* signs X-Moat-Policy */
 	time_t last_tick;
 	unsigned long requests;
 };
 
 /* One list from its setting (and the older setting whose sources it also takes). */
 static struct mapfetch_list *add_list(struct policy *pol, const char *name, const char *older,
-                                      int clients, char *err, size_t errlen)
+				      int clients, char *err, size_t errlen)
 {
 	struct mapfetch_list *l;
 	struct sbuf sources;
 
 	sbuf_init(&sources);
 	sbuf_printf(&sources, "%s %s", older ? conf_str(pol->cf, older) : "",
-	            conf_str(pol->cf, name));
+		    conf_str(pol->cf, name));
 	l = mapfetch_add(pol->maps, name, clients, sbuf_cstr(&sources), err, errlen);
 	sbuf_free(&sources);
 	return l;
@@ -78,19 +78,19 @@ static int maps_setup(struct policy *pol, char *err, size_t errlen)
 {
 	const struct conf *cf = pol->cf;
 	struct mapfetch_params p = {
-	    .db_path = conf_str(cf, "database_path"),
-	    .busy_ms = (int)conf_num(cf, "db_busy_timeout") * 1000,
-	    .refresh = (int)conf_num(cf, "map_refresh_interval"),
-	    .timeout = (int)conf_num(cf, "map_fetch_timeout"),
-	    .max_bytes = (size_t)conf_num(cf, "map_size_limit"),
-	    .max_entries = (size_t)conf_num(cf, "map_entry_limit"),
+		.db_path = conf_str(cf, "database_path"),
+		.busy_ms = (int)conf_num(cf, "db_busy_timeout") * 1000,
+		.refresh = (int)conf_num(cf, "map_refresh_interval"),
+		.timeout = (int)conf_num(cf, "map_fetch_timeout"),
+		.max_bytes = (size_t)conf_num(cf, "map_size_limit"),
+		.max_entries = (size_t)conf_num(cf, "map_entry_limit"),
 	};
 
 	pol->maps = mapfetch_new(&p);
 	if (!(pol->client_allow =
-	          add_list(pol, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
-	    !(pol->rcpt_allow = add_list(pol, "recipient_allowlist", "greylist_allow_recipients", 0,
-	                                 err, errlen)) ||
+		      add_list(pol, "client_allowlist", "greylist_allow_clients", 1, err, errlen)) ||
+	    !(pol->rcpt_allow = add_list(pol, "recipient_allowlist", "greylist_allow_recipients",
+					 0, err, errlen)) ||
 	    !(pol->sender_allow = add_list(pol, "sender_allowlist", NULL, 0, err, errlen)) ||
 	    !(pol->client_block = add_list(pol, "client_blocklist", NULL, 1, err, errlen)) ||
 	    !(pol->sender_block = add_list(pol, "sender_blocklist", NULL, 0, err, errlen)))
@@ -177,7 +177,7 @@ static void read_settings(struct policy *pol, const struct conf *cf)
 }
 
 struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,
-                          size_t errlen)
+			  size_t errlen)
 {
 	struct policy *pol = xcalloc(1, sizeof(*pol));
 
@@ -191,9 +191,9 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->store = gl_store_sqlite_new(db, (int)conf_num(cf, "db_busy_timeout") * 1000);
 	if (pol->store == NULL ||
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
-	                       &pol->st_module, NULL) != SQLITE_OK ||
+			       &pol->st_module, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT threshold FROM actions WHERE name = ?1", -1,
-	                       &pol->st_action, NULL) != SQLITE_OK) {
+			       &pol->st_action, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(db));
 		policy_free(pol);
 		return NULL;
@@ -285,15 +285,15 @@ static int attr(const struct policy_request *req, const char *name, char *buf, s
 static const char *fail_action(const struct policy *pol)
 {
 	return pol->fail_defer ? "DEFER_IF_PERMIT 4.3.0 Policy service database error,"
-	                         " please try again later"
-	                       : "DUNNO";
+				 " please try again later"
+			       : "DUNNO";
 }
 
 static void db_broke(struct policy *pol, const char *qid)
 {
 	if (!pol->db_broken)
 		msg_error("%s: %s; answering %s until it works again", qid, pol->store->err,
-		          pol->fail_defer ? "DEFER_IF_PERMIT" : "DUNNO");
+			  pol->fail_defer ? "DEFER_IF_PERMIT" : "DUNNO");
 	pol->db_broken = 1;
 	gl_store_fail_fast(pol->store, 1);
 }
@@ -318,8 +318,8 @@ struct decision {
 	char why_buf[600];
 	struct sbuf action, symbols;
 	double score;
-	int provisional;   /* the reply needs this round's commit */
-	long long delayed; /* greylisting let it through after this wait, or -1 */
+	int provisional;	/* the reply needs this round's commit */
+	long long delayed;	/* greylisting let it through after this wait, or -1 */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -333,9 +333,9 @@ static double ms_since(const struct timespec *t0)
 static void finish(struct decision *d)
 {
 	msg_info("%s: client=%s, state=%s, from=<%s>, to=<%s>, action=%s, reason=%s, score=%.2f,"
-	         " symbols=%s, delay=%.3fms",
-	         d->qid, d->client, d->state, d->sender, d->rcpt, sbuf_cstr(&d->action), d->why,
-	         d->score, d->symbols.len ? sbuf_cstr(&d->symbols) : "-", ms_since(&d->t0));
+		 " symbols=%s, delay=%.3fms",
+		 d->qid, d->client, d->state, d->sender, d->rcpt, sbuf_cstr(&d->action), d->why,
+		 d->score, d->symbols.len ? sbuf_cstr(&d->symbols) : "-", ms_since(&d->t0));
 	d->done(d->arg, sbuf_cstr(&d->action), d->provisional ? fail_action(d->pol) : NULL);
 	dnsbl_job_free(d->job);
 	sbuf_free(&d->action);
@@ -392,7 +392,7 @@ static int decide_greylist(struct decision *d)
 		return 0;
 	}
 	if (greylist_check(pol->gl, (int64_t)time(NULL), &d->ip, d->sender, d->rcpt, d->inst,
-	                   &res) < 0) {
+			   &res) < 0) {
 		d->why = "database error";
 		db_failed(pol, d->qid, &d->action);
 		return 1;
@@ -438,22 +438,20 @@ static void decide(struct decision *d)
 		const struct dnsbl_hit *h = top_hit(d);
 
 		d->why = "listed";
-		sbuf_printf(&d->action,
-		            "REJECT 5.7.1 Service unavailable; client [%s] listed at %s", d->client,
-		            h ? h->zone : "a DNS block list");
+		sbuf_printf(&d->action, "REJECT 5.7.1 Service unavailable; client [%s] listed at %s",
+			    d->client, h ? h->zone : "a DNS block list");
 		finish(d);
 		return;
 	}
 	if (failed) {
 		msg_warn("%s: DNS list %s %s for client %s", d->qid, failed,
-		         timed_out ? "timed out" : "failed", d->client);
+			 timed_out ? "timed out" : "failed", d->client);
 		if (pol->soft_reject) {
 			d->why = "DNS list lookup failed";
-			sbuf_printf(
-			    &d->action,
-			    "DEFER_IF_PERMIT 4.7.1 Service temporarily unavailable; DNS lookup"
-			    " at %s %s, please try again later",
-			    failed, timed_out ? "timed out" : "failed");
+			sbuf_printf(&d->action,
+				    "DEFER_IF_PERMIT 4.7.1 Service temporarily unavailable; DNS lookup"
+				    " at %s %s, please try again later",
+				    failed, timed_out ? "timed out" : "failed");
 			finish(d);
 			return;
 		}
@@ -467,7 +465,7 @@ static void decide(struct decision *d)
 			sbuf_printf(&d->symbols, "; greylist=%lld", d->delayed);
 		sbuf_puts(&d->action, "PREPEND " POLHDR_NAME ": ");
 		polhdr_sign(pol->hdr_key, d->client, (long)time(NULL), sbuf_cstr(&d->symbols),
-		            &d->action);
+			    &d->action);
 	} else {
 		sbuf_puts(&d->action, "DUNNO");
 	}
@@ -539,22 +537,22 @@ static int check_lists(struct decision *d)
 		return list_hit(d, "sender allow list", src);
 	if ((src = mapfetch_match_client(pol->client_block, &d->ip, d->name))) {
 		sbuf_printf(&d->action,
-		            "REJECT 5.7.1 Service unavailable; client [%s] is on the client block"
-		            " list",
-		            d->client);
+			    "REJECT 5.7.1 Service unavailable; client [%s] is on the client block"
+			    " list",
+			    d->client);
 		return list_hit(d, "client block list", src);
 	}
 	if ((src = mapfetch_match_address(pol->sender_block, d->sender))) {
 		sbuf_puts(&d->action,
-		          "REJECT 5.7.1 Service unavailable; sender address is on the sender block"
-		          " list");
+			  "REJECT 5.7.1 Service unavailable; sender address is on the sender block"
+			  " list");
 		return list_hit(d, "sender block list", src);
 	}
 	return 0;
 }
 
 void policy_decide(struct policy *pol, const struct policy_request *req, policy_done_fn *done,
-                   void *arg)
+		   void *arg)
 {
 	struct decision *d = xcalloc(1, sizeof(*d));
 	char request[64];

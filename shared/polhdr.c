@@ -19,7 +19,7 @@ int polhdr_key_load(sqlite3 *db, unsigned char key[16], char *err, size_t errlen
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE name = 'policy_header_key'",
-	                       -1, &st, NULL) != SQLITE_OK) {
+			       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot read policy_header_key: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -33,7 +33,7 @@ int polhdr_key_load(sqlite3 *db, unsigned char key[16], char *err, size_t errlen
 }
 
 static uint64_t mac(const unsigned char key[16], const char *ip, long ts, const char *sym,
-                    size_t symlen)
+		    size_t symlen)
 {
 	struct sbuf sb;
 	uint64_t h;
@@ -47,14 +47,14 @@ static uint64_t mac(const unsigned char key[16], const char *ip, long ts, const 
 }
 
 void polhdr_sign(const unsigned char key[16], const char *client_ip, long ts, const char *symbols,
-                 struct sbuf *out)
+		 struct sbuf *out)
 {
 	sbuf_printf(out, "%s; ts=%ld; sig=%016" PRIx64, symbols, ts,
-	            mac(key, client_ip, ts, symbols, strlen(symbols)));
+		    mac(key, client_ip, ts, symbols, strlen(symbols)));
 }
 
 int polhdr_verify(const unsigned char key[16], const char *client_ip, long now, long max_age,
-                  const char *value, char *symbols, size_t symlen, char *why, size_t whylen)
+		  const char *value, char *symbols, size_t symlen, char *why, size_t whylen)
 {
 	const char *ts_at = strstr(value, "; ts="), *sig_at;
 	char *end;

@@ -28,13 +28,13 @@
 int polhdr_key_load(sqlite3 *db, unsigned char key[16], char *err, size_t errlen);
 /* Append the signed header value for symbols seen from client_ip at ts. */
 void polhdr_sign(const unsigned char key[16], const char *client_ip, long ts, const char *symbols,
-                 struct sbuf *out);
+		 struct sbuf *out);
 /*
  * Check a header value for client_ip at time now (at most max_age old).
  * 0 and the symbols part copied to symbols; -1 and a reason in why.
  */
 int polhdr_verify(const unsigned char key[16], const char *client_ip, long now, long max_age,
-                  const char *value, char *symbols, size_t symlen, char *why, size_t whylen);
+		  const char *value, char *symbols, size_t symlen, char *why, size_t whylen);
 
 /*
  * Remove a trailing "greylist=SECONDS" item from a verified symbols part;
@@ -47,6 +47,6 @@ long polhdr_take_greylist(char *symbols);
  * daemons write it. Nothing is appended for an empty template.
  */
 void polhdr_greylist_header(const char *tmpl, long long delayed, const char *host,
-                            struct sbuf *out);
+			    struct sbuf *out);
 
 #endif
