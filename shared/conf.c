@@ -131,7 +131,8 @@ static const struct conf_spec specs[] = {
 	{"greylist_header", CT_STR, "X-Greylist: delayed %t seconds by moat-policyd-%v at %h; %d", 0,
 	 0, NULL,
 	 "Header added to a message that passed after waiting; %t seconds, %v version,\n"
-	 "    %h myhostname, %d date. Empty adds none."},
+	 "    %h myhostname, %d date. Empty adds none. When the reply also carries DNS-list\n"
+	 "    symbols, moat-contentfilter writes it (from the wait in X-Moat-Policy)."},
 	{"greylist_allow_clients", CT_STR, "", 0, 0, NULL,
 	 "Older name for client_allowlist (postgrey's --whitelist-clients files);\n"
 	 "    its sources are added to that list's."},
