@@ -491,7 +491,8 @@ static const struct {
 	 "                   date and time (\"2026-11-25\", \"2026-11-25 14:00\")"},
 	{"stats",
 	 "Over the last 24 hours, or since WHEN (as for history): messages in all and\n"
-	 "per hour; scan time mean, median (p50), p99 and max; per action the count,\n"
+	 "per hour; scan time mean, median (p50), p99 and max (of the messages\n"
+	 "scanned: local mail skipped unscanned has none); per action the count,\n"
 	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
 	 "number of messages that got them."},
 	{"scan",

@@ -234,6 +234,14 @@ for v in "history_recent LIMIT 20" "history WHERE history.time >= 0 ORDER BY his
 	tap_ok "recent history is read from the time index, not sorted: ${v%% *}" \
 		test "$(printf '%s\n' "$plan" | grep -c 'TEMP B-TREE')" -eq 0
 done
+# Local mail passed unscanned (action skipped) has no scan time to count.
+sqlite3 "$sdb" "INSERT INTO history (time, score, action, scan_ms, reason)
+	SELECT unixepoch() - 5, 0, 'skipped', 0, 'not scanned: submitted on this host (scan_local = no)'
+	FROM history LIMIT 20"
+out=$(sctl stats)
+tap_like "$out" "scan time: mean 50\.50 ms, p50 50\.00 ms, p99 99\.00 ms, max 100\.00 ms" \
+	"stats: skipped local mail leaves the scan times alone"
+tap_like "$out" $'\nskipped\t20\t16\\.7%\t0\\.00\t0\\.00\n' "...and is counted as an action"
 out=$(sctl stats --since yesterday-ish 2>&1)
 tap_is "$?" 2 "stats --since nonsense: usage error"
 
