@@ -87,6 +87,7 @@ static unsigned dns_generation;
 static _Atomic size_t scan_limit;
 static _Atomic int error_accepts;
 static _Atomic long greylist_delay;
+static _Atomic long greylist_max_age;
 static _Atomic long history_max_age;
 static _Atomic int scan_local;
 static struct localnets *local_nets;	/* under conf_mu; replaced ones kept until exit */
@@ -780,6 +781,15 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
+	/* Greylisted messages not seen for greylist_max_age, as moat-policyd forgets triplets. */
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM milter_greylist WHERE id IN (SELECT id FROM milter_greylist"
+			       " WHERE last_seen < unixepoch() - ?1 ORDER BY last_seen LIMIT 100)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, greylist_max_age);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_warn("history: %s", sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -1216,6 +1226,7 @@ static void read_settings(const struct conf *c)
 	scan_limit = (size_t)conf_num(c, "scan_size_limit");
 	error_accepts = strcmp(conf_str(c, "milter_error_action"), "accept") == 0;
 	greylist_delay = (long)conf_num(c, "greylist_delay");
+	greylist_max_age = (long)conf_num(c, "greylist_max_age");
 	history_max_age = (long)conf_num(c, "history_max_age");
 	scan_local = conf_bool(c, "scan_local");
 }

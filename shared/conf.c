@@ -111,7 +111,8 @@ static const struct conf_spec specs[] = {
 	{"greylist_delay", CT_TIME, "300s", 0, 86400, NULL,
 	 "How long a new (client network, sender, recipient) triplet must wait."},
 	{"greylist_max_age", CT_TIME, "35d", 3600, 3650 * 86400LL, NULL,
-	 "Forget triplets and auto-allowed clients not seen for this long."},
+	 "Forget triplets and auto-allowed clients not seen for this long (and the\n"
+	 "    messages the content filter greylisted)."},
 	{"greylist_retry_window", CT_TIME, "2d", 60, 365 * 86400LL, NULL,
 	 "A first retry later than this after the first try must wait again."},
 	{"greylist_auto_allow_clients", CT_INT, "5", 0, 1000000, NULL,

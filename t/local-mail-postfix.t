@@ -21,6 +21,8 @@ m_ctl migrate >/dev/null
 # To header (2) put a message at 5, between greylist (4) and add header (6).
 conf=$H_TMP/moat.conf
 echo "greylist_delay = 3s" >"$conf"
+# A message greylisted 40 days ago and never seen again: past greylist_max_age.
+sqlite3 "$db" "INSERT INTO milter_greylist VALUES (4242, unixepoch() - 40 * 86400, unixepoch() - 40 * 86400)"
 # Only 127.0.0.1 is local here; the test's remote clients use 127.0.0.2.
 tap_ok "moat-contentfilter starts" m_start_contentfilter -c "$conf" -o local_networks=127.0.0.1/32
 tap_ok "...and logs the local networks" h_wait_log "local networks: 127\.0\.0\.1/32; local mail is not scanned" 5 "$M_MILTER_LOG"
@@ -79,6 +81,8 @@ tap_is "$(sqlite3 "$db" "SELECT group_concat(action, ',') FROM (SELECT action FR
 	"greylist,greylist,no action" "history: held twice, then let through"
 tap_like "$(hist "sender = 'web@app.example'")" "^no action\|greylisting passed after [3-9]s$" "...with the reason"
 tap_is "$(m_ctl history --action greylist | tail -n +2 | wc -l)" 2 "moatctl history --action greylist: only the two held"
+tap_is "$(sqlite3 "$db" "SELECT count(*) FROM milter_greylist WHERE id = 4242")" 0 \
+	"a greylisted message not seen for greylist_max_age is forgotten"
 tap_is "$(sqlite3 "$db" "SELECT action || '=' || messages FROM actions_today WHERE action IN ('greylist', 'no action') ORDER BY action")" \
 	"greylist=2"$'\n'"no action=1" "actions_today counts held and let-through mail apart"
 
