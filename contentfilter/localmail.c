@@ -29,7 +29,7 @@ struct localnets {
 };
 
 static int add_list(struct localnets *ln, const char *list, const char *what, char *err,
-		    size_t errlen);
+                    size_t errlen);
 
 /* Postfix's mynetworks, or loopback when postconf cannot tell. */
 static int add_mynetworks(struct localnets *ln, char *err, size_t errlen)
@@ -38,7 +38,7 @@ static int add_mynetworks(struct localnets *ln, char *err, size_t errlen)
 
 	if (postconf_get("mynetworks", value, sizeof(value)) < 0) {
 		msg_warn("local_networks: cannot read Postfix's mynetworks with postconf; using"
-			 " 127.0.0.0/8 and ::1");
+		         " 127.0.0.0/8 and ::1");
 		snprintf(value, sizeof(value), "127.0.0.0/8 [::1]/128");
 	}
 	ln->from_postfix = 1;
@@ -46,7 +46,7 @@ static int add_mynetworks(struct localnets *ln, char *err, size_t errlen)
 }
 
 static int add_list(struct localnets *ln, const char *list, const char *what, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	const char *p = list;
 
@@ -61,19 +61,19 @@ static int add_list(struct localnets *ln, const char *list, const char *what, ch
 				return -1;
 		} else if (ln->n >= LOCALNETS_MAX) {
 			snprintf(err, errlen, "local_networks: more than %d networks",
-				 LOCALNETS_MAX);
+			         LOCALNETS_MAX);
 			return -1;
 		} else if (cidr_parse(e, elen, &ln->net[ln->n]) == 0) {
 			ln->neg[ln->n++] = (unsigned char)neg;
 		} else if (strcmp(what, "local_networks") != 0) {
 			/* A /file/name or type:table in mynetworks: only Postfix reads those. */
 			msg_warn("local_networks: skipping \"%.*s\" of %s: not an address or"
-				 " network",
-				 (int)(len > 200 ? 200 : len), p, what);
+			         " network",
+			         (int)(len > 200 ? 200 : len), p, what);
 		} else {
 			snprintf(err, errlen,
-				 "local_networks: \"%.*s\" is not an address or network",
-				 (int)(len > 200 ? 200 : len), p);
+			         "local_networks: \"%.*s\" is not an address or network",
+			         (int)(len > 200 ? 200 : len), p);
 			return -1;
 		}
 		p += len;
@@ -104,7 +104,7 @@ void localnets_format(const struct localnets *ln, struct sbuf *out)
 
 		ip_format(&ln->net[i].net, a, sizeof(a));
 		sbuf_printf(out, "%s%s%s/%d", i ? " " : "", ln->neg[i] ? "!" : "", a,
-			    ln->net[i].plen);
+		            ln->net[i].plen);
 	}
 	if (ln->n == 0)
 		sbuf_puts(out, "none");
@@ -113,7 +113,7 @@ void localnets_format(const struct localnets *ln, struct sbuf *out)
 }
 
 const char *localmail_reason(const struct localnets *ln, const char *client, int port,
-			     const char *auth, char *buf, size_t buflen)
+                             const char *auth, char *buf, size_t buflen)
 {
 	struct ip_addr ip;
 

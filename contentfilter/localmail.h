@@ -39,6 +39,6 @@ void localnets_format(const struct localnets *ln, struct sbuf *out);
  * The reason goes into the log and the history row.
  */
 const char *localmail_reason(const struct localnets *ln, const char *client, int port,
-			     const char *auth, char *buf, size_t buflen);
+                             const char *auth, char *buf, size_t buflen);
 
 #endif

@@ -28,18 +28,21 @@ int main(void)
 	FILE *f;
 
 	ln = localnets_new("192.0.2.0/24, !198.51.100.7 198.51.100.0/24 [2001:db8::]/32", err,
-			   sizeof(err));
+	                   sizeof(err));
 	ok(ln != NULL, "a list of networks parses");
 	is_str(why(ln, "192.0.2.77", 25000, NULL), "client in local_networks", "inside a network");
 	is_str(why(ln, "203.0.113.1", 25000, NULL), "(not local)", "outside");
 	is_str(why(ln, "198.51.100.7", 25000, NULL), "(not local)", "!NET first: excluded");
-	is_str(why(ln, "198.51.100.8", 25000, NULL), "client in local_networks", "...its neighbour not");
-	is_str(why(ln, "2001:db8::25", 25000, NULL), "client in local_networks", "IPv6 in brackets");
+	is_str(why(ln, "198.51.100.8", 25000, NULL), "client in local_networks",
+	       "...its neighbour not");
+	is_str(why(ln, "2001:db8::25", 25000, NULL), "client in local_networks",
+	       "IPv6 in brackets");
 	is_str(why(ln, "::ffff:192.0.2.9", 25000, NULL), "client in local_networks",
 	       "an IPv4-mapped address is its IPv4 address");
 	is_str(why(ln, "203.0.113.1", 0, NULL), "submitted on this host",
 	       "client port 0: Postfix's emulated connection for sendmail mail");
-	is_str(why(ln, "203.0.113.1", 25000, "alice"), "authenticated as alice", "{auth_authen} set");
+	is_str(why(ln, "203.0.113.1", 25000, "alice"), "authenticated as alice",
+	       "{auth_authen} set");
 	is_str(why(ln, "203.0.113.1", 25000, "al\nice\x01"), "authenticated as al?ice?",
 	       "...the login name made printable for the log");
 	is_str(why(ln, "203.0.113.1", 25000, ""), "(not local)", "an empty {auth_authen} is none");
@@ -73,7 +76,8 @@ int main(void)
 	setenv("MOAT_POSTCONF", cmd, 1);
 	ln = localnets_new("mynetworks, 192.0.2.1", err, sizeof(err));
 	ok(ln != NULL, "mynetworks read from Postfix (a table in it is skipped)");
-	is_str(why(ln, "10.1.200.3", 25000, NULL), "client in local_networks", "...its IPv4 network");
+	is_str(why(ln, "10.1.200.3", 25000, NULL), "client in local_networks",
+	       "...its IPv4 network");
 	is_str(why(ln, "2001:db8::1", 25000, NULL), "client in local_networks", "...its IPv6 one");
 	is_str(why(ln, "192.0.2.1", 25000, NULL), "client in local_networks", "...and ours beside");
 	is_str(why(ln, "10.2.0.1", 25000, NULL), "(not local)", "...nothing else");
