@@ -34,11 +34,13 @@
 #include "db.h"
 #include "dns.h"
 #include "listen.h"
+#include "localmail.h"
 #include "log.h"
 #include "hash.h"
 #include "hdrsafe.h"
 #include "mem.h"
 #include "polhdr.h"
+#include "postconf.h"
 #include "privs.h"
 #include "sbuf.h"
 #include "scan.h"
@@ -53,7 +55,12 @@ struct cf_conn {
 	char client[64];	/* client address as Postfix saw it */
 	char client_name[256];
 	char helo[256];
+	int port;		/* client port; 0 for mail submitted on this host, -1 unknown */
 	int tls;		/* the client used TLS ({tls_version} was set) */
+	char auth[128];		/* SASL login name ({auth_authen}) of the current message */
+	const char *local;	/* why the current message is local mail, or NULL */
+	char local_buf[200];
+	int skip;		/* local and not to be scanned: only X-Moat-Policy is kept */
 	char from[320];		/* envelope sender of the current message */
 	char *rcpts[MAX_RCPTS];
 	int nrcpt;
@@ -80,7 +87,13 @@ static unsigned dns_generation;
 static _Atomic size_t scan_limit;
 static _Atomic int error_accepts;
 static _Atomic long greylist_delay;
+static _Atomic long greylist_max_age;
 static _Atomic long history_max_age;
+static _Atomic int scan_local;
+static struct localnets *local_nets;	/* under conf_mu; replaced ones kept until exit */
+static struct localnets **nets_retired;
+static int nets_nretired;
+static char hostname[256];	/* for X-Greylist; under conf_mu */
 static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
@@ -183,6 +196,7 @@ static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
 		smfi_setsymlist(ctx, SMFIM_HELO, "{tls_version}");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}");
 		smfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
 	return SMFIS_CONTINUE;
@@ -200,6 +214,9 @@ static void conn_reset_message(struct cf_conn *c)
 	sbuf_free(&c->raw);
 	c->size = 0;
 	c->failed = 0;
+	c->auth[0] = '\0';
+	c->local = NULL;
+	c->skip = 0;
 }
 
 /*
@@ -359,15 +376,19 @@ static sfsistat cf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (c == NULL && (c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	/* Postfix passes the client's address here; macros are not sent by default. */
-	if (sa && sa->sa_family == AF_INET)
+	c->port = -1;
+	if (sa && sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client,
 			  sizeof(c->client));
-	else if (sa && sa->sa_family == AF_INET6)
+		c->port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+	} else if (sa && sa->sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->client,
 			  sizeof(c->client));
-	else
+		c->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+	} else {
 		snprintf(c->client, sizeof(c->client), "%s",
 			 addr ? addr : (host ? host : "unknown"));
+	}
 	snprintf(c->client_name, sizeof(c->client_name), "%s", host ? host : "");
 	return step_done(c, SMFIP_NR_CONN);
 }
@@ -407,6 +428,16 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 		return step_failed(c, SMFIP_NR_MAIL);
 	conn_reset_message(c);
 	strip_brackets(c->from, sizeof(c->from), argv[0]);
+	{
+		const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+
+		snprintf(c->auth, sizeof(c->auth), "%s", auth ? auth : "");
+	}
+	pthread_mutex_lock(&conf_mu);
+	c->local = localmail_reason(local_nets, c->client, c->port, c->auth, c->local_buf,
+				    sizeof(c->local_buf));
+	pthread_mutex_unlock(&conf_mu);
+	c->skip = c->local && !scan_local;
 	return step_done(c, SMFIP_NR_MAIL);
 }
 
@@ -449,6 +480,11 @@ static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
 		c->npolicy++;
 		return step_done(c, SMFIP_NR_HDR);
 	}
+	/* Unscanned local mail: only the Subject, for the log and the history row. */
+	if (c->skip && strcasecmp(name, "Subject") != 0) {
+		c->size += strlen(name) + strlen(value) + 3;
+		return step_done(c, SMFIP_NR_HDR);
+	}
 	append_limited(c, name, strlen(name));
 	append_limited(c, ": ", 2);
 	append_limited(c, value, strlen(value));
@@ -472,6 +508,10 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (c == NULL)
 		return step_failed(c, SMFIP_NR_BODY);
+	if (c->skip) {
+		c->size += len;
+		return c->proto & SMFIP_SKIP ? SMFIS_SKIP : step_done(c, SMFIP_NR_BODY);
+	}
 	append_limited(c, chunk, len);
 	/* Past the scan limit the rest is only counted: let Postfix stop sending it. */
 	if (c->size > scan_limit && (c->proto & SMFIP_SKIP))
@@ -484,6 +524,7 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
  * message (subjects, URL hosts) and settings, and a stray CR or LF would
  * let them end the header and start another. libmilter wants folds as LF + TAB.
  */
+/* change: 0 adds at the end, 1 replaces the first of that name, 2 inserts at the top. */
 static int set_header(SMFICTX *ctx, const char *name, const char *value, int change)
 {
 	struct sbuf sb;
@@ -491,7 +532,9 @@ static int set_header(SMFICTX *ctx, const char *name, const char *value, int cha
 
 	sbuf_init(&sb);
 	hdrsafe_value(&sb, value);
-	if (change)
+	if (change == 2)
+		rc = smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_cstr(&sb));
+	else if (change)
 		rc = smfi_chgheader(ctx, (char *)name, 1, (char *)sbuf_cstr(&sb));
 	else
 		rc = smfi_addheader(ctx, (char *)name, (char *)sbuf_cstr(&sb));
@@ -504,30 +547,84 @@ static int add_header(SMFICTX *ctx, const char *name, const char *value)
 	return set_header(ctx, name, value, 0);
 }
 
-/*
- * The content filter's own greylisting: a message (sender, recipients,
- * Message-ID or size) is tempfailed until it comes back after the delay.
- * 1: let it through, 0: tempfail, -1: database trouble.
- */
-static int milter_greylist(sqlite3 *db, const struct cf_conn *c)
+/* A header Postfix may write anew on each attempt: never part of the key. */
+static int volatile_header(const char *h, size_t len, const char *qid)
 {
+	static const char *const names[] = {"Received:", "Date:", "Resent-Date:"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (len >= strlen(names[i]) && strncasecmp(h, names[i], strlen(names[i])) == 0)
+			return 1;
+	/*
+	 * A Message-ID (or anything) holding this attempt's queue ID is Postfix's;
+	 * without the queue ID no Message-ID can be trusted to come again.
+	 */
+	if (qid == NULL)
+		return (len >= 11 && strncasecmp(h, "Message-ID:", 11) == 0) ||
+		       (len >= 18 && strncasecmp(h, "Resent-Message-ID:", 18) == 0);
+	return memmem(h, len, qid, strlen(qid)) != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The content filter's greylist key: what a retry of the same message
+ * brings again. Postfix writes some headers anew on every attempt: for mail
+ * submitted on this host and for clients in local_header_rewrite_clients
+ * that send none, a Date and a Message-ID that holds the queue ID; its own
+ * Received has the queue ID too. So the key is the envelope sender, the
+ * recipients (sorted: the order may change) and the message as scanned,
+ * less the headers volatile_header() names. With a changing header left
+ * in, the message would never be recognised and greylisted for ever.
+ */
+static uint64_t greylist_key(const struct cf_conn *c, const char *qid)
+{
+	const char *p = c->raw.data ? c->raw.data : "", *end = p + c->raw.len;
+	char *rcpts[MAX_RCPTS];
 	struct sbuf key;
-	sqlite3_stmt *st;
-	long long now = (long long)time(NULL), first = -1;
-	const char *mid = strcasestr(sbuf_cstr((struct sbuf *)&c->raw), "\nMessage-ID:");
 	uint64_t id;
-	int rc;
 
 	sbuf_init(&key);
 	sbuf_printf(&key, "%s|", c->from);
+	memcpy(rcpts, c->rcpts, (size_t)c->nrcpt * sizeof(rcpts[0]));
+	qsort(rcpts, (size_t)c->nrcpt, sizeof(rcpts[0]), cmp_str);
 	for (int i = 0; i < c->nrcpt; i++)
-		sbuf_printf(&key, "%s,", c->rcpts[i]);
-	if (mid)
-		sbuf_append(&key, mid, strcspn(mid + 1, "\n") + 1);
-	else
-		sbuf_printf(&key, "|%zu", c->size);
-	id = hash64_lower(key.data, key.len);
+		sbuf_printf(&key, "%s,", rcpts[i]);
+	sbuf_putc(&key, '|');
+	/* Headers one by one (a folded one spans lines that start with white space). */
+	while (p < end && *p != '\n') {
+		const char *h = p;
+
+		do {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			p = nl ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		if (!volatile_header(h, (size_t)(p - h), qid))
+			sbuf_append(&key, h, (size_t)(p - h));
+	}
+	sbuf_append(&key, p, (size_t)(end - p));
+	id = hash64(key.data, key.len);
 	sbuf_free(&key);
+	return id;
+}
+
+/*
+ * The content filter's own greylisting: a message is tempfailed until it
+ * comes back after greylist_delay. 1: let it through, with the wait since
+ * the first try in *waited; 0: tempfail; -1: database trouble.
+ */
+static int milter_greylist(sqlite3 *db, const struct cf_conn *c, const char *qid, long long *waited)
+{
+	sqlite3_stmt *st;
+	long long now = (long long)time(NULL), first = -1;
+	uint64_t id = greylist_key(c, qid);
+	int rc;
+
+	*waited = 0;
 	if (sqlite3_prepare_v2(db, "SELECT first_seen FROM milter_greylist WHERE id = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -1;
@@ -546,7 +643,12 @@ static int milter_greylist(sqlite3 *db, const struct cf_conn *c)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	return first >= 0 && now - first >= greylist_delay;
+	if (first >= 0 && now - first >= greylist_delay) {
+		*waited = now - first;
+		return 1;
+	}
+	*waited = first >= 0 ? now - first : 0;
+	return 0;
 }
 
 /*
@@ -556,7 +658,7 @@ static int milter_greylist(sqlite3 *db, const struct cf_conn *c)
  * process is killed is lost; the message is not (it is Postfix's).
  */
 struct hist_row {
-	char *qid, *client, *sender, *rcpts, *subject, *action, *symbols;
+	char *qid, *client, *sender, *rcpts, *subject, *action, *symbols, *reason;
 	long long size;
 	double score, ms;
 	struct hist_row *next;
@@ -586,11 +688,12 @@ static void hist_free(struct hist_row *h)
 	free(h->subject);
 	free(h->action);
 	free(h->symbols);
+	free(h->reason);
 	free(h);
 }
 
-static void history_add(const char *qid, const struct cf_conn *c, const struct scan_result *res,
-			const char *symbols, const char *subject, double ms)
+static void history_add(const char *qid, const struct cf_conn *c, const char *action, double score,
+			const char *symbols, const char *subject, const char *reason, double ms)
 {
 	struct hist_row *h = xcalloc(1, sizeof(*h));
 	struct sbuf rc;
@@ -603,10 +706,11 @@ static void history_add(const char *qid, const struct cf_conn *c, const struct s
 	h->sender = xstrdup(c->from);
 	h->rcpts = xstrdup(sbuf_cstr(&rc));
 	h->subject = xstrdup(subject);
-	h->action = xstrdup(res->action);
+	h->action = xstrdup(action);
 	h->symbols = xstrdup(symbols);
+	h->reason = xstrdup(reason);
 	h->size = (long long)c->size;
-	h->score = res->score;
+	h->score = score;
 	h->ms = ms;
 	sbuf_free(&rc);
 	pthread_mutex_lock(&hist_mu);
@@ -627,9 +731,9 @@ static void history_add(const char *qid, const struct cf_conn *c, const struct s
 static int hist_write(sqlite3 *db, struct hist_row *list)
 {
 	static const char *sql =
-		"INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
-		" score, action, symbols, scan_ms) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		" ?8, ?9, ?10)";
+	    "INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
+	    " score, action, symbols, scan_ms, reason) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11)";
 	sqlite3_stmt *st = NULL;
 	int failed = 0;
 
@@ -656,6 +760,7 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 			sqlite3_bind_text(st, 8, h->action, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 9, h->symbols, -1, SQLITE_STATIC);
 			sqlite3_bind_double(st, 10, h->ms);
+			sqlite3_bind_text(st, 11, h->reason, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
 				failed = 1;
@@ -670,6 +775,15 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
 			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, history_max_age);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	/* Greylisted messages not seen for greylist_max_age, as moat-policyd forgets triplets. */
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM milter_greylist WHERE id IN (SELECT id FROM milter_greylist"
+			       " WHERE last_seen < unixepoch() - ?1 ORDER BY last_seen LIMIT 100)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, greylist_max_age);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
@@ -771,18 +885,26 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* Symbols of the first X-Moat-Policy that verifies; all of them are removed. */
-static void take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+/*
+ * Symbols of the first X-Moat-Policy that verifies (NULL ref: none wanted);
+ * all of them are removed. Returns how long policyd greylisted the
+ * message's triplet, when it says so, or -1.
+ */
+static long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
 			       struct scan_result *res, const char *qid)
 {
 	char symbols[4096], why[200];
 	int used = 0;
+	long delayed = -1;
 
 	for (int i = 0; i < c->npolicy && i < MAX_POLICY_HDRS; i++) {
 		if (used)
 			continue;
+		if (ref == NULL)
+			break;
 		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i], symbols,
 				  sizeof(symbols), why, sizeof(why)) == 0) {
+			delayed = polhdr_take_greylist(symbols);
 			scan_add_policy(res, ref->r, symbols);
 			used = 1;
 		} else {
@@ -791,6 +913,29 @@ static void take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rul
 	}
 	for (int i = c->npolicy; i >= 1; i--)
 		smfi_chgheader(ctx, POLHDR_NAME, i, NULL);
+	return delayed;
+}
+
+/* X-Greylist for a message moat-policyd delayed, which its own PREPEND could not carry. */
+static void add_greylist_header(SMFICTX *ctx, long delayed)
+{
+	const struct conf *cfn = conf_now(NULL);
+	const char *tmpl = conf_str(cfn, "greylist_header");
+	const char *colon = strchr(tmpl, ':');
+	char host[sizeof(hostname)], name[128];
+	struct sbuf sb;
+
+	if (delayed < 0 || colon == NULL || colon == tmpl || (size_t)(colon - tmpl) >= sizeof(name))
+		return;
+	pthread_mutex_lock(&conf_mu);
+	snprintf(host, sizeof(host), "%s", hostname);
+	pthread_mutex_unlock(&conf_mu);
+	sbuf_init(&sb);
+	polhdr_greylist_header(colon + 1 + strspn(colon + 1, " "), delayed, host, &sb);
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - tmpl), tmpl);
+	/* At the top, where moat-policyd's PREPEND would have put it. */
+	set_header(ctx, name, sbuf_cstr(&sb), 2);
+	sbuf_free(&sb);
 }
 
 /* Subject for "rewrite subject": the pattern with %s replaced by the old subject. */
@@ -822,8 +967,46 @@ static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
-static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct rules_ref *ref,
-		    const struct scan_result *res, const char *qid, const char *subject)
+/*
+ * The greylist action, decided; 1 if the message is to be held (451).
+ * Local mail is never held. Other mail is held until it comes back after
+ * greylist_delay; let through, it gets Rspamd's answer: the action drops
+ * to "no action" and GREYLIST(0.00)[pass] joins the symbols (Rspamd's
+ * greylist module: disable_action), so history, statistics and
+ * X-Rspamd-Action tell held mail from mail let through.
+ */
+static int greylist_decide(struct cf_conn *c, sqlite3 *db, const struct rules_ref *ref,
+			   struct scan_result *res, const char *qid, char *why, size_t whylen)
+{
+	long long waited;
+	int g;
+
+	if (c->local) {
+		snprintf(why, whylen, "not greylisted: %s", c->local);
+		res->action = "no action";
+		return 0;
+	}
+	g = milter_greylist(db, c, strcmp(qid, "NOQUEUE") ? qid : NULL, &waited);
+	if (g == 0) {
+		snprintf(why, whylen, "greylisted (a retry is accepted in %llds)",
+			 greylist_delay - waited);
+		scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "greylisted");
+		return 1;
+	}
+	res->action = "no action";
+	if (g < 0) {
+		msg_warn("%s: greylist state unavailable; accepting", qid);
+		snprintf(why, whylen, "greylist state unavailable (let through)");
+		scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "unavailable");
+		return 0;
+	}
+	snprintf(why, whylen, "greylisting passed after %llds", waited);
+	scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "pass");
+	return 0;
+}
+
+static sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result *res,
+		    int held, const char *subject)
 {
 	const char *spam = scan_rules_setting(ref->r, "spam_header");
 	const char *colon = strchr(spam, ':');
@@ -839,15 +1022,9 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct r
 		smfi_setreply(ctx, "451", "4.7.1", text);
 		return SMFIS_TEMPFAIL;
 	}
-	if (strcmp(res->action, "greylist") == 0) {
-		int g = milter_greylist(db, c);
-
-		if (g == 0) {
-			smfi_setreply(ctx, "451", "4.7.1", "Greylisted, please try again later");
-			return SMFIS_TEMPFAIL;
-		}
-		if (g < 0)
-			msg_warn("%s: greylist state unavailable; accepting", qid);
+	if (held) {
+		smfi_setreply(ctx, "451", "4.7.1", "Greylisted, please try again later");
+		return SMFIS_TEMPFAIL;
 	}
 	if (strcmp(res->action, "rewrite subject") == 0)
 		rewrite_subject(ctx, ref, subject);
@@ -861,11 +1038,49 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct r
 	return SMFIS_CONTINUE;
 }
 
+/* The Subject, unfolded, as far as it fits. */
+static void subject_of(const char *raw, char *subject, size_t size)
+{
+	const char *s = strcasestr(raw, "\nSubject:");
+	size_t n = 0;
+
+	subject[0] = '\0';
+	if (s == NULL && strncasecmp(raw, "Subject:", 8) != 0)
+		return;
+	s = s ? s + 9 : raw + 8;
+	s += strspn(s, " ");
+	/* Unfolded: a folded subject must not lose its continuation lines. */
+	for (; *s && n + 1 < size; s++) {
+		if (*s == '\n' && s[1] != ' ' && s[1] != '\t')
+			break;
+		if (*s != '\n' && *s != '\r')
+			subject[n++] = *s;
+	}
+	subject[n] = '\0';
+	for (size_t k = strlen(subject); k && isspace((unsigned char)subject[k - 1]);)
+		subject[--k] = '\0';
+}
+
+/* Local mail with scan_local = no: no headers, no score; a log line and a history row say so. */
+static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
+{
+	char subject[256], why[300];
+
+	take_policy_header(ctx, c, NULL, NULL, qid);
+	subject_of(c->raw.data ? c->raw.data : "", subject, sizeof(subject));
+	snprintf(why, sizeof(why), "not scanned: %s (scan_local = no)", c->local);
+	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
+		 c->client, c->from, c->nrcpt, c->size, why);
+	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0);
+	conn_reset_message(c);
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat cf_eom(SMFICTX *ctx)
 {
 	struct cf_conn *c = conn_of(ctx);
 	const char *q = smfi_getsymval(ctx, "i");
-	char qid[64], subject[256] = "";
+	char qid[64], subject[256] = "", why[300] = "";
 	struct timespec t0;
 	struct scan_result res;
 	struct scan_input in;
@@ -874,6 +1089,8 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	struct worker *w;
 	sfsistat rc;
 	unsigned gen;
+	long delayed;
+	int held = 0;
 
 	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
 	if (c == NULL)
@@ -881,10 +1098,6 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	if (c->failed) {
 		conn_reset_message(c);
 		return internal_error(ctx, qid, "a step before end of message failed");
-	}
-	if (atomic_load(&db_unwritable)) {
-		conn_reset_message(c);
-		return internal_error(ctx, qid, "the database takes no writes");
 	}
 	/*
 	 * moat-policyd adds one X-Moat-Policy. Thousands are forged, and removing
@@ -897,6 +1110,13 @@ static sfsistat cf_eom(SMFICTX *ctx)
 		conn_reset_message(c);
 		smfi_setreply(ctx, "451", "4.7.0", "Too many " POLHDR_NAME " headers");
 		return SMFIS_TEMPFAIL;
+	}
+	/* Before the database checks: the site's own mail flows while it is broken. */
+	if (c->skip)
+		return skip_local(ctx, c, qid);
+	if (atomic_load(&db_unwritable)) {
+		conn_reset_message(c);
+		return internal_error(ctx, qid, "the database takes no writes");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((w = worker_get()) == NULL)
@@ -927,44 +1147,30 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	in.bayes = w->bayes;
 	scan_result_init(&res);
 	scan_message(ref->r, w->sd, &in, &res);
-	take_policy_header(ctx, c, ref, &res, qid);
+	delayed = take_policy_header(ctx, c, ref, &res, qid);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
 	scan_finish(&res, ref->r);
 	if (w->bayes)
 		bayes_autolearn(w->bayes, ref->r, res.score, qid);
-	{
-		const char *s = strcasestr(in.raw, "\nSubject:");
-
-		if (s || strncasecmp(in.raw, "Subject:", 8) == 0) {
-			size_t n = 0;
-
-			s = s ? s + 9 : in.raw + 8;
-			s += strspn(s, " ");
-			/* Unfolded: a folded subject must not lose its continuation lines. */
-			for (; *s && n + 1 < sizeof(subject); s++) {
-				if (*s == '\n' && s[1] != ' ' && s[1] != '\t')
-					break;
-				if (*s != '\n' && *s != '\r')
-					subject[n++] = *s;
-			}
-			subject[n] = '\0';
-			for (size_t k = strlen(subject); k && isspace((unsigned char)subject[k - 1]);)
-				subject[--k] = '\0';
-		}
-	}
+	subject_of(in.raw, subject, sizeof(subject));
+	if (strcmp(res.action, "greylist") == 0)
+		held = greylist_decide(c, w->db, ref, &res, qid, why, sizeof(why));
 	sbuf_init(&hdr);
 	scan_spamd_result(&res, &hdr, 78);
 	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
 	add_header(ctx, "X-Rspamd-Action", res.action);
-	rc = act(ctx, c, w->db, ref, &res, qid, subject);
+	rc = act(ctx, ref, &res, held, subject);
+	if (rc == SMFIS_CONTINUE)
+		add_greylist_header(ctx, delayed);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
-		 " symbols=%s, scan=%.3fms",
+		 "%s%s%s symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", sbuf_cstr(&hdr), ms_since(&t0));
-	history_add(qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", why[0] ? " reason=" : "", why,
+		 why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
+	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
 	worker_put(w);
 	sbuf_free(&hdr);
 	scan_result_free(&res);
@@ -1017,7 +1223,45 @@ static void read_settings(const struct conf *c)
 	scan_limit = (size_t)conf_num(c, "scan_size_limit");
 	error_accepts = strcmp(conf_str(c, "milter_error_action"), "accept") == 0;
 	greylist_delay = (long)conf_num(c, "greylist_delay");
+	greylist_max_age = (long)conf_num(c, "greylist_max_age");
 	history_max_age = (long)conf_num(c, "history_max_age");
+	scan_local = conf_bool(c, "scan_local");
+}
+
+/*
+ * The local networks and host name, from c (at start and on SIGHUP): both
+ * may ask Postfix (postconf), which is too slow for a message's path.
+ * 0, or -1 with err and nothing changed.
+ */
+static int read_local(const struct conf *c, char *err, size_t errlen)
+{
+	struct localnets *ln = localnets_new(conf_str(c, "local_networks"), err, errlen);
+	char host[sizeof(hostname)];
+	struct sbuf sb;
+
+	if (ln == NULL)
+		return -1;
+	/* X-Greylist names the host as moat-policyd does: myhostname, else the system's. */
+	snprintf(host, sizeof(host), "%s", conf_str(c, "myhostname"));
+	if (host[0] == '\0' && gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	sbuf_init(&sb);
+	localnets_format(ln, &sb);
+	msg_info("local networks: %s; local mail is %s", sbuf_cstr(&sb),
+		 conf_bool(c, "scan_local") ? "scanned, never greylisted" : "not scanned");
+	sbuf_free(&sb);
+	pthread_mutex_lock(&conf_mu);
+	if (local_nets) {
+		/* A thread may still be matching against it: kept until exit. */
+		nets_retired =
+		    xrealloc(nets_retired, (size_t)(nets_nretired + 1) * sizeof(*nets_retired));
+		nets_retired[nets_nretired++] = local_nets;
+	}
+	local_nets = ln;
+	memcpy(hostname, host, sizeof(hostname));
+	pthread_mutex_unlock(&conf_mu);
+	return 0;
 }
 
 /* SIGHUP: new settings for the next message; a scan under way finishes with the old. */
@@ -1028,6 +1272,12 @@ static void reload(const struct daemon_opts *o)
 
 	if (c == NULL)
 		return;
+	{
+		char err[512];
+
+		if (read_local(c, err, sizeof(err)) < 0)
+			msg_error("%s; keeping the local networks in use", err);
+	}
 	read_settings(c);
 	pthread_mutex_lock(&conf_mu);
 	if (dns_conf_changed(c, old))
@@ -1180,6 +1430,8 @@ int main(int argc, char **argv)
 	listen_format(&la, where, sizeof(where));
 	listen_milter_conn(&la, conn, sizeof(conn));
 	read_settings(cf);
+	if (read_local(cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
@@ -1234,6 +1486,10 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < cf_nretired; i++)
 		conf_free(cf_retired[i]);
+	for (int i = 0; i < nets_nretired; i++)
+		localnets_free(nets_retired[i]);
+	free(nets_retired);
+	localnets_free(local_nets);
 	free(cf_retired);
 	conf_free(cf);
 	free(o.overrides);

@@ -319,49 +319,17 @@ static void defer_text(struct policy *pol, struct sbuf *out, long long wait, con
 	}
 }
 
-/* Expand greylist_header: %t seconds, %v version, %h host, %d date. */
+/* The X-Greylist PREPEND (greylist_header), or DUNNO when it is empty. */
 static void greylist_header(struct policy *pol, struct sbuf *out, long long delayed)
 {
 	const char *tmpl = conf_str(pol->cf, "greylist_header");
-	char date[64];
-	time_t t = time(NULL);
-	struct tm tm;
 
 	if (*tmpl == '\0') {
 		sbuf_puts(out, "DUNNO");
 		return;
 	}
-	localtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %T %Z", &tm);
 	sbuf_puts(out, "PREPEND ");
-	for (const char *p = tmpl; *p; p++) {
-		const char *sub = NULL;
-		char num[32];
-
-		if (p[0] == '%' && p[1]) {
-			switch (p[1]) {
-			case 't':
-				snprintf(num, sizeof(num), "%lld", delayed);
-				sub = num;
-				break;
-			case 'v':
-				sub = PACKAGE_VERSION;
-				break;
-			case 'h':
-				sub = pol->hostname;
-				break;
-			case 'd':
-				sub = date;
-				break;
-			}
-		}
-		if (sub) {
-			sbuf_puts(out, sub);
-			p++;
-		} else {
-			sbuf_putc(out, *p);
-		}
-	}
+	polhdr_greylist_header(tmpl, delayed, pol->hostname, out);
 }
 
 /* Copy an attribute; 0 if absent or too long to be valid. */
@@ -420,6 +388,7 @@ struct decision {
 	struct sbuf action, symbols;
 	double score;
 	int provisional;	/* the reply needs this round's commit */
+	long long delayed;	/* greylisting let it through after this wait, or -1 */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -508,11 +477,18 @@ static int decide_greylist(struct decision *d)
 		defer_text(pol, &d->action, (long long)res.wait, d->rcpt);
 		return 1;
 	}
-	/* X-Greylist, unless the symbols need the one PREPEND Postfix allows. */
-	if (res.verdict == GL_PASS_DELAYED && d->symbols.len == 0) {
+	if (res.verdict != GL_PASS_DELAYED)
+		return 0;
+	/*
+	 * X-Greylist, unless the symbols need the one PREPEND Postfix allows:
+	 * then the wait travels in X-Moat-Policy and the content filter adds it.
+	 */
+	if (d->symbols.len == 0) {
 		greylist_header(pol, &d->action, (long long)res.delayed);
 		return 1;
 	}
+	if (*conf_str(pol->cf, "greylist_header"))
+		d->delayed = (long long)res.delayed;
 	return 0;
 }
 
@@ -555,6 +531,8 @@ static void decide(struct decision *d)
 		return;
 	}
 	if (d->symbols.len) {
+		if (d->delayed >= 0)
+			sbuf_printf(&d->symbols, "; greylist=%lld", d->delayed);
 		sbuf_puts(&d->action, "PREPEND " POLHDR_NAME ": ");
 		polhdr_sign(pol->hdr_key, d->client, (long)time(NULL), sbuf_cstr(&d->symbols),
 			    &d->action);
@@ -656,6 +634,7 @@ void policy_decide(struct policy *pol, const struct policy_request *req, policy_
 	d->done = done;
 	d->arg = arg;
 	d->why = "not at RCPT";
+	d->delayed = -1;
 	sbuf_init(&d->action);
 	sbuf_init(&d->symbols);
 	pol->requests++;

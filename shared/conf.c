@@ -114,7 +114,8 @@ static const struct conf_spec specs[] = {
 	 "    greylist action deferred must wait before its retry passes\n"
 	 "    (moat-contentfilter). Both daemons read it: reload both after a change."},
 	{"greylist_max_age", CT_TIME, "35d", 3600, 3650 * 86400LL, NULL,
-	 "Forget triplets and auto-allowed clients not seen for this long."},
+	 "Forget triplets and auto-allowed clients not seen for this long (and the\n"
+	 "    messages the content filter greylisted)."},
 	{"greylist_retry_window", CT_TIME, "2d", 60, 365 * 86400LL, NULL,
 	 "A first retry later than this after the first try must wait again."},
 	{"greylist_auto_allow_clients", CT_INT, "5", 0, 1000000, NULL,
@@ -134,7 +135,8 @@ static const struct conf_spec specs[] = {
 	{"greylist_header", CT_STR, "X-Greylist: delayed %t seconds by moat-policyd-%v at %h; %d", 0,
 	 0, NULL,
 	 "Header added to a message that passed after waiting; %t seconds, %v version,\n"
-	 "    %h myhostname, %d date. Empty adds none."},
+	 "    %h myhostname, %d date. Empty adds none. When the reply also carries DNS-list\n"
+	 "    symbols, moat-contentfilter writes it (from the wait in X-Moat-Policy)."},
 	{"greylist_allow_clients", CT_STR, "", 0, 0, NULL,
 	 "Older name for client_allowlist (postgrey's --whitelist-clients files);\n"
 	 "    its sources are added to that list's."},
@@ -191,6 +193,18 @@ static const struct conf_spec specs[] = {
 	 "    or accept (unscanned). Never a reject."},
 	{"history_max_age", CT_TIME, "30d", 3600, 3650 * 86400LL, NULL,
 	 "Rows of the history table older than this are removed."},
+	{"local_networks", CT_STR, "mynetworks", 0, 0, NULL,
+	 "Clients whose mail is local, as mail submitted on this host (sendmail) and\n"
+	 "    mail from SASL-authenticated sessions always is: the content filter never\n"
+	 "    greylists it and, unless scan_local = yes, does not scan it. Addresses and\n"
+	 "    networks (192.0.2.0/24, [2001:db8::]/32; !NET excludes, the first match\n"
+	 "    decides), comma- or space-separated; the word mynetworks stands for\n"
+	 "    Postfix's mynetworks (read with postconf at start-up and on SIGHUP; if\n"
+	 "    postconf fails, 127.0.0.0/8 and ::1). Empty: no client is local by address."},
+	{"scan_local", CT_BOOL, "no", 0, 0, NULL,
+	 "Scan local mail too (see local_networks): it then gets the headers and the\n"
+	 "    actions other mail gets, except greylisting. no passes it unscanned and\n"
+	 "    unchanged, with action skipped in the log and the history."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -212,7 +226,8 @@ static const char *const live_settings[] = {
 	"greylist_allow_clients", "greylist_allow_recipients", "client_allowlist",
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
-	"scan_size_limit", "milter_error_action", "history_max_age",
+	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
+	"scan_local",
 };
 
 /*
@@ -240,6 +255,11 @@ static const struct {
 } read_also[] = {
 	/* The milter's greylist action waits as long as RCPT-time greylisting. */
 	{"greylist_delay", CONF_POLICYD | CONF_MILTER},
+	/* Its greylisted messages are forgotten on the same schedule as triplets. */
+	{"greylist_max_age", CONF_POLICYD | CONF_MILTER},
+	/* The milter writes X-Greylist when the policy reply could not (X-Moat-Policy). */
+	{"greylist_header", CONF_POLICYD | CONF_MILTER},
+	{"myhostname", CONF_POLICYD | CONF_MILTER},
 };
 
 struct conf_val {

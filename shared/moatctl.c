@@ -480,14 +480,20 @@ static const struct {
 	 "  unallow ADDRESS                      undo allow"},
 	{"history",
 	 "One line per message: local time, queue id, client, envelope sender,\n"
-	 "recipients, score, action, scan time in ms and the symbols with weights.\n"
+	 "recipients, score, action, reason, scan time in ms and the symbols with\n"
+	 "weights. greylist is mail held (451) for greylisting; let through on its\n"
+	 "retry it is \"no action\" with the reason \"greylisting passed after Ns\" and\n"
+	 "GREYLIST(0.00)[pass], as Rspamd has it. skipped is local mail not scanned\n"
+	 "(scan_local = no); the reason says why it is local.\n"
 	 "  -n N             at most N messages (default 20)\n"
-	 "  --action ACTION  only this action (reject, add_header, \"no action\", ...)\n"
+	 "  --action ACTION  only this action (reject, add_header, \"no action\",\n"
+	 "                   greylist, skipped, ...)\n"
 	 "  --since WHEN     a duration back from now (90s, 30m, 2h, 7d, 1w) or a local\n"
 	 "                   date and time (\"2026-11-25\", \"2026-11-25 14:00\")"},
 	{"stats",
 	 "Over the last 24 hours, or since WHEN (as for history): messages in all and\n"
-	 "per hour; scan time mean, median (p50), p99 and max; per action the count,\n"
+	 "per hour; scan time mean, median (p50), p99 and max (of the messages\n"
+	 "scanned: local mail skipped unscanned has none); per action the count,\n"
 	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
 	 "number of messages that got them."},
 	{"scan",

@@ -425,7 +425,7 @@ int admin_history(struct ctl *ctl, int argc, char **argv)
 		i++;
 	}
 	st = prepare(db, "SELECT datetime(time, 'unixepoch', 'localtime') AS time, queue_id, client,"
-			 " sender, recipients, printf('%.2f', score) AS score, action,"
+			 " sender, recipients, printf('%.2f', score) AS score, action, reason,"
 			 " printf('%.1f', scan_ms) AS scan_ms,"
 			 " CASE WHEN instr(symbols, ']; ') > 0"
 			 " THEN substr(symbols, instr(symbols, ']; ') + 3) ELSE '' END AS symbols"
@@ -507,6 +507,7 @@ struct act_count {
 
 struct stats {
 	long long total;
+	long long nms;		/* scanned messages: local mail skipped unscanned has no scan time */
 	float *ms;		/* every scan time, for exact percentiles */
 	double ms_sum;
 	struct act_count act[STATS_ACTIONS];
@@ -520,10 +521,13 @@ static void stats_row(struct stats *s, const char *action, double score, double 
 {
 	int i;
 
-	if (s->total % 65536 == 0)
-		s->ms = xrealloc(s->ms, ((size_t)s->total + 65536) * sizeof(*s->ms));
-	s->ms[s->total++] = (float)ms;
-	s->ms_sum += ms;
+	s->total++;
+	if (strcmp(action, "skipped") != 0) {
+		if (s->nms % 65536 == 0)
+			s->ms = xrealloc(s->ms, ((size_t)s->nms + 65536) * sizeof(*s->ms));
+		s->ms[s->nms++] = (float)ms;
+		s->ms_sum += ms;
+	}
 	for (i = 0; i < s->nact && strcmp(s->act[i].name, action) != 0; i++)
 		;
 	if (i == s->nact && s->nact < STATS_ACTIONS)
@@ -556,12 +560,16 @@ static void stats_print(struct stats *s, int top)
 {
 	struct sym_count **all = xcalloc(s->distinct + 1, sizeof(*all));
 	size_t k = 0;
-	long long t = s->total;
+	long long t = s->total, n = s->nms;
 
-	qsort(s->ms, (size_t)t, sizeof(*s->ms), by_float);
-	printf("scan time: mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n\n",
-	       s->ms_sum / (double)t, s->ms[(t - 1) / 2],
-	       s->ms[(long long)ceil(0.99 * (double)t) - 1], s->ms[t - 1]);
+	if (n > 0) {
+		qsort(s->ms, (size_t)n, sizeof(*s->ms), by_float);
+		printf("scan time: mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n\n",
+		       s->ms_sum / (double)n, s->ms[(n - 1) / 2],
+		       s->ms[(long long)ceil(0.99 * (double)n) - 1], s->ms[n - 1]);
+	} else {
+		printf("scan time: nothing scanned\n\n");
+	}
 	qsort(s->act, (size_t)s->nact, sizeof(s->act[0]), by_messages);
 	printf("action\tmessages\tpercent\tavg_score\tavg_scan_ms\n");
 	for (int i = 0; i < s->nact; i++)

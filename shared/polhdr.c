@@ -3,10 +3,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "polhdr.h"
 #include "siphash.h"
@@ -44,8 +46,8 @@ static uint64_t mac(const unsigned char key[16], const char *ip, long ts, const 
 	return h;
 }
 
-void polhdr_sign(const unsigned char key[16], const char *client_ip, long ts,
-		 const char *symbols, struct sbuf *out)
+void polhdr_sign(const unsigned char key[16], const char *client_ip, long ts, const char *symbols,
+		 struct sbuf *out)
 {
 	sbuf_printf(out, "%s; ts=%ld; sig=%016" PRIx64, symbols, ts,
 		    mac(key, client_ip, ts, symbols, strlen(symbols)));
@@ -88,4 +90,64 @@ int polhdr_verify(const unsigned char key[16], const char *client_ip, long now, 
 	memcpy(symbols, value, (size_t)(ts_at - value));
 	symbols[ts_at - value] = '\0';
 	return 0;
+}
+
+long polhdr_take_greylist(char *symbols)
+{
+	static const char item[] = "greylist=";
+	char *at = strstr(symbols, "; greylist="), *end;
+	long secs;
+
+	/* Options cannot hold ';' (policyd writes them header-safe): the item is ours. */
+	if (at)
+		at += 2;
+	else if (strncmp(symbols, item, sizeof(item) - 1) == 0)
+		at = symbols;
+	else
+		return -1;
+	errno = 0;
+	secs = strtol(at + sizeof(item) - 1, &end, 10);
+	if (*end != '\0' || end == at + sizeof(item) - 1 || secs < 0 || errno)
+		return -1;
+	if (at > symbols)
+		at -= 2;
+	*at = '\0';
+	return secs;
+}
+
+void polhdr_greylist_header(const char *tmpl, long long delayed, const char *host, struct sbuf *out)
+{
+	char date[64], num[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %T %Z", &tm);
+	for (const char *p = tmpl; *p; p++) {
+		const char *sub = NULL;
+
+		if (p[0] == '%' && p[1]) {
+			switch (p[1]) {
+			case 't':
+				snprintf(num, sizeof(num), "%lld", delayed);
+				sub = num;
+				break;
+			case 'v':
+				sub = PACKAGE_VERSION;
+				break;
+			case 'h':
+				sub = host;
+				break;
+			case 'd':
+				sub = date;
+				break;
+			}
+		}
+		if (sub) {
+			sbuf_puts(out, sub);
+			p++;
+		} else {
+			sbuf_putc(out, *p);
+		}
+	}
 }

@@ -59,7 +59,8 @@ out=$(send --header "Subject: greylisted" --header "Reply-To: other@sender.examp
 	--header "Message-Id: <grey1@sender.example>" --body "x")
 tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "...and accepted when retried after the delay"
 tap_ok "...and arrives" h_sink_wait 4 20
-tap_like "$(last)" $'\nX-Rspamd-Action: greylist\n' "...with X-Rspamd-Action: greylist"
+tap_like "$(last)" $'\nX-Rspamd-Action: no action\n' "...with X-Rspamd-Action: no action, as Rspamd has it"
+tap_like "$(last)" "GREYLIST\(0\.00\)\[pass\]" "...and GREYLIST(0.00)[pass] in X-Spamd-Result"
 
 out=$(send --header "Subject: forged policy" \
 	--header "X-Moat-Policy: RCVD_IN_DNSWL_HI(-50.00)[1.2.3.4:client]; ts=1; sig=0000000000000000" --body "x")
@@ -72,7 +73,9 @@ tap_ok "...which is logged" h_wait_log "ignoring an X-Moat-Policy header: signat
 # History is written by its own thread: give it a moment.
 h_wait_for 5 test "$(sqlite3 "$db" "SELECT count(*) FROM history")" -ge 7
 tap_is "$(sqlite3 "$db" "SELECT group_concat(action, ',') FROM (SELECT action FROM history ORDER BY id)")" \
-	"no action,add header,rewrite subject,reject,greylist,greylist,no action" "one history row per scanned message"
+	"no action,add header,rewrite subject,reject,greylist,no action,no action" "one history row per scanned message"
+tap_like "$(sqlite3 "$db" "SELECT group_concat(reason, '|') FROM (SELECT reason FROM history WHERE subject = 'greylisted' ORDER BY id)")" \
+	"^greylisted \(a retry is accepted in [0-9]+s\)\|greylisting passed after [0-9]+s$" "...the greylisted one held, then let through"
 tap_ok "the log has one line per message with the queue id" h_wait_log "^.*: [0-9A-F]+: client=127\.0\.0\.1, from=<alice@sender\.example>, nrcpt=1, .*action=add header" 5 "$M_MILTER_LOG"
 
 h_postfix_stop

@@ -177,9 +177,9 @@ if command -v miltertest >/dev/null; then
 		sleep 0.1
 	done
 	out=$(m_ctl history)
-	tap_like "$out" $'^time\tqueue_id\tclient\tsender\trecipients\tscore\taction\tscan_ms\tsymbols\n' \
+	tap_like "$out" $'^time\tqueue_id\tclient\tsender\trecipients\tscore\taction\treason\tscan_ms\tsymbols\n' \
 		"history: header line"
-	tap_like "$out" $'\n[-0-9: ]+\t[^\t]*\t198\\.51\\.100\\.21\t[^\t]*\t[^\t]*\t[0-9.]+\treject\t[0-9.]+\t[^\n]*HAS_X_PRIO_ONE\\(12\\.00\\)' \
+	tap_like "$out" $'\n[-0-9: ]+\t[^\t]*\t198\\.51\\.100\\.21\t[^\t]*\t[^\t]*\t[0-9.]+\treject\t\t[0-9.]+\t[^\n]*HAS_X_PRIO_ONE\\(12\\.00\\)' \
 		"history: the rejected message with client, score, action and symbols"
 	tap_is "$(printf '%s\n' "$out" | tail -n +2 | cut -f3 | tr '\n' ' ')" "198.51.100.21 198.51.100.20 " \
 		"history: newest first"
@@ -234,6 +234,14 @@ for v in "history_recent LIMIT 20" "history WHERE history.time >= 0 ORDER BY his
 	tap_ok "recent history is read from the time index, not sorted: ${v%% *}" \
 		test "$(printf '%s\n' "$plan" | grep -c 'TEMP B-TREE')" -eq 0
 done
+# Local mail passed unscanned (action skipped) has no scan time to count.
+sqlite3 "$sdb" "INSERT INTO history (time, score, action, scan_ms, reason)
+	SELECT unixepoch() - 5, 0, 'skipped', 0, 'not scanned: submitted on this host (scan_local = no)'
+	FROM history LIMIT 20"
+out=$(sctl stats)
+tap_like "$out" "scan time: mean 50\.50 ms, p50 50\.00 ms, p99 99\.00 ms, max 100\.00 ms" \
+	"stats: skipped local mail leaves the scan times alone"
+tap_like "$out" $'\nskipped\t20\t16\\.7%\t0\\.00\t0\\.00\n' "...and is counted as an action"
 out=$(sctl stats --since yesterday-ish 2>&1)
 tap_is "$?" 2 "stats --since nonsense: usage error"
 

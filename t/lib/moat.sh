@@ -9,6 +9,7 @@
 #   m_start_policyd [-o N=V]...        -> M_POLICY_PORT M_POLICYD_PID M_POLICYD_LOG
 #                              (the shipped DNS lists are switched off first)
 #   m_start_contentfilter [-o N=V]...  -> M_MILTER_PORT M_MILTER_PID M_MILTER_LOG
+#                              (local_networks empty: no client is local)
 #   (both run as the user running the test: run_as is that user, so a root
 #   test keeps root; a later -o run_as=... wins)
 #   m_ctl ARGS...              moatctl with the test's state directory
@@ -67,9 +68,12 @@ m_start_contentfilter() {
 	M_MILTER_PORT=$(h_free_port)
 	M_MILTER_LOG=$H_TMP/logs/contentfilter-$M_MILTER_PORT.log
 	m_quiet_zones || return 1
+	# The test clients on 127.0.0.1 stand for remote MTAs: no network is
+	# local (local_networks would follow this host's Postfix mynetworks).
+	# Tests of local mail set their own (a later -o wins).
 	"$(m_bin moat-contentfilter)" -f -o state_directory="$state" \
 		-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" -o dns_servers=127.0.0.1:1 \
-		-o run_as="$(id -un)" "$@" >>"$M_MILTER_LOG" 2>&1 &
+		-o run_as="$(id -un)" -o local_networks= "$@" >>"$M_MILTER_LOG" 2>&1 &
 	M_MILTER_PID=$!
 	h_track "$M_MILTER_PID" moat-contentfilter
 	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID" &&

@@ -51,6 +51,33 @@ int main(void)
 			 sizeof(why)) < 0, "not when unsigned");
 	sbuf_free(&sb);
 
+	/* The greylist wait rides in the signed part when the symbols need the one PREPEND. */
+	sbuf_init(&sb);
+	polhdr_sign(key, "192.0.2.1", 1700000000, "DBL(2.50)[x.example:sender]; greylist=312", &sb);
+	is_int(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym),
+			     why, sizeof(why)),
+	       0, "a header with the greylist wait verifies");
+	is_int(polhdr_take_greylist(sym), 312, "...the wait taken out");
+	is_str(sym, "DBL(2.50)[x.example:sender]", "...the symbols left");
+	sb.data[strstr(sb.data, "=312") - sb.data + 1] = '9';
+	ok(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "a changed wait does not verify");
+	sbuf_free(&sb);
+	snprintf(sym, sizeof(sym), "greylist=5");
+	is_int(polhdr_take_greylist(sym), 5, "the wait alone");
+	is_str(sym, "", "...leaves no symbols");
+	snprintf(sym, sizeof(sym), "A(1.00)[]; greylist=5x");
+	is_int(polhdr_take_greylist(sym), -1, "a wait that is not a number is none");
+	is_str(sym, "A(1.00)[]; greylist=5x", "...and the text is left as it was");
+	snprintf(sym, sizeof(sym), "A(1.00)[]");
+	is_int(polhdr_take_greylist(sym), -1, "no wait: -1");
+	sbuf_init(&sb);
+	polhdr_greylist_header("X-Greylist: delayed %t seconds by moat-policyd-%v at %h; 100%%", 42,
+			       "mx.test", &sb);
+	like_str(sbuf_cstr(&sb), "X-Greylist: delayed 42 seconds by moat-policyd-", "X-Greylist text");
+	like_str(sbuf_cstr(&sb), " at mx.test; 100%%", "...host, and an unknown %% sequence kept");
+	sbuf_free(&sb);
+
 	is_int(checks_parse_date("Thu, 22 Aug 2002 12:36:23 +0100", &t), 0, "RFC 5322 date");
 	is_int(t, 1030016183, "...in UTC");
 	is_int(checks_parse_date("22 Aug 2002 12:36 -0000", &t), 0, "no weekday, no seconds");
