@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@
 #include "hash.h"
 #include "hdrsafe.h"
 #include "mem.h"
+#include "pidfile.h"
 #include "polhdr.h"
 #include "privs.h"
 #include "sbuf.h"
@@ -1079,14 +1081,35 @@ static void stop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
+/*
+ * smfi_stop() cannot stop libmilter at once: its listener waits for a
+ * connection in poll() for up to 5 seconds (MI_CHK_TIME) while holding the
+ * lock smfi_stop() needs, and looks at the stop flag only between waits.
+ * So the stop runs in a thread of its own, and the main thread knocks on
+ * the listening socket (listen_poke) until libmilter has noticed: each
+ * knock is a connection that ends its wait, and it hangs up at once.
+ */
+static void *stop_thread(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
+static struct listen_addr *serve_la;	/* what to knock on */
+static int serve_fd = -1;		/* inet: libmilter's listening socket */
+
+#define STOP_POKE_MS 50		/* between knocks */
+#define STOP_POKE_MAX 200	/* then libmilter's own 5 s wait ends it anyway */
+
 /* Run libmilter until a stop signal; reload on SIGHUP. smfi_main()'s result. */
 static int serve(const struct daemon_opts *o)
 {
 	struct sigaction sa;
 	sigset_t set;
-	pthread_t tid;
+	pthread_t tid, stopper;
 	unsigned char c;
-	int rc = MI_FAILURE, stopping = 0;
+	int rc = MI_FAILURE, stopping = 0, pokes = 0;
 
 	if (pipe2(sig_pipe, O_CLOEXEC) < 0)
 		msg_fatal("pipe: %s", strerror(errno));
@@ -1104,9 +1127,16 @@ static int serve(const struct daemon_opts *o)
 		msg_fatal("cannot start the milter thread");
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	for (;;) {
-		ssize_t n = read(sig_pipe[0], &c, 1);
+		struct pollfd pfd = {sig_pipe[0], POLLIN, 0};
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (poll(&pfd, 1, stopping ? STOP_POKE_MS : -1) == 0) {
+			if (pokes++ < STOP_POKE_MAX)
+				listen_poke(serve_la, serve_fd);
+			continue;
+		}
+		n = read(sig_pipe[0], &c, 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0 || c == 0)
 			break;
@@ -1115,10 +1145,17 @@ static int serve(const struct daemon_opts *o)
 		} else if (c != SIGHUP && !stopping) {
 			msg_info("signal %d received, stopping", (int)c);
 			stopping = 1;
-			smfi_stop();
+			stop_signals(&set);
+			pthread_sigmask(SIG_BLOCK, &set, NULL);
+			if (pthread_create(&stopper, NULL, stop_thread, NULL) != 0)
+				msg_fatal("cannot start the stop thread");
+			pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+			listen_poke(serve_la, serve_fd);
 		}
 	}
 	pthread_join(tid, NULL);
+	if (stopping)
+		pthread_join(stopper, NULL);
 	/* From here a second SIGTERM may end the process the default way. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -1135,10 +1172,10 @@ static int serve(const struct daemon_opts *o)
  * socket, so find that socket among ours (listening, on our port) and set
  * TCP_NODELAY there: accepted connections inherit it.
  */
-static void listener_nodelay(const struct listen_addr *la)
+static int listener_nodelay(const struct listen_addr *la)
 {
 	if (la->is_unix)
-		return;
+		return -1;
 	for (int fd = 3; fd < 1024; fd++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss), ol = sizeof(int);
@@ -1157,9 +1194,31 @@ static void listener_nodelay(const struct listen_addr *la)
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
 			msg_warn("cannot set TCP_NODELAY on the milter socket: %s", strerror(errno));
-		return;
+		return fd;
 	}
 	msg_warn("milter socket not found: replies may wait for Nagle's algorithm");
+	return -1;
+}
+
+/*
+ * libmilter binds a unix socket itself, and removes whatever socket is at
+ * its path when it stops, even one another daemon has bound since. So it
+ * gets the temporary name, and we publish the socket at the real path
+ * (listen_unix_publish) and remove it at exit only if it is still ours:
+ * libmilter then finds nothing to remove.
+ */
+static void milter_conn(struct listen_addr *la, char *conn, size_t len)
+{
+	char tmp[sizeof(la->path) + LISTEN_UNIX_TMP_EXTRA], err[1024];
+
+	if (!la->is_unix) {
+		listen_milter_conn(la, conn, len);
+		return;
+	}
+	if (listen_unix_check(la, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	listen_unix_tmp(la, tmp, sizeof(tmp));
+	snprintf(conn, len, "unix:%s", tmp);
 }
 
 int main(int argc, char **argv)
@@ -1167,6 +1226,7 @@ int main(int argc, char **argv)
 	struct daemon_opts o;
 	struct listen_addr la;
 	struct privs pv;
+	struct pidfile *pf = NULL;
 	char err[1024], conn[300], where[300];
 	sqlite3 *db;
 	int rc;
@@ -1180,11 +1240,11 @@ int main(int argc, char **argv)
 	if (listen_parse(conf_str(cf, "milter_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("milter_listen: %s", err);
 	listen_format(&la, where, sizeof(where));
-	listen_milter_conn(&la, conn, sizeof(conn));
 	read_settings(cf);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
+	milter_conn(&la, conn, sizeof(conn));
 	if (smfi_setconn(conn) == MI_FAILURE)
 		msg_fatal("milter_listen: libmilter cannot use %s", where);
 	smfi_settimeout((int)conf_num(cf, "milter_timeout"));
@@ -1193,13 +1253,22 @@ int main(int argc, char **argv)
 		int fd;
 
 		/* libmilter says only "failed": find out why for the log line. */
-		if ((fd = listen_open(&la, 1, err, sizeof(err))) >= 0) {
-			close(fd);
+		if (la.is_unix || (fd = listen_open(&la, 1, err, sizeof(err))) >= 0) {
+			if (!la.is_unix)
+				close(fd);
 			snprintf(err, sizeof(err), "cannot listen on %s", where);
 		}
 		msg_fatal("%s", err);
 	}
-	listener_nodelay(&la);
+	if (la.is_unix && listen_unix_publish(&la, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	serve_la = &la;
+	serve_fd = listener_nodelay(&la);
+	if (*conf_str(cf, "milter_pid_file") &&
+	    (pf = pidfile_open(conf_str(cf, "milter_pid_file"), err, sizeof(err))) == NULL) {
+		listen_unix_remove(&la);
+		msg_fatal("milter_pid_file: %s", err);
+	}
 	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
 	    privs_drop(&pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -1211,6 +1280,8 @@ int main(int argc, char **argv)
 	db_close(db);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
+	if (pf && pidfile_write(pf, err, sizeof(err)) < 0)
+		msg_fatal("milter_pid_file: %s", err);
 	{
 		sigset_t set;
 
@@ -1224,8 +1295,8 @@ int main(int argc, char **argv)
 		 conf_str(cf, "database_path"), PACKAGE_VERSION);
 	bayes_cache = bayes_cache_new();
 	rc = serve(&o);
-	if (la.is_unix)
-		unlink(la.path);
+	listen_unix_remove(&la);
+	pidfile_remove(pf);
 	hist_finish();
 	msg_info("stopped");
 	pool_free();
