@@ -65,6 +65,7 @@ struct cf_conn {
 	char *policy[MAX_POLICY_HDRS];
 	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
+	int in_flight;		/* its content is coming or being scanned (counted in flight) */
 };
 
 /*
@@ -192,8 +193,61 @@ static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Messages in flight: from their first header to their verdict. A stop
+ * waits for them (up to STOP_DRAIN_SECONDS) before the process ends, so a
+ * SIGTERM does not cut off a scan that is almost done. The count starts
+ * only when Postfix sends the content, which it does once the client has
+ * sent all of it: the wait is for scans, not for slow clients.
+ */
+#define STOP_DRAIN_SECONDS 10
+static pthread_mutex_t flight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flight_cv = PTHREAD_COND_INITIALIZER;
+static int flight_count;
+static int flight_closed;	/* stopping: messages that start now are not waited for */
+
+static void flight_begin(struct cf_conn *c)
+{
+	pthread_mutex_lock(&flight_mu);
+	if (!flight_closed) {
+		c->in_flight = 1;
+		flight_count++;
+	}
+	pthread_mutex_unlock(&flight_mu);
+}
+
+static void flight_end(struct cf_conn *c)
+{
+	if (c == NULL || !c->in_flight)
+		return;
+	pthread_mutex_lock(&flight_mu);
+	c->in_flight = 0;
+	if (--flight_count == 0)
+		pthread_cond_broadcast(&flight_cv);
+	pthread_mutex_unlock(&flight_mu);
+}
+
+/* At a stop: wait for the messages in flight; how many were still going. */
+static int flight_drain(void)
+{
+	struct timespec until;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_DRAIN_SECONDS;
+	pthread_mutex_lock(&flight_mu);
+	flight_closed = 1;
+	while (flight_count > 0 &&
+	       pthread_cond_timedwait(&flight_cv, &flight_mu, &until) != ETIMEDOUT)
+		;
+	left = flight_count;
+	pthread_mutex_unlock(&flight_mu);
+	return left;
+}
+
 static void conn_reset_message(struct cf_conn *c)
 {
+	flight_end(c);
 	c->from[0] = '\0';
 	for (int i = 0; i < c->nrcpt; i++)
 		free(c->rcpts[i]);
@@ -432,6 +486,8 @@ static void append_limited(struct cf_conn *c, const void *p, size_t len)
 {
 	size_t limit = scan_limit;	/* once: SIGHUP may change it meanwhile */
 
+	if (!c->in_flight)
+		flight_begin(c);
 	c->size += len;
 	if (c->raw.len >= limit)
 		return;
@@ -865,7 +921,7 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct r
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cf_eom(SMFICTX *ctx)
+static sfsistat eom_scan(SMFICTX *ctx)
 {
 	struct cf_conn *c = conn_of(ctx);
 	const char *q = smfi_getsymval(ctx, "i");
@@ -974,6 +1030,15 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	scan_result_free(&res);
 	rules_put(ref);
 	conn_reset_message(c);
+	return rc;
+}
+
+/* End of message: the verdict; every way out of eom_scan() ends the flight. */
+static sfsistat cf_eom(SMFICTX *ctx)
+{
+	sfsistat rc = eom_scan(ctx);
+
+	flight_end(conn_of(ctx));
 	return rc;
 }
 
@@ -1229,7 +1294,7 @@ int main(int argc, char **argv)
 	struct pidfile *pf = NULL;
 	char err[1024], conn[300], where[300];
 	sqlite3 *db;
-	int rc;
+	int rc, left;
 
 	daemon_getopt(argc, argv, &o, usage);
 	cf = daemon_setup(PROGNAME, &o);
@@ -1296,6 +1361,10 @@ int main(int argc, char **argv)
 	bayes_cache = bayes_cache_new();
 	rc = serve(&o);
 	listen_unix_remove(&la);
+	if ((left = flight_drain()) > 0)
+		msg_warn("stopping with %d message%s still being scanned after %d s: Postfix"
+			 " applies milter_default_action to %s",
+			 left, left == 1 ? "" : "s", STOP_DRAIN_SECONDS, left == 1 ? "it" : "them");
 	pidfile_remove(pf);
 	hist_finish();
 	msg_info("stopped");

@@ -222,5 +222,45 @@ for listen in "inet:127.0.0.1:$(h_free_port)" "unix:$sockdir/prompt.sock"; do
 	tap_ok "...within 1 s (took $ms ms)" test "$ms" -lt 1000
 done
 
+# A scan under way when SIGTERM comes is finished first: a resolver that
+# never answers holds it for dns_timeout, and the verdict still arrives.
+if command -v miltertest >/dev/null; then
+	. "$MOAT_SRCDIR/t/lib/zones.sh"
+	z_setup_db
+	[ "$(id -u)" -eq 0 ] && chown -R "$user" "$state"
+	h_start_dns_blackhole
+	port=$(h_free_port)
+	start moat-contentfilter -o milter_listen="inet:127.0.0.1:$port" \
+		-o dns_servers="127.0.0.1:$H_BLACKHOLE_PORT" -o dns_timeout=2s -o dns_retries=0
+	pid=$started
+	cat >"$H_TMP/slow.lua" <<'LUA'
+local conn = mt.connect("inet:" .. os.getenv("MOAT_MILTER_PORT") .. "@127.0.0.1", 40, 0.25)
+if conn == nil then error("cannot connect to the milter") end
+if mt.conninfo(conn, "mx.sender.example", "198.51.100.20") ~= nil then error("conninfo") end
+if mt.mailfrom(conn, "<alice@sender.example>") ~= nil then error("mailfrom") end
+if mt.rcptto(conn, "<bob@example.com>") ~= nil then error("rcptto") end
+if mt.header(conn, "Subject", "in flight") ~= nil then error("header") end
+if mt.eoh(conn) ~= nil then error("eoh") end
+if mt.bodystring(conn, "See http://www.example.org/\r\n") ~= nil then error("body") end
+if mt.eom(conn) ~= nil then error("no verdict: the milter went away") end
+mt.disconnect(conn)
+LUA
+	MOAT_MILTER_PORT=$port miltertest -s "$H_TMP/slow.lua" >"$H_TMP/logs/slow-mt.log" 2>&1 &
+	mt=$!
+	# Connected, then the few milliseconds the message takes to send.
+	connected() { [ -n "$(ss -Htn state established "( sport = :$port )")" ]; }
+	h_wait_for 10 connected
+	sleep 0.3
+	stop_within "$pid" 100
+	tap_is "$?" 0 "SIGTERM during a scan that waits for DNS: moat-contentfilter exits 0"
+	wait $mt
+	tap_is "$?" 0 "...after the scan gave its verdict"
+	tap_ok "...which it logged after the signal and before it stopped" \
+		awk '/signal 15 received/ { s = NR } /, action=/ { a = NR } /: stopped$/ { t = NR }
+			END { exit !(s && a > s && t > a) }' "$H_TMP/logs/moat-contentfilter-$nstarts.log"
+else
+	tap_skip "miltertest not installed" 3
+fi
+
 tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log "$log"
 tap_done
