@@ -109,8 +109,11 @@ static void usage(FILE *fp)
 	fprintf(fp,
 		"Settings it reads: milter_listen, milter_timeout, scan_size_limit,\n"
 		"milter_error_action, greylist_delay, history_max_age, database_path;\n"
-		"`moatctl config` prints them all. Stops on SIGTERM or SIGINT; SIGHUP\n"
-		"re-reads the configuration file.\n");
+		"`moatctl config` prints them all.\n"
+		"Without systemd: milter_pid_file (its process id, for init scripts) and\n"
+		"log_file (instead of syslog; - is standard output).\n"
+		"Stops on SIGTERM or SIGINT, once the scans under way have their verdicts\n"
+		"(at most 10 s); SIGHUP re-reads the configuration file and reopens log_file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)

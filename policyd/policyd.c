@@ -64,7 +64,10 @@ static void usage(FILE *fp)
 		"Settings it reads: policy_listen, database_path, policy_*, greylist_*, dns_*,\n"
 		"soft_reject_on_timeout, abusix_key, *_allowlist, *_blocklist, map_*; "
 		"`moatctl config` prints them all.\n"
-		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+		"Without systemd: policy_pid_file (its process id, for init scripts) and\n"
+		"log_file (instead of syslog; - is standard output).\n"
+		"Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file and\n"
+		"reopens log_file.\n");
 }
 
 static void on_decided(void *arg, const char *action, const char *uncommitted)
