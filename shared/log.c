@@ -158,9 +158,15 @@ int log_open_file(const char *path, char *err, size_t errlen)
 
 int log_reopen(char *err, size_t errlen)
 {
+	struct stat now, ours;
 	int fd;
 
 	if (log_to != LOG_TO_FILE || std_stream(log_path) >= 0)
+		return 0;
+	/* Still the file we write to (a reload, not a rotation): keep it, since
+	 * run_as may not be allowed to open a file root created. */
+	if (stat(log_path, &now) == 0 && fstat(log_fd, &ours) == 0 && now.st_dev == ours.st_dev &&
+	    now.st_ino == ours.st_ino)
 		return 0;
 	if ((fd = open_log(log_path, err, errlen)) < 0)
 		return -1;

@@ -22,7 +22,10 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
 int log_init(const char *progname, enum log_dest dest, const char *facility);
 /* Open the log file ("-" or /dev/stdout: standard output); -1 with err. */
 int log_open_file(const char *path, char *err, size_t errlen);
-/* Open the log file again (logrotate moved it); -1 with err, the old one kept. */
+/*
+ * Open the log file again if its name no longer leads to the file being
+ * written (logrotate moved it); -1 with err, the old one kept.
+ */
 int log_reopen(char *err, size_t errlen);
 /*
  * Also write warnings, errors and fatal lines to stderr (on until the

@@ -187,10 +187,16 @@ for name in moat-policyd moat-contentfilter; do
 	tap_like "$err" $'^[^\n]*fatal: '"$pidset: pid file $pidf is held by process $pid: it is running already$" \
 		"...one line naming the pid file and the process"
 	tap_ok "...and left nothing behind" test ! -e "$sock-2"
+	# A reload that is not a rotation keeps the file (which root created).
+	kill -HUP "$pid"
+	tap_ok "SIGHUP: reloaded" h_wait_log "$name\\[$pid\\]: reloaded" 10 "$log"
+	tap_ok "...still into the same file, without an error" \
+		bash -c "! grep -q 'error: reload' '$log'"
 	# logrotate without copytruncate: move the file, then SIGHUP.
 	mv "$log" "$log.1"
 	kill -HUP "$pid"
-	tap_ok "SIGHUP: a new log file, written by the daemon" h_wait_log "$name\\[$pid\\]: reloaded" 10 "$log"
+	tap_ok "SIGHUP after a rotation: a new log file, written by the daemon" \
+		h_wait_log "$name\\[$pid\\]: reloaded" 10 "$log"
 	tap_ok "stop: prompt" stop_within "$pid" 20
 	tap_ok "...the pid file is removed" test ! -e "$pidf"
 	tap_ok "...the stop is in the new log file" grep -q "$name\\[$pid\\]: stopped" "$log"
