@@ -1346,6 +1346,9 @@ int main(int argc, char **argv)
 	if (db == NULL)
 		msg_fatal("%s", err);
 	db_close(db);
+	/* The resolvers are made per worker, at the first message: check now. */
+	if (dns_check_conf(cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	if (pf && pidfile_write(pf, err, sizeof(err)) < 0)

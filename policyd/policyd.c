@@ -296,6 +296,8 @@ int main(int argc, char **argv)
 	if ((pd.db = open_db(&pd, 0, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	db_close(pd.db);
+	if (dns_check_conf(pd.cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	if (daemon_detach(&o) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	if (pf && pidfile_write(pf, err, sizeof(err)) < 0)

@@ -150,6 +150,8 @@ for name in moat-policyd moat-contentfilter; do
 	fails "unusable database" $name "${common[@]}" -o $listen="inet:127.0.0.1:$(h_free_port)" \
 		-o database_path="$H_TMP/baddb/moat.db"
 	fails "bad setting" $name "${common[@]}" -o milter_timeout=forever
+	fails "dns_servers that do not parse" $name "${common[@]}" -o dns_servers=not-an-address \
+		-o $listen="inet:127.0.0.1:$(h_free_port)"
 	fails "log file that cannot be opened" $name "${common[@]}" \
 		-o log_file="$H_TMP/no/such/dir/moat.log"
 done
