@@ -55,7 +55,8 @@ static const struct conf_spec specs[] = {
 	 "How long a writer waits for another process's lock before giving up."},
 	{"syslog_facility", CT_ENUM, "mail", 0, 0,
 	 "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
-	 "Syslog facility used when not running in the foreground with -f."},
+	 "Syslog facility used when not running in the foreground with -f and log_file\n"
+	 "    is empty."},
 	{"log_level", CT_ENUM, "info", 0, 0, "info|debug",
 	 "debug adds detail to the log, as -v does."},
 	{"log_file", CT_STR, "", 0, 0, NULL,
