@@ -1321,9 +1321,9 @@ int main(int argc, char **argv)
 		int fd;
 
 		/* libmilter says only "failed": find out why for the log line. */
-		if (la.is_unix || (fd = listen_open(&la, 1, err, sizeof(err))) >= 0) {
-			if (!la.is_unix)
-				close(fd);
+		if ((fd = listen_open(&la, 1, err, sizeof(err))) >= 0) {
+			close(fd);
+			listen_unix_remove(&la);
 			snprintf(err, sizeof(err), "cannot listen on %s", where);
 		}
 		msg_fatal("%s", err);
@@ -1349,10 +1349,8 @@ int main(int argc, char **argv)
 	/* The resolvers are made per worker, at the first message: check now. */
 	if (dns_check_conf(cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	if (daemon_detach(&o) < 0)
+	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
-	if (pf && pidfile_write(pf, err, sizeof(err)) < 0)
-		msg_fatal("milter_pid_file: %s", err);
 	{
 		sigset_t set;
 

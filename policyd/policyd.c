@@ -298,10 +298,8 @@ int main(int argc, char **argv)
 	db_close(pd.db);
 	if (dns_check_conf(pd.cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
-	if (daemon_detach(&o) < 0)
+	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
-	if (pf && pidfile_write(pf, err, sizeof(err)) < 0)
-		msg_fatal("policy_pid_file: %s", err);
 	if ((pd.db = open_db(&pd, 1, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,20 +213,28 @@ void daemon_raise_fd_limit(long want)
 			 (long)rl.rlim_cur, want);
 }
 
-int daemon_detach(const struct daemon_opts *o)
+int daemon_detach(const struct daemon_opts *o, struct pidfile *pf)
 {
+	char err[1024];
 	pid_t pid;
 	int fd;
 
 	if (o->foreground) {
+		if (pf && pidfile_write(pf, getpid(), err, sizeof(err)) < 0)
+			msg_fatal("%s", err);
 		/* From here stderr shows nothing more: the start went well. */
 		log_set_stderr_copy(0);
 		return 0;
 	}
 	if ((pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
+	if (pid > 0) {
+		if (pf && pidfile_write(pf, pid, err, sizeof(err)) < 0) {
+			kill(pid, SIGTERM);
+			msg_fatal("%s", err);
+		}
 		_exit(0);
+	}
 	log_set_stderr_copy(0);
 	log_forked();
 	if (setsid() < 0)

@@ -72,10 +72,10 @@ struct pidfile *pidfile_open(const char *path, char *err, size_t errlen)
 	return pf;
 }
 
-int pidfile_write(struct pidfile *pf, char *err, size_t errlen)
+int pidfile_write(struct pidfile *pf, pid_t pid, char *err, size_t errlen)
 {
 	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
 
 	if (ftruncate(pf->fd, 0) < 0 || pwrite(pf->fd, buf, (size_t)n, 0) != n) {
 		snprintf(err, errlen, "cannot write the pid file %s: %s", pf->path,

@@ -11,6 +11,7 @@
 #define MOAT_PIDFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct pidfile;
 
@@ -19,8 +20,8 @@ struct pidfile;
  * NULL with err when another process holds it or it cannot be used.
  */
 struct pidfile *pidfile_open(const char *path, char *err, size_t errlen);
-/* Write this process's id (after detaching); -1 with err. */
-int pidfile_write(struct pidfile *pf, char *err, size_t errlen);
+/* Write the daemon's process id; -1 with err. */
+int pidfile_write(struct pidfile *pf, pid_t pid, char *err, size_t errlen);
 /* At a clean stop: remove the file if it is still ours, and free (NULL is fine). */
 void pidfile_remove(struct pidfile *pf);
 

@@ -175,10 +175,11 @@ for name in moat-policyd moat-contentfilter; do
 	args=("${common[@]}" -o $listen="unix:$sock" -o $pidset="$pidf" -o log_file="$log")
 	err=$(timeout 10 "$(m_bin $name)" "${args[@]}" 2>&1)
 	tap_is "$?/$err" "0/" "$name detached with a pid file and a log file: exit 0, nothing on stderr"
-	h_wait_for 10 test -S "$sock"
+	# Read at once: the start returns only once the pid file is written.
 	pid=$(cat "$pidf")
 	[ -n "$pid" ] && h_track "$pid" $name
-	tap_ok "...the stale pid file now holds the daemon's pid" \
+	h_wait_for 10 test -S "$sock"
+	tap_ok "...the stale pid file holds the daemon's pid as soon as the start returns" \
 		test -n "$pid" -a "$pid" != "$stale" -a -d "/proc/$pid"
 	tap_like "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" "$name" "...which is $name"
 	tap_ok "...it logs to log_file" h_wait_log "$name\\[$pid\\]: ready: listening on unix:$sock" 10 "$log"
