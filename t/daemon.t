@@ -114,6 +114,21 @@ for name in moat-policyd moat-contentfilter; do
 done
 
 # --- A failed detached start is one line on stderr and exit 1 -------------
+# A start that should fail but detaches (a regression) would outlive the
+# test: at exit, stop any daemon whose command line names this test's
+# directory, by its pid.
+stray_daemons() {
+	local f pid
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		case $(tr '\0' ' ' <"$f" 2>/dev/null) in
+		*moat-*"$H_TMP"*) kill -TERM "$pid" 2>/dev/null && tap_diag "stopped stray daemon $pid" ;;
+		esac
+	done
+}
+h_on_exit stray_daemons
+
 # fails DESC NAME ARGS...: started without -f, it must fail with exit 1 and
 # exactly one "fatal:" line on stderr, and print nothing on stdout.
 fails() {
