@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,6 +40,7 @@
 #include "hash.h"
 #include "hdrsafe.h"
 #include "mem.h"
+#include "pidfile.h"
 #include "polhdr.h"
 #include "postconf.h"
 #include "privs.h"
@@ -70,6 +72,7 @@ struct cf_conn {
 	char *policy[MAX_POLICY_HDRS];
 	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
+	int in_flight;		/* its content is coming or being scanned (counted in flight) */
 };
 
 /*
@@ -118,7 +121,10 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	conf_print_readers(fp, CONF_MILTER);
 	fprintf(fp, "`moatctl config` prints their values.\n"
-	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+		    "Without systemd: milter_pid_file (its process id, for init scripts) and\n"
+		    "log_file (instead of syslog; - is standard output).\n"
+		    "Stops on SIGTERM or SIGINT, once the scans under way have their verdicts\n"
+		    "(at most 10 s); SIGHUP re-reads the configuration file and reopens log_file.\n");
 }
 
 static struct cf_conn *conn_of(SMFICTX *ctx)
@@ -202,8 +208,61 @@ static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Messages in flight: from their first header to their verdict. A stop
+ * waits for them (up to STOP_DRAIN_SECONDS) before the process ends, so a
+ * SIGTERM does not cut off a scan that is almost done. The count starts
+ * only when Postfix sends the content, which it does once the client has
+ * sent all of it: the wait is for scans, not for slow clients.
+ */
+#define STOP_DRAIN_SECONDS 10
+static pthread_mutex_t flight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flight_cv = PTHREAD_COND_INITIALIZER;
+static int flight_count;
+static int flight_closed;	/* stopping: messages that start now are not waited for */
+
+static void flight_begin(struct cf_conn *c)
+{
+	pthread_mutex_lock(&flight_mu);
+	if (!flight_closed) {
+		c->in_flight = 1;
+		flight_count++;
+	}
+	pthread_mutex_unlock(&flight_mu);
+}
+
+static void flight_end(struct cf_conn *c)
+{
+	if (c == NULL || !c->in_flight)
+		return;
+	pthread_mutex_lock(&flight_mu);
+	c->in_flight = 0;
+	if (--flight_count == 0)
+		pthread_cond_broadcast(&flight_cv);
+	pthread_mutex_unlock(&flight_mu);
+}
+
+/* At a stop: wait for the messages in flight; how many were still going. */
+static int flight_drain(void)
+{
+	struct timespec until;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_DRAIN_SECONDS;
+	pthread_mutex_lock(&flight_mu);
+	flight_closed = 1;
+	while (flight_count > 0 &&
+	       pthread_cond_timedwait(&flight_cv, &flight_mu, &until) != ETIMEDOUT)
+		;
+	left = flight_count;
+	pthread_mutex_unlock(&flight_mu);
+	return left;
+}
+
 static void conn_reset_message(struct cf_conn *c)
 {
+	flight_end(c);
 	c->from[0] = '\0';
 	for (int i = 0; i < c->nrcpt; i++)
 		free(c->rcpts[i]);
@@ -459,6 +518,8 @@ static void append_limited(struct cf_conn *c, const void *p, size_t len)
 {
 	size_t limit = scan_limit;	/* once: SIGHUP may change it meanwhile */
 
+	if (!c->in_flight)
+		flight_begin(c);
 	c->size += len;
 	if (c->raw.len >= limit)
 		return;
@@ -1076,7 +1137,7 @@ static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cf_eom(SMFICTX *ctx)
+static sfsistat eom_scan(SMFICTX *ctx)
 {
 	struct cf_conn *c = conn_of(ctx);
 	const char *q = smfi_getsymval(ctx, "i");
@@ -1176,6 +1237,15 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	scan_result_free(&res);
 	rules_put(ref);
 	conn_reset_message(c);
+	return rc;
+}
+
+/* End of message: the verdict; every way out of eom_scan() ends the flight. */
+static sfsistat cf_eom(SMFICTX *ctx)
+{
+	sfsistat rc = eom_scan(ctx);
+
+	flight_end(conn_of(ctx));
 	return rc;
 }
 
@@ -1327,14 +1397,35 @@ static void stop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
+/*
+ * smfi_stop() cannot stop libmilter at once: its listener waits for a
+ * connection in poll() for up to 5 seconds (MI_CHK_TIME) while holding the
+ * lock smfi_stop() needs, and looks at the stop flag only between waits.
+ * So the stop runs in a thread of its own, and the main thread knocks on
+ * the listening socket (listen_poke) until libmilter has noticed: each
+ * knock is a connection that ends its wait, and it hangs up at once.
+ */
+static void *stop_thread(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
+static struct listen_addr *serve_la;	/* what to knock on */
+static int serve_fd = -1;		/* inet: libmilter's listening socket */
+
+#define STOP_POKE_MS 50		/* between knocks */
+#define STOP_POKE_MAX 200	/* then libmilter's own 5 s wait ends it anyway */
+
 /* Run libmilter until a stop signal; reload on SIGHUP. smfi_main()'s result. */
 static int serve(const struct daemon_opts *o)
 {
 	struct sigaction sa;
 	sigset_t set;
-	pthread_t tid;
+	pthread_t tid, stopper;
 	unsigned char c;
-	int rc = MI_FAILURE, stopping = 0;
+	int rc = MI_FAILURE, stopping = 0, pokes = 0;
 
 	if (pipe2(sig_pipe, O_CLOEXEC) < 0)
 		msg_fatal("pipe: %s", strerror(errno));
@@ -1352,9 +1443,16 @@ static int serve(const struct daemon_opts *o)
 		msg_fatal("cannot start the milter thread");
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	for (;;) {
-		ssize_t n = read(sig_pipe[0], &c, 1);
+		struct pollfd pfd = {sig_pipe[0], POLLIN, 0};
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (poll(&pfd, 1, stopping ? STOP_POKE_MS : -1) == 0) {
+			if (pokes++ < STOP_POKE_MAX)
+				listen_poke(serve_la, serve_fd);
+			continue;
+		}
+		n = read(sig_pipe[0], &c, 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0 || c == 0)
 			break;
@@ -1363,10 +1461,17 @@ static int serve(const struct daemon_opts *o)
 		} else if (c != SIGHUP && !stopping) {
 			msg_info("signal %d received, stopping", (int)c);
 			stopping = 1;
-			smfi_stop();
+			stop_signals(&set);
+			pthread_sigmask(SIG_BLOCK, &set, NULL);
+			if (pthread_create(&stopper, NULL, stop_thread, NULL) != 0)
+				msg_fatal("cannot start the stop thread");
+			pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+			listen_poke(serve_la, serve_fd);
 		}
 	}
 	pthread_join(tid, NULL);
+	if (stopping)
+		pthread_join(stopper, NULL);
 	/* From here a second SIGTERM may end the process the default way. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -1383,10 +1488,10 @@ static int serve(const struct daemon_opts *o)
  * socket, so find that socket among ours (listening, on our port) and set
  * TCP_NODELAY there: accepted connections inherit it.
  */
-static void listener_nodelay(const struct listen_addr *la)
+static int listener_nodelay(const struct listen_addr *la)
 {
 	if (la->is_unix)
-		return;
+		return -1;
 	for (int fd = 3; fd < 1024; fd++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss), ol = sizeof(int);
@@ -1405,9 +1510,31 @@ static void listener_nodelay(const struct listen_addr *la)
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
 			msg_warn("cannot set TCP_NODELAY on the milter socket: %s", strerror(errno));
-		return;
+		return fd;
 	}
 	msg_warn("milter socket not found: replies may wait for Nagle's algorithm");
+	return -1;
+}
+
+/*
+ * libmilter binds a unix socket itself, and removes whatever socket is at
+ * its path when it stops, even one another daemon has bound since. So it
+ * gets the temporary name, and we publish the socket at the real path
+ * (listen_unix_publish) and remove it at exit only if it is still ours:
+ * libmilter then finds nothing to remove.
+ */
+static void milter_conn(struct listen_addr *la, char *conn, size_t len)
+{
+	char tmp[sizeof(la->path) + LISTEN_UNIX_TMP_EXTRA], err[1024];
+
+	if (!la->is_unix) {
+		listen_milter_conn(la, conn, len);
+		return;
+	}
+	if (listen_unix_check(la, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	listen_unix_tmp(la, tmp, sizeof(tmp));
+	snprintf(conn, len, "unix:%s", tmp);
 }
 
 int main(int argc, char **argv)
@@ -1415,9 +1542,10 @@ int main(int argc, char **argv)
 	struct daemon_opts o;
 	struct listen_addr la;
 	struct privs pv;
+	struct pidfile *pf = NULL;
 	char err[1024], conn[300], where[300];
 	sqlite3 *db;
-	int rc;
+	int rc, left;
 
 	daemon_getopt(argc, argv, &o, usage);
 	cf = daemon_setup(PROGNAME, &o);
@@ -1428,13 +1556,13 @@ int main(int argc, char **argv)
 	if (listen_parse(conf_str(cf, "milter_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("milter_listen: %s", err);
 	listen_format(&la, where, sizeof(where));
-	listen_milter_conn(&la, conn, sizeof(conn));
 	read_settings(cf);
 	if (read_local(cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 
 	if (smfi_register(filter) == MI_FAILURE)
 		msg_fatal("smfi_register failed (libmilter too old?)");
+	milter_conn(&la, conn, sizeof(conn));
 	if (smfi_setconn(conn) == MI_FAILURE)
 		msg_fatal("milter_listen: libmilter cannot use %s", where);
 	smfi_settimeout((int)conf_num(cf, "milter_timeout"));
@@ -1445,11 +1573,20 @@ int main(int argc, char **argv)
 		/* libmilter says only "failed": find out why for the log line. */
 		if ((fd = listen_open(&la, 1, err, sizeof(err))) >= 0) {
 			close(fd);
+			listen_unix_remove(&la);
 			snprintf(err, sizeof(err), "cannot listen on %s", where);
 		}
 		msg_fatal("%s", err);
 	}
-	listener_nodelay(&la);
+	if (la.is_unix && listen_unix_publish(&la, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	serve_la = &la;
+	serve_fd = listener_nodelay(&la);
+	if (*conf_str(cf, "milter_pid_file") &&
+	    (pf = pidfile_open(conf_str(cf, "milter_pid_file"), err, sizeof(err))) == NULL) {
+		listen_unix_remove(&la);
+		msg_fatal("milter_pid_file: %s", err);
+	}
 	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
 	    privs_drop(&pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -1459,7 +1596,10 @@ int main(int argc, char **argv)
 	if (db == NULL)
 		msg_fatal("%s", err);
 	db_close(db);
-	if (daemon_detach(&o) < 0)
+	/* The resolvers are made per worker, at the first message: check now. */
+	if (dns_check_conf(cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	{
 		sigset_t set;
@@ -1474,8 +1614,12 @@ int main(int argc, char **argv)
 		 conf_str(cf, "database_path"), PACKAGE_VERSION);
 	bayes_cache = bayes_cache_new();
 	rc = serve(&o);
-	if (la.is_unix)
-		unlink(la.path);
+	listen_unix_remove(&la);
+	if ((left = flight_drain()) > 0)
+		msg_warn("stopping with %d message%s still being scanned after %d s: Postfix"
+			 " applies milter_default_action to %s",
+			 left, left == 1 ? "" : "s", STOP_DRAIN_SECONDS, left == 1 ? "it" : "them");
+	pidfile_remove(pf);
 	hist_finish();
 	msg_info("stopped");
 	pool_free();

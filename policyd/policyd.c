@@ -24,6 +24,7 @@
 #include "evloop.h"
 #include "listen.h"
 #include "log.h"
+#include "pidfile.h"
 #include "policy.h"
 #include "policy_proto.h"
 #include "privs.h"
@@ -61,7 +62,10 @@ static void usage(FILE *fp)
 	daemon_usage_options(fp);
 	conf_print_readers(fp, CONF_POLICYD);
 	fprintf(fp, "`moatctl config` prints their values.\n"
-	            "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file.\n");
+		    "Without systemd: policy_pid_file (its process id, for init scripts) and\n"
+		    "log_file (instead of syslog; - is standard output).\n"
+		    "Stops on SIGTERM or SIGINT; SIGHUP re-reads the configuration file and\n"
+		    "reopens log_file.\n");
 }
 
 static void on_decided(void *arg, const char *action, const char *uncommitted)
@@ -244,6 +248,7 @@ int main(int argc, char **argv)
 	struct listen_addr la;
 	struct server_params sp;
 	struct privs pv;
+	struct pidfile *pf = NULL;
 	char err[1024], where[300];
 	int lfd;
 
@@ -273,6 +278,12 @@ int main(int argc, char **argv)
 	daemon_raise_fd_limit(conf_num(pd.cf, "policy_max_connections") + 64);
 	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
 		msg_fatal("%s", err);
+	/* After the socket: a second start is refused there, with its reason. */
+	if (*conf_str(pd.cf, "policy_pid_file") &&
+	    (pf = pidfile_open(conf_str(pd.cf, "policy_pid_file"), err, sizeof(err))) == NULL) {
+		listen_unix_remove(&la);
+		msg_fatal("policy_pid_file: %s", err);
+	}
 	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
 	    privs_drop(&pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -283,7 +294,9 @@ int main(int argc, char **argv)
 	if ((pd.db = open_db(&pd, 0, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	db_close(pd.db);
-	if (daemon_detach(&o) < 0)
+	if (dns_check_conf(pd.cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
+	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	if ((pd.db = open_db(&pd, 1, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
@@ -322,8 +335,8 @@ int main(int argc, char **argv)
 		msg_error("event loop failed: %s", strerror(errno));
 	server_free(pd.srv);
 	close(lfd);
-	if (la.is_unix)
-		unlink(la.path);
+	listen_unix_remove(&la);
+	pidfile_remove(pf);
 	msg_info("stopped after %lu requests", policy_requests(pd.pol));
 	log_set_buffered(0);
 	dns_free(pd.dns);	/* lookups in flight end now, before the policy goes */

@@ -55,9 +55,16 @@ static const struct conf_spec specs[] = {
 	 "How long a writer waits for another process's lock before giving up."},
 	{"syslog_facility", CT_ENUM, "mail", 0, 0,
 	 "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
-	 "Syslog facility used when not running in the foreground with -f."},
+	 "Syslog facility used when not running in the foreground with -f and log_file\n"
+	 "    is empty."},
 	{"log_level", CT_ENUM, "info", 0, 0, "info|debug",
 	 "debug adds detail to the log, as -v does."},
+	{"log_file", CT_STR, "", 0, 0, NULL,
+	 "Log to this file instead of syslog (and instead of stderr with -f), as Postfix's\n"
+	 "    maillog_file: for hosts and containers without syslog. - or /dev/stdout is\n"
+	 "    standard output. Both daemons may share one file. Opened before dropping\n"
+	 "    root; SIGHUP opens it again (logrotate: copytruncate, or create the new file\n"
+	 "    writable by run_as and send SIGHUP). Empty: syslog."},
 	{"run_as", CT_STR, "moat", 0, 0, NULL,
 	 "User the daemons run as once their sockets are bound, when started as root\n"
 	 "    (create it with: useradd --system --home-dir /nonexistent --shell\n"
@@ -71,6 +78,11 @@ static const struct conf_spec specs[] = {
 	/* moat-policyd. */
 	{"policy_listen", CT_LISTEN, "inet:127.0.0.1:10040", 0, 0, NULL,
 	 "Where moat-policyd listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},
+	{"policy_pid_file", CT_STR, "", 0, 0, NULL,
+	 "File moat-policyd writes its process id to once its socket is bound, and removes\n"
+	 "    when it stops; a start is refused while a running moat-policyd holds it, and a\n"
+	 "    stale one is replaced. For init scripts (start-stop-daemon --pidfile). Empty:\n"
+	 "    none (systemd and -f need none)."},
 	{"policy_max_connections", CT_INT, "4096", 1, 1000000, NULL,
 	 "Most simultaneous Postfix connections; further ones wait in the listen queue."},
 	{"policy_idle_timeout", CT_TIME, "600s", 1, 86400, NULL,
@@ -184,6 +196,9 @@ static const struct conf_spec specs[] = {
 	/* moat-contentfilter. */
 	{"milter_listen", CT_LISTEN, "inet:127.0.0.1:11332", 0, 0, NULL,
 	 "Where moat-contentfilter listens: inet:HOST:PORT, inet:[IPV6]:PORT or unix:/PATH."},
+	{"milter_pid_file", CT_STR, "", 0, 0, NULL,
+	 "File moat-contentfilter writes its process id to, as policy_pid_file does for\n"
+	 "    moat-policyd. Empty: none."},
 	{"milter_timeout", CT_TIME, "300s", 1, 3600, NULL,
 	 "libmilter's I/O timeout for one Postfix connection."},
 	{"scan_size_limit", CT_SIZE, "20m", 1024, 1073741824, NULL,

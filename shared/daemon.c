@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ void daemon_usage_options(FILE *fp)
 		    "  -c FILE        configuration file (default " CONF_DEFAULT_PATH ";\n"
 		    "                 without it every setting has its default)\n"
 		    "  -o NAME=VALUE  override one setting, as postfix -o (repeatable)\n"
-		    "  -f             stay in the foreground and log to stderr\n"
+		    "  -f             stay in the foreground; log to stderr unless log_file\n"
+		    "                 is set\n"
 		    "  -v             verbose (debug) logging\n"
 		    "  -h, --help     this text\n"
 		    "  -V, --version  print the version and exit\n"
@@ -106,8 +108,22 @@ struct conf *daemon_setup(const char *progname, const struct daemon_opts *o)
 		       sizeof(err));
 	if (cf == NULL)
 		msg_fatal("%s", err);
-	daemon_log_dest = o->foreground && !stderr_is_journal() ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+	if (*conf_str(cf, "log_file")) {
+		if (log_open_file(conf_str(cf, "log_file"), err, sizeof(err)) < 0)
+			msg_fatal("log_file: %s", err);
+		daemon_log_dest = LOG_TO_FILE;
+	} else {
+		daemon_log_dest =
+		    o->foreground && !stderr_is_journal() ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+	}
 	log_init(progname, daemon_log_dest, conf_str(cf, "syslog_facility"));
+	/*
+	 * Until the daemon detaches, whatever stops the start (a socket in
+	 * use, no such user, a bad database) is also a line on stderr: the
+	 * admin is watching, and a host without syslog would hide it.
+	 * Under systemd stderr is the journal, which has the log already.
+	 */
+	log_set_stderr_copy(!stderr_is_journal());
 	log_set_verbose(o->verbose || strcmp(conf_str(cf, "log_level"), "debug") == 0);
 	return cf;
 }
@@ -132,6 +148,9 @@ struct conf *daemon_reload(const char *progname, const struct daemon_opts *o,
 		return NULL;
 	}
 	conf_keep_restart(cf, old, report_restart);
+	/* After logrotate moved the file (its postrotate sends SIGHUP). */
+	if (log_reopen(err, sizeof(err)) < 0)
+		msg_error("reload: %s; still writing to the old file", err);
 	if (conf_changed(cf, old, "syslog_facility"))
 		log_init(progname, daemon_log_dest, conf_str(cf, "syslog_facility"));
 	log_set_verbose(o->verbose || strcmp(conf_str(cf, "log_level"), "debug") == 0);
@@ -194,17 +213,29 @@ void daemon_raise_fd_limit(long want)
 			 (long)rl.rlim_cur, want);
 }
 
-int daemon_detach(const struct daemon_opts *o)
+int daemon_detach(const struct daemon_opts *o, struct pidfile *pf)
 {
+	char err[1024];
 	pid_t pid;
 	int fd;
 
-	if (o->foreground)
+	if (o->foreground) {
+		if (pf && pidfile_write(pf, getpid(), err, sizeof(err)) < 0)
+			msg_fatal("%s", err);
+		/* From here stderr shows nothing more: the start went well. */
+		log_set_stderr_copy(0);
 		return 0;
+	}
 	if ((pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
+	if (pid > 0) {
+		if (pf && pidfile_write(pf, pid, err, sizeof(err)) < 0) {
+			kill(pid, SIGTERM);
+			msg_fatal("%s", err);
+		}
 		_exit(0);
+	}
+	log_set_stderr_copy(0);
 	log_forked();
 	if (setsid() < 0)
 		return -1;

@@ -6,6 +6,7 @@
 #define MOAT_DAEMON_H
 
 #include "conf.h"
+#include "pidfile.h"
 
 struct daemon_opts {
 	const char *conf_path;	/* -c, or the compiled-in default */
@@ -36,7 +37,11 @@ struct conf *daemon_reload(const char *progname, const struct daemon_opts *o,
 int daemon_state_dir(const struct conf *cf, char *err, size_t errlen);
 /* Raise the open-file limit to want (or as close as allowed), warning if short. */
 void daemon_raise_fd_limit(long want);
-/* Fork into the background unless in the foreground; 0 or -1. */
-int daemon_detach(const struct daemon_opts *o);
+/*
+ * Fork into the background unless in the foreground; 0 or -1. The pid
+ * file, if any, holds the daemon's process id before the starting
+ * process exits, so an init script can read it as soon as the start returns.
+ */
+int daemon_detach(const struct daemon_opts *o, struct pidfile *pf);
 
 #endif

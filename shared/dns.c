@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ares.h>
+#include <errno.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +328,23 @@ struct dns *dns_new(struct evloop *ev, const struct dns_params *p, char *err, si
 		return NULL;
 	}
 	return d;
+}
+
+int dns_check_conf(const struct conf *cf, char *err, size_t errlen)
+{
+	struct dns_params p;
+	struct evloop *ev;
+	struct dns *d;
+
+	if ((ev = evloop_new()) == NULL) {
+		snprintf(err, errlen, "cannot set up an event loop: %s", strerror(errno));
+		return -1;
+	}
+	dns_params_from_conf(cf, &p);
+	d = dns_new(ev, &p, err, errlen);
+	dns_free(d);
+	evloop_free(ev);
+	return d ? 0 : -1;
 }
 
 void dns_free(struct dns *d)

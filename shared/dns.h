@@ -46,6 +46,12 @@ struct conf;
 void dns_params_from_conf(const struct conf *cf, struct dns_params *p);
 /* Whether a and b differ in a setting dns_params_from_conf() reads (a new resolver is due). */
 int dns_conf_changed(const struct conf *a, const struct conf *b);
+/*
+ * Whether the settings make a resolver (dns_servers parses): a daemon asks
+ * before it detaches, so the mistake is a line on the admin's stderr.
+ * 0, or -1 with err.
+ */
+int dns_check_conf(const struct conf *cf, char *err, size_t errlen);
 
 /* Called once per lookup, possibly before dns_lookup() returns (cache hit). */
 typedef void dns_cb(void *arg, const char *name, const struct dns_result *res);

@@ -2,19 +2,37 @@
  * log - one line per event, Postfix style.
  *
  * Messages go to syslog (facility mail by default, the program name as
- * tag) or, in the foreground (-f), to stderr with a timestamp. Each line is
- * formatted into one buffer and written with a single call, so lines from
- * the milter's threads never interleave.
+ * tag), to a file (log_file, as Postfix's maillog_file) or, in the
+ * foreground (-f), to stderr with a timestamp. Each line is formatted into
+ * one buffer and written with a single call (O_APPEND for a file), so
+ * lines from the milter's threads, or from both daemons sharing one file,
+ * never interleave.
  */
 #ifndef MOAT_LOG_H
 #define MOAT_LOG_H
 
 #include <stdarg.h>
 
-enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
+enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
 
-/* Start logging as progname; facility is a syslog facility name ("mail"). */
+/*
+ * Start logging as progname; facility is a syslog facility name ("mail").
+ * LOG_TO_FILE writes to the file log_open_file() opened.
+ */
 int log_init(const char *progname, enum log_dest dest, const char *facility);
+/* Open the log file ("-" or /dev/stdout: standard output); -1 with err. */
+int log_open_file(const char *path, char *err, size_t errlen);
+/*
+ * Open the log file again if its name no longer leads to the file being
+ * written (logrotate moved it); -1 with err, the old one kept.
+ */
+int log_reopen(char *err, size_t errlen);
+/*
+ * Also write warnings, errors and fatal lines to stderr (on until the
+ * daemon detaches, so a failed start is seen on the terminal); off while
+ * the log already goes to stderr.
+ */
+void log_set_stderr_copy(int on);
 /* Call in a child after fork(): lines then carry its process id. */
 void log_forked(void);
 /* Program name given to log_init() (for messages and headers). */
