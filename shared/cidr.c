@@ -62,6 +62,14 @@ int cidr_parse(const char *p, size_t len, struct cidr *c)
 	if (ip_parse(p, alen, &c->net) < 0)
 		return -1;
 	max = c->net.family == AF_INET ? 32 : 128;
+	/*
+	 * An IPv4-mapped IPv6 network, as in Debian's default mynetworks
+	 * "[::ffff:127.0.0.0]/104", was turned into IPv4 above: its prefix
+	 * counts the 96 mapping bits, which the IPv4 form has not.
+	 */
+	int mapped = c->net.family == AF_INET && memchr(p, ':', alen) != NULL;
+	if (mapped)
+		max = 128;
 	c->plen = max;
 	if (slash) {
 		const char *d = slash + 1;
@@ -78,6 +86,12 @@ int cidr_parse(const char *p, size_t len, struct cidr *c)
 		if (n > max)
 			return -1;
 		c->plen = n;
+	}
+	if (mapped) {
+		/* Wider than the mapped range would mean IPv6 too: not one network here. */
+		if (c->plen < 96)
+			return -1;
+		c->plen -= 96;
 	}
 	ip_mask(&c->net, c->plen);
 	return 0;

@@ -58,6 +58,12 @@ int main(void)
 	ok(cidr_parse("192.0.2.9", 9, &c) == 0 && c.plen == 32, "bare address is a /32");
 	ok(cidr_parse("2001:db8::/32", 13, &c) == 0 && c.plen == 32, "IPv6 CIDR parses");
 	ok(cidr_parse("2001:db8::1", 11, &c) == 0 && c.plen == 128, "bare IPv6 is a /128");
+	/* Debian's default mynetworks names loopback in its IPv4-mapped IPv6 form too. */
+	ok(cidr_parse("[::ffff:127.0.0.0]/104", 22, &c) == 0 && c.plen == 8 &&
+		   c.net.family == AF_INET,
+	   "[::ffff:127.0.0.0]/104 is 127.0.0.0/8");
+	ok(cidr_parse("::ffff:192.0.2.1", 16, &c) == 0 && c.plen == 32, "a mapped address is a /32");
+	ok(cidr_parse("::ffff:0.0.0.0/95", 17, &c) < 0, "a mapped network wider than IPv4 is refused");
 	ok(cidr_parse("192.0.2.0/33", 12, &c) < 0, "IPv4 prefix over 32 rejected");
 	ok(cidr_parse("2001:db8::/129", 14, &c) < 0, "IPv6 prefix over 128 rejected");
 	ok(cidr_parse("192.0.2.0/", 10, &c) < 0, "empty prefix rejected");
