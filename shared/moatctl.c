@@ -511,8 +511,9 @@ static const struct {
 	 "moat.conf line to write. Rspamd modules and options moat has no equivalent\n"
 	 "for are reported and kept in the dms_unmapped table (view dms_not_applied).\n"
 	 "An unknown command, module or option, or a bad value, is an error naming the\n"
-	 "line, and nothing is applied (exit 1). Importing the same file again\n"
-	 "changes nothing (\"0 changes\").\n"
+	 "line, and nothing is applied (exit 1). The summary counts the lines applied,\n"
+	 "unchanged, not applied and the moat.conf lines to add by hand; importing the\n"
+	 "same file again applies nothing (\"0 applied\").\n"
 	 "  --dry-run  show what would change; write nothing"},
 	{"migrate",
 	 "Opens the database (database_path), creating it and applying the schema\n"

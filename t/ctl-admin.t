@@ -113,7 +113,8 @@ tap_like "$out" "broken\.conf, line 5: unknown option \"autolern\" for classifie
 tap_like "$out" "nothing imported" "broken file: says nothing was imported"
 tap_is "$(dump)" "$d0" "broken file: the database is unchanged (dump compared)"
 out=$(m_ctl import-custom-commands --dry-run "$dms/custom-commands.conf")
-tap_like "$out" "3 changes \(dry run: nothing written\)" "dry run: what would change"
+tap_like "$out" "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand \(dry run: nothing written\)" \
+	"dry run: what would change"
 tap_is "$(dump)" "$d0" "dry run: the database is unchanged"
 
 # The seed's example.
@@ -123,15 +124,17 @@ tap_like "$out" "line 3: not applied: controller secure_ip: moat has no controll
 	"controller option: reported, not applied"
 tap_like "$out" "line 6: module classifier-bayes option autolearn: false -> true" \
 	"bayes autolearn: old -> new"
-tap_like "$out" "line 9: not applied: module chartable: Rspamd module moat has no equivalent" \
-	"chartable: an Rspamd module moat lacks is a notice"
-tap_like "$out" "custom-commands\.conf: 3 changes$" "3 changes"
+tap_like "$out" "line 9: not applied: module chartable: moat has no equivalent of Rspamd's chartable module"$'\n' \
+	"chartable: an Rspamd module moat lacks is a notice that names it"
+tap_like "$out" "custom-commands\.conf: 1 applied, 0 unchanged, 2 not applied, 0 moat\.conf lines to add by hand$" \
+	"summary: 1 applied, the 2 lines not applied counted apart"
 tap_like "$(m_ctl modules)" $'\nclassifier-bayes\tenabled\tautolearn=true' "modules shows autolearn=true"
 tap_is "$(sqlite3 "$db" "SELECT scope, target, option, value FROM dms_not_applied")" \
 	$'controller||secure_ip|\nmodule|chartable||false' "dms_not_applied lists what did not come along"
 d1=$(dump)
 out=$(m_ctl import-custom-commands "$dms/custom-commands.conf")
-tap_like "$out" "custom-commands\.conf: 0 changes$" "second import: 0 changes"
+tap_like "$out" "custom-commands\.conf: 0 applied, 1 unchanged, 2 not applied, 0 moat\.conf lines to add by hand$" \
+	"second import: 0 applied"
 tap_is "$(dump)" "$d1" "second import: the database is the same (dump compared)"
 
 # Every command, then again.
@@ -144,8 +147,10 @@ tap_like "$out" "line 8: moat.conf: soft_reject_on_timeout = no" "common option:
 tap_like "$out" "line 9: action add header: 6.00 -> 5.50" "add-line actions.conf"
 tap_like "$out" "line 10: symbol MISSING_MID weight: 2.50 -> 3.00" "add-line groups.conf weight"
 tap_like "$out" "line 11: not applied: add-line multimap.conf" "add-line of a multimap rule: notice"
-tap_like "$(m_ctl import-custom-commands "$dms/all-commands.conf")" "all-commands\.conf: 0 changes$" \
-	"all commands again: 0 changes"
+tap_like "$out" "all-commands\.conf: 4 applied, 1 unchanged, 2 not applied, 3 moat\.conf lines to add by hand$" \
+	"every command: the 3 moat.conf lines are not counted as applied"
+tap_like "$(m_ctl import-custom-commands "$dms/all-commands.conf")" "all-commands\.conf: 0 applied, 5 unchanged, 2 not applied, 3 moat\.conf lines to add by hand$" \
+	"all commands again: 0 applied"
 tap_like "$(m_ctl actions)" $'add header\t5.50.*reject\t15.00' "thresholds from the import"
 m_ctl actions set reject 11 >/dev/null 2>&1 && m_ctl actions set add_header 6 >/dev/null 2>&1 &&
 	m_ctl module enable greylist >/dev/null
