@@ -489,6 +489,12 @@ static const struct {
 	 "per hour; scan time mean, median (p50), p99 and max; per action the count,\n"
 	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
 	 "number of messages that got them."},
+	{"learn-spam",
+	 "A message learned before in the same class is skipped (\"already learned\"),\n"
+	 "one learned in the other class is moved. A message is known by its\n"
+	 "Message-ID and body; one without a Message-ID by its From, Sender, To, Cc,\n"
+	 "Subject and Date headers and body (see moatctl(1))."},
+	{"learn-ham", "As learn-spam, for ham."},
 	{"scan",
 	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
 	 "--no-dns skips the DNS lists."},
