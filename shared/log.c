@@ -148,6 +148,13 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 			syslog(prio, "%s", msg);
 		return;
 	}
+	if (log_to == LOG_TO_TERMINAL) {
+		int plain = prio == LOG_ERR || prio == LOG_INFO;
+
+		r = snprintf(line, sizeof(line), "%s: %s%s", log_name, plain ? "" : level,
+			     plain ? "" : ": ");
+		goto message;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != stamp_sec) {
 		struct tm tm;
@@ -158,6 +165,7 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 	}
 	r = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: %s%s", stamp, ts.tv_nsec / 1000000,
 		     log_name, log_pid, level ? level : "", level ? ": " : "");
+message:
 	if (r < 0 || (size_t)r >= sizeof(line) - 2)
 		return;
 	pre = (size_t)r;

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,15 @@ sqlite3 *ctl_db(struct ctl *ctl)
 
 	if (ctl->db)
 		return ctl->db;
+	/*
+	 * A typo in moat.conf may be in database_path (or its directory): then
+	 * the default would be another database. Use one that is there, but
+	 * never create one from a file with errors.
+	 */
+	if (ctl->conf_warnings && access(conf_str(ctl->cf, "database_path"), F_OK) != 0)
+		msg_fatal("no database at %s, and %s has errors (above): not creating one; fix the"
+			  " file first",
+			  conf_str(ctl->cf, "database_path"), ctl->conf_path);
 	if (daemon_state_dir(ctl->cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	ctl->db = db_open(conf_str(ctl->cf, "database_path"),
@@ -552,7 +562,12 @@ int main(int argc, char **argv)
 	int nov = 0, explicit_path = 0, c, rc;
 
 	ov = xcalloc((size_t)argc + 1, sizeof(char *));
-	log_init(PROGNAME, LOG_TO_STDERR, NULL);
+	/*
+	 * "moatctl: unknown symbol: ..." whether a person or a script reads
+	 * it: a script or cron adds its own time, and one format keeps the
+	 * messages easy to match.
+	 */
+	log_init(PROGNAME, LOG_TO_TERMINAL, NULL);
 	/* "+": stop at the command, its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -578,19 +593,28 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	ctl.cf = conf_load(path, explicit_path, ov, nov, err, sizeof(err));
-	if (ctl.cf == NULL)
-		msg_fatal("%s", err);
+	ctl.conf_path = path;
 	for (const struct command *cmd = commands; cmd->name; cmd++) {
 		if (strcmp(cmd->name, argv[optind]) != 0)
 			continue;
 		if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
 					  strcmp(argv[optind + 1], "-h") == 0)) {
 			command_help(cmd);
-			conf_free(ctl.cf);
 			free(ov);
 			return 0;
 		}
+		/*
+		 * "config" shows moat.conf, so an error in it is its answer; the
+		 * other commands need little of it (most only the database), and
+		 * go on past a typo with a warning, as postconf does.
+		 */
+		if (cmd->fn == cmd_config)
+			ctl.cf = conf_load(path, explicit_path, ov, nov, err, sizeof(err));
+		else
+			ctl.cf = conf_load_lenient(path, explicit_path, ov, nov,
+						   &ctl.conf_warnings, err, sizeof(err));
+		if (ctl.cf == NULL)
+			msg_fatal("%s", err);
 		rc = cmd->fn(&ctl, argc - optind, argv + optind);
 		db_close(ctl.db);
 		conf_free(ctl.cf);
@@ -598,7 +622,6 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, PROGNAME ": unknown command \"%s\"; see moatctl --help\n", argv[optind]);
-	conf_free(ctl.cf);
 	free(ov);
 	return 2;
 }

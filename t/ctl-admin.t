@@ -61,6 +61,28 @@ tap_like "$(m_ctl symbols headers)" $'\nMISSING_MID\t4.00\t' "...and in symbols"
 out=$(m_ctl weight MISSNG_MID 1 2>&1)
 tap_is "$?" 1 "unknown symbol: exit 1"
 tap_like "$out" "unknown symbol: MISSNG_MID \(did you mean: MISSING_MID\)" "...close names listed"
+tap_is "$out" "moatctl: unknown symbol: MISSNG_MID (did you mean: MISSING_MID)" \
+	"...as a command-line error: program name, no time stamp or pid"
+
+# A typo in moat.conf: the commands that need the database warn and go on
+# (as postconf does); config stays strict; no database is made from it.
+conf=$H_TMP/typo.conf
+printf 'state_directory = %s\ngreylist_delay = 10 minutes\ngreylist_dealy = 5m\n' "$(m_state)" >"$conf"
+out=$("$(m_bin moatctl)" -c "$conf" weight MISSING_MID 2>"$H_TMP/typo.err")
+tap_is "$?" 0 "moat.conf typo: weight still works"
+tap_is "$out" "MISSING_MID: 4.00" "...and answers"
+tap_is "$(cat "$H_TMP/typo.err")" "moatctl: warning: $conf, line 3: unknown setting \"greylist_dealy\"; line ignored
+moatctl: warning: $conf, line 2: greylist_delay = 10 minutes: expected a time like 300s, 5m, 2h, 35d; using the default, greylist_delay = 300s" \
+	"...after a warning per bad line, with file and line"
+out=$("$(m_bin moatctl)" -c "$conf" config greylist_delay 2>&1)
+tap_is "$?" 1 "moat.conf typo: config is an error"
+tap_like "$out" "line [23]: " "...naming the line"
+printf 'database_path = %s/moat.db.typo\nfoo = 1\n' "$(m_state)" >"$conf"
+out=$("$(m_bin moatctl)" -c "$conf" weight MISSING_MID 2>&1)
+tap_is "$?" 1 "moat.conf typo and no database there: an error"
+tap_like "$out" "fatal: no database at $(m_state)/moat\.db\.typo, and $conf has errors \(above\): not creating one" \
+	"...saying why"
+tap_ok "...and none was created" test ! -e "$(m_state)/moat.db.typo"
 out=$(m_ctl weight MISSING_MID lots 2>&1)
 tap_is "$?" 1 "weight that is not a number: exit 1"
 sqlite3 "$db" "INSERT INTO rules (symbol, target, pattern) VALUES ('LOCAL_LUNCH', 'body', 'noon')"
