@@ -152,6 +152,22 @@ static int parse_code(const char *s, struct dnsbl_code *c)
 	return i == 4 && tok == NULL ? 0 : -1;
 }
 
+int dnsbl_code_valid(const char *code)
+{
+	struct dnsbl_code c;
+
+	memset(&c, 0, sizeof(c));
+	return strlen(code) < 32 ? parse_code(code, &c) : -1;
+}
+
+int dnsbl_check_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(check_names) / sizeof(check_names[0]); i++)
+		if (strlen(check_names[i].name) == len && memcmp(check_names[i].name, name, len) == 0)
+			return check_names[i].check;
+	return 0;
+}
+
 static void free_zones(struct dnsbl_zone *z, int n)
 {
 	for (int i = 0; i < n; i++)

@@ -31,6 +31,7 @@
 #include "moatctl_bayes.h"
 #include "mbox.h"
 #include "moatctl_maps.h"
+#include "moatctl_zone.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
@@ -266,6 +267,11 @@ static int cmd_maps(struct ctl *ctl, int argc, char **argv)
 	return moatctl_maps(ctl_db(ctl), argc, argv);
 }
 
+static int cmd_zone(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_zone(ctl_db(ctl), argc, argv);
+}
+
 /* JSON string with the escapes RFC 8259 requires. */
 static void json_str(FILE *fp, const char *s)
 {
@@ -428,6 +434,8 @@ static const struct command commands[] = {
 	 "recent messages the content filter scanned, newest first"},
 	{"stats", admin_stats, "[--since WHEN] [-n TOP]",
 	 "messages per action, top symbols, scan times"},
+	{"zone", cmd_zone, "list|codes|add|enable|disable|delete",
+	 "DNS lists: list them and their codes, add your own, switch on or off, delete"},
 	{"maps", cmd_maps, "[list|refresh]",
 	 "allow and block lists: sources, fetch times, entries, errors; refresh now"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
@@ -505,6 +513,33 @@ static const struct {
 	 "Message-ID and body; one without a Message-ID by its From, Sender, To, Cc,\n"
 	 "Subject and Date headers and body (see moatctl(1))."},
 	{"learn-ham", "As learn-spam, for ham."},
+	{"zone",
+	 "The DNS block and allow lists (RFC 5782) both daemons query.\n"
+	 "  list                     every zone: kind, checks, state, listing codes\n"
+	 "  codes ZONE               what the zone's answers mean: code, symbol, weight\n"
+	 "  codes ZONE add SPEC...   add or replace codes (SPEC as for --code)\n"
+	 "  codes ZONE delete CODE...\n"
+	 "  add ZONE [OPTIONS]       a list of your own, in one transaction:\n"
+	 "    --kind ip|domain       queried with the client's address (default), or a name\n"
+	 "    --checks LIST          what is looked up: client, received, url (ip lists;\n"
+	 "                           default client), helo, sender, client_name, url (domain\n"
+	 "                           lists; default all four)\n"
+	 "    --symbol SYMBOL        the symbol of a listing (upper case; made if new)\n"
+	 "    --weight WEIGHT        its weight (needed for a new symbol)\n"
+	 "    --code SPEC            what an answer means (repeatable): CODE for --symbol,\n"
+	 "                           CODE=SYMBOL, CODE=SYMBOL:WEIGHT, or CODE=error for the\n"
+	 "                           list's own error answers; CODE is 127.0.0.2, 127.0.*.3\n"
+	 "                           or bit:N. Without --code: 127.0.0.* is --symbol.\n"
+	 "    --full                 domain lists: the full host name, not the registrable\n"
+	 "                           domain\n"
+	 "    --no-ipv6              ip lists: do not ask about IPv6 clients\n"
+	 "    --description TEXT     shown by zone list\n"
+	 "    --disabled             add it switched off\n"
+	 "  enable|disable ZONE...   switch zones on or off (the shipped ones too)\n"
+	 "  delete ZONE              the zone and its codes (its symbols stay)\n"
+	 "The running daemons use a change within seconds. A listing in a zone that\n"
+	 "moat-policyd queries and whose weight reaches reject is rejected with the\n"
+	 "list's TXT record in the reply, as Postfix's reject_rbl_client does."},
 	{"scan",
 	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
 	 "--no-dns skips the DNS lists."},
