@@ -489,7 +489,7 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 	}
 	/* rbl: moat's lists are rows of dnsbl_zones, not Rspamd's rbls { } blocks. */
 	unmapped(c, "module-option", m, option, value,
-		 "moat's DNS lists are rows of the dnsbl_zones table");
+		 "moat's DNS lists are set with moatctl zone, not Rspamd's rbl options");
 }
 
 /* The worker and common options (scope: controller, proxy, common). */

@@ -528,7 +528,7 @@ void dnsbl_job_domain(struct dnsbl_job *job, const char *domain, enum dnsbl_chec
 }
 
 static void add_hit(struct dnsbl_job *job, const char *symbol, double weight, const char *zone,
-		    const struct target *t)
+		    const struct target *t, const char *qname)
 {
 	char opt[300];
 
@@ -552,6 +552,7 @@ static void add_hit(struct dnsbl_job *job, const char *symbol, double weight, co
 	snprintf(job->hits[job->nhits].symbol, sizeof(job->hits[0].symbol), "%s", symbol);
 	snprintf(job->hits[job->nhits].zone, sizeof(job->hits[0].zone), "%s", zone);
 	snprintf(job->hits[job->nhits].option, sizeof(job->hits[0].option), "%s", opt);
+	snprintf(job->hits[job->nhits].qname, sizeof(job->hits[0].qname), "%s", qname);
 	job->hits[job->nhits].weight = weight;
 	job->nhits++;
 }
@@ -605,7 +606,7 @@ static void on_answer(void *arg, const char *name, const struct dns_result *r)
 					}
 			}
 			if (sym && *sym)
-				add_hit(job, sym, w, z->name, t);
+				add_hit(job, sym, w, z->name, t, name);
 			break;
 		case DNSBL_ERROR_CODE:
 			note_problem(bl, q->zone, r->addr[i], 1);
@@ -615,7 +616,6 @@ static void on_answer(void *arg, const char *name, const struct dns_result *r)
 			break;
 		}
 	}
-	(void)name;
 	if (--job->outstanding == 0)
 		job_finish(job);
 }

@@ -46,6 +46,7 @@ struct dnsbl_hit {
 	double weight;
 	char zone[160];		/* without any key */
 	char option[300];	/* target:check, as in the headers */
+	char qname[256];	/* the name that was listed (first target), for its TXT record */
 };
 
 struct dnsbl;

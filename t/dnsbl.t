@@ -24,10 +24,11 @@ P=$M_POLICY_PORT
 
 out=$(q $P 192.0.2.99)
 tap_like "$out" "^REJECT 5\.7\.1 Service unavailable; client \[192\.0\.2\.99\] listed at bl\.test$" \
-	"a client over the reject threshold is rejected, naming the list"
+	"a client over the reject threshold is rejected, naming the list (its entry has no TXT text)"
 tap_ok "...and the log line has the symbol" h_wait_log "client=192\.0\.2\.99, .*action=REJECT.*score=12\.00, symbols=TEST_BL\(12\.00\)\[192\.0\.2\.99:client\]" 5 "$M_POLICYD_LOG"
 out=$(q $P 2001:db8:99::5)
-tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test$" "an IPv6 client is looked up by nibbles and rejected"
+tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test; Listed$" \
+	"an IPv6 client is looked up by nibbles and rejected, with the list's TXT text"
 out=$(q $P 192.0.2.98)
 tap_like "$out" "^PREPEND X-Moat-Policy: TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]; ts=[0-9]+; sig=[0-9a-f]{16}$" \
 	"below the greylist threshold: DUNNO with the symbols for the milter"
