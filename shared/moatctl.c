@@ -444,7 +444,7 @@ static const struct command commands[] = {
 	{"learn-ham", cmd_learn, "FILE|DIR|MBOX...", "teach the Bayes classifier ham"},
 	{"bayes", cmd_bayes, "stats|forget FILE...", "what the Bayes classifier learned; unlearn"},
 	{"doctor", admin_doctor, "",
-	 "check the database, resolvers and every DNS list in use"},
+	 "check the database, the daemons, Postfix's wiring and every DNS list in use"},
 	{"import-custom-commands", admin_import, "[--dry-run] FILE",
 	 "apply a docker-mailserver rspamd/custom-commands.conf"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},
@@ -547,9 +547,13 @@ static const struct {
 	 "Checks the database (schema version, integrity) and warns about rules that\n"
 	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
 	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
-	 "applied and the last day's history. Then asks every DNS list in use for its\n"
-	 "RFC 5782 test points, reports error answers (a list refusing a public\n"
-	 "resolver) and the problems the daemons logged. Exit 1 if anything is wrong."},
+	 "applied and the last day's history; fails on errors in moat.conf. Then sends\n"
+	 "moat-policyd a policy request and moat-contentfilter a milter negotiation,\n"
+	 "checks that Postfix's mail_owner can reach a unix socket, and with postconf\n"
+	 "that main.cf names both (check_policy_service, smtpd_milters). Then asks\n"
+	 "every DNS list in use for its RFC 5782 test points, reports error answers (a\n"
+	 "list refusing a public resolver) and the problems the daemons logged. Exit 1\n"
+	 "if anything is wrong."},
 	{"import-custom-commands",
 	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"
 	 "(disable-module, enable-module, set-option-for-module,\n"

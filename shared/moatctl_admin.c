@@ -20,6 +20,7 @@
 #include "db.h"
 #include "dms_import.h"
 #include "doctor.h"
+#include "doctor_daemons.h"
 #include "hash.h"
 #include "log.h"
 #include "mem.h"
@@ -779,6 +780,13 @@ int admin_doctor(struct ctl *ctl, int argc, char **argv)
 {
 	int bad = doctor_db(ctl_db(ctl));
 
+	if (ctl->conf_warnings) {
+		printf("FAILED: %s has %d error(s) (warned about above): the daemons will not"
+		       " start with it; moatctl config shows them\n",
+		       ctl->conf_path, ctl->conf_warnings);
+		bad = 1;
+	}
+	bad |= doctor_daemons(ctl->cf, stdout);
 	fflush(stdout);
-	return doctor_run(ctl->cf, ctl_db(ctl), stdout) || bad;
+	return doctor_run(ctl->cf, ctl_db(ctl), stdout, bad);
 }
