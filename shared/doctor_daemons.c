@@ -11,9 +11,8 @@
  * only (Postfix's set_ugid() drops the supplementary ones): search
  * permission on every directory above it, write permission on the socket.
  * Then postconf(1) (postconf_get(), MOAT_POSTCONF in the tests) shows
- * whether main.cf names the two addresses: check_policy_service in
- * smtpd_relay_restrictions or smtpd_recipient_restrictions, the milter in
- * smtpd_milters.
+ * whether main.cf names the two addresses: check_policy_service in one of
+ * the smtpd_*_restrictions that run at RCPT, the milter in smtpd_milters.
  *
  * A daemon that does not answer fails the check when Postfix uses it, or
  * when postconf cannot tell; one Postfix does not use and that is not
@@ -459,8 +458,11 @@ static void setup(struct probe *p, const struct conf *cf, const char *program,
 
 int doctor_daemons(const struct conf *cf, FILE *fp)
 {
-	static const char *const policy_params[] = {"smtpd_relay_restrictions",
-						    "smtpd_recipient_restrictions", NULL};
+	/* With smtpd_delay_reject (the default) all of these run at RCPT, where policyd decides. */
+	static const char *const policy_params[] = {
+		"smtpd_recipient_restrictions", "smtpd_relay_restrictions",
+		"smtpd_sender_restrictions",	"smtpd_helo_restrictions",
+		"smtpd_client_restrictions",	NULL};
 	static const char *const milter_params[] = {"smtpd_milters", NULL};
 	struct probe pol, mil;
 	struct timespec t0;

@@ -65,6 +65,11 @@ tap_is "$(sqlite3 "$db" "SELECT count(*) FROM greylist")" 0 "...and left no grey
 tap_ok "the milter closed the probe without an error" \
 	bash -c "! grep -v 'running as root' '$M_MILTER_LOG' | grep -Ei 'error|warning'"
 
+maincf "smtpd_client_restrictions = permit_mynetworks, check_policy_service inet:127.0.0.1:$pport" \
+	"smtpd_milters = inet:127.0.0.1:$mport"
+tap_like "$(doc)" "postfix: smtpd_client_restrictions names inet:127\.0\.0\.1:$pport" \
+	"check_policy_service in smtpd_client_restrictions counts too (it runs at RCPT)"
+
 # Running, but main.cf does not name them (a typo in the port).
 maincf "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:1$pport" \
 	"smtpd_milters = inet:localhost:$mport"

@@ -30,7 +30,7 @@ static void test_lenient(void)
 	char *ov[1];
 	int n = -1;
 
-	load("", 0, NULL);
+	conf_free(load("", 0, NULL));
 	cf = load("policy_idle_timeout = 10\n"
 		  "policy_lisen = inet:127.0.0.1:1\n"
 		  "greylist_delay = 10 minutes\n"
