@@ -8,6 +8,9 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
+# doctor reads main.cf with postconf: a private, empty one, not this machine's.
+mkdir -p "$H_TMP/pf" && : >"$H_TMP/pf/main.cf" && : >"$H_TMP/pf/master.cf"
+export MOAT_POSTCONF="postconf -c $H_TMP/pf"
 db=$H_TMP/state/moat.db
 dms=$MOAT_SRCDIR/t/data/dms
 msg=$MOAT_SRCDIR/t/data/mime/lf.eml	# no Message-ID: MISSING_MID

@@ -6,6 +6,9 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 h_init
+# doctor reads main.cf with postconf: a private, empty one, not this machine's.
+mkdir -p "$H_TMP/pf" && : >"$H_TMP/pf/main.cf" && : >"$H_TMP/pf/master.cf"
+export MOAT_POSTCONF="postconf -c $H_TMP/pf"
 for prog in rbldnsd unbound; do
 	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
 done
