@@ -610,10 +610,18 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 	struct sbuf out;
 
 	sbuf_init(&out);
-	for (size_t i = 0; i < NSPECS; i++) {
+	/*
+	 * Lenient, a first pass over the values set in the file finds the bad
+	 * ones, so that a default naming one ("$state_directory/moat.db")
+	 * expands the good default in the second pass, not the bad value.
+	 */
+	for (size_t k = cf->lenient ? 0 : NSPECS; k < 2 * NSPECS; k++) {
+		size_t i = k % NSPECS;
 		struct conf_val *cv = &cf->vals[i];
 		int budget = CONF_EXPAND_MAX;
 
+		if (k < NSPECS && !cv->set)
+			continue;
 		sbuf_reset(&out);
 		if (expand(cf, cv->raw, &out, 0, &budget, cv->origin, err, errlen) < 0 ||
 		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
@@ -627,7 +635,7 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 				cv->raw = xstrdup(specs[i].def);
 				cv->set = 0;
 				snprintf(cv->origin, sizeof(cv->origin), "default");
-				i--;
+				k--;
 				continue;
 			}
 			sbuf_free(&out);

@@ -54,6 +54,12 @@ static void test_lenient(void)
 	ok(cf == NULL, "lenient: a bad -o value is still an error");
 	like_str(err, "-o greylist_delay=lots", "...naming it");
 	conf_free(cf);
+	load("state_directory = ${oops\n", 0, NULL);
+	cf = conf_load_lenient(path, 1, NULL, 0, &n, err, sizeof(err));
+	ok(cf != NULL, "lenient: a bad value that a default names (database_path's $state_directory)");
+	like_str(cf ? conf_str(cf, "database_path") : "", "/moat.db",
+		 "...the default then expands the default, not the bad value");
+	conf_free(cf);
 	cf = conf_load_lenient("/nonexistent/moat.conf", 1, NULL, 0, &n, err, sizeof(err));
 	ok(cf == NULL, "lenient: a missing -c file is still an error");
 	conf_free(cf);
