@@ -447,6 +447,33 @@ static const struct dnsbl_hit *top_hit(const struct decision *d)
 	return n ? &h[0] : NULL;
 }
 
+static void on_reason(void *arg, const char *text)
+{
+	struct decision *d = arg;
+
+	d->pol->inflight--;
+	if (*text)
+		sbuf_printf(&d->action, "; %s", text);
+	finish(d);
+}
+
+/*
+ * A rejection for a listing says why, with the list's TXT record, as
+ * Postfix's reject_rbl_client does ("...; client [192.0.2.1] listed at
+ * bl.example.org; Listed, see https://..."). Asked only now, when mail is
+ * rejected: one query more for a rejection, none for the rest. dns.c makes
+ * the text printable ASCII and bounds it; without one, the reply is as it is.
+ */
+static void reject_reason(struct decision *d, const struct dnsbl_hit *h)
+{
+	if (h == NULL || h->qname[0] == '\0' || d->pol->dns == NULL) {
+		finish(d);
+		return;
+	}
+	d->pol->inflight++;
+	dns_lookup_txt(d->pol->dns, h->qname, on_reason, d);
+}
+
 /* Greylisting part of the decision; 1 if it decided the reply. */
 static int decide_greylist(struct decision *d)
 {
@@ -510,7 +537,7 @@ static void decide(struct decision *d)
 		d->why = "listed";
 		sbuf_printf(&d->action, "REJECT 5.7.1 Service unavailable; client [%s] listed at %s",
 			    d->client, h ? h->zone : "a DNS block list");
-		finish(d);
+		reject_reason(d, h);
 		return;
 	}
 	if (failed) {

@@ -350,12 +350,34 @@ void bayes_content(const struct msg *m, struct content *c)
 	}
 }
 
+/*
+ * With a Message-ID, that and the body: the id moat 0.1 stored, kept so
+ * databases learned then still know those messages. Without one, the
+ * author's headers (RFC 5322 originator, destination and informational
+ * fields) join the body; the body alone made every message of a template
+ * "already learned". Headers added on the way (Received, Return-Path,
+ * Delivered-To, the X-Spamd-* moat adds) are left out, so autolearn at the
+ * milter and learn-spam on the delivered copy see one message.
+ */
 uint64_t bayes_message_id(const struct msg *m)
 {
+	static const char *const author[] = {"From", "Sender", "To", "Cc", "Subject", "Date"};
 	const char *mid = hval(m, "Message-ID");
 	uint64_t h = mid ? hash64(mid, strlen(mid)) : 0;
 
+	for (size_t i = 0; mid == NULL && i < sizeof(author) / sizeof(author[0]); i++) {
+		const char *v = hval(m, author[i]);
+
+		/* The NUL counted: an empty header differs from a missing one. */
+		h = mix(h ^ (v ? hash64(v, strlen(v) + 1) : (uint64_t)i));
+	}
 	return mix(h ^ hash64(m->root->raw_body ? m->root->raw_body : "", m->root->raw_len)) | 1;
+}
+
+/* See bayes.h. */
+uint64_t bayes_message_id_v1(const struct msg *m)
+{
+	return mix(hash64(m->root->raw_body ? m->root->raw_body : "", m->root->raw_len)) | 1;
 }
 
 /* --- classifier ------------------------------------------------------------ */
@@ -586,6 +608,13 @@ int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int 
 	bayes_content(m, &c);
 	bayes_tokenize(m, &c, &l->tok);
 	rc = learn_tokens(l, &l->tok, bayes_message_id(m), cls, err, errlen);
+	/*
+	 * Forgetting a message without a Message-ID that an older moat learned
+	 * under its body alone. Only forget looks there: for learning, a body
+	 * match is not the same message (the bug that made the id change).
+	 */
+	if (rc == BAYES_UNKNOWN && hval(m, "Message-ID") == NULL)
+		rc = learn_tokens(l, &l->tok, bayes_message_id_v1(m), cls, err, errlen);
 	url_list_free(&c.urls);
 	sbuf_free(&c.text);
 	msg_free(m);

@@ -79,8 +79,12 @@ void bayes_tokens_free(struct bayes_tokens *t);
 void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_tokens *t);
 /* Fill c (initialised, empty) with text and URLs as the checks do, for learning. */
 void bayes_content(const struct msg *m, struct content *c);
-/* The identity of a message for "learned already": Message-ID and body. */
+/* The identity of a message for "learned already": Message-ID (or, without
+ * one, From, Sender, To, Cc, Subject and Date) and the body. */
 uint64_t bayes_message_id(const struct msg *m);
+/* moat 0.1's id of a message without a Message-ID (its body alone); forget
+ * falls back to it, so messages learned then can still be unlearned. */
+uint64_t bayes_message_id_v1(const struct msg *m);
 
 /* Robinson-Fisher probability that tokens with counts c[] are spam, given
  * nspam/nham learned messages; 0.5 when nothing is known. */

@@ -287,7 +287,22 @@ struct conf_val {
 
 struct conf {
 	struct conf_val vals[NSPECS];
+	int lenient;		/* conf_load_lenient(): bad lines are warnings */
+	int warnings;		/* how many there were */
 };
+
+/*
+ * An error in the file: fatal (-1), or for conf_load_lenient() a warning
+ * and the line ignored (0), as postconf(1) goes on past a bad line.
+ */
+static int file_error(struct conf *cf, const char *err)
+{
+	if (!cf->lenient)
+		return -1;
+	msg_warn("%s; line ignored", err);
+	cf->warnings++;
+	return 0;
+}
 
 static int spec_index(const char *name, size_t len)
 {
@@ -407,8 +422,9 @@ int conf_read_file(struct conf *cf, const char *path, int must_exist, char *err,
 		if (memchr(line, '\0', len)) {
 			snprintf(err, errlen, "%s, line %d: NUL byte in configuration", path,
 				 lineno);
-			rc = -1;
-			break;
+			if ((rc = file_error(cf, err)) < 0)
+				break;
+			continue;
 		}
 		/* A '#' comment only starts a line (after white space), as in main.cf. */
 		trim(&p, &len);
@@ -419,28 +435,31 @@ int conf_read_file(struct conf *cf, const char *path, int must_exist, char *err,
 				snprintf(err, errlen,
 					 "%s, line %d: continuation line without a setting before it",
 					 path, lineno);
-				rc = -1;
-				break;
+				if ((rc = file_error(cf, err)) < 0)
+					break;
+				continue;
 			}
 			sbuf_putc(&logical, ' ');
 			sbuf_append(&logical, p, len);
 		} else {
-			rc = flush_line(cf, &logical, path, start, err, errlen);
+			if (flush_line(cf, &logical, path, start, err, errlen) < 0)
+				rc = file_error(cf, err);
 			start = lineno;
 			sbuf_append(&logical, p, len);
 		}
 		if (logical.len > CONF_LINE_MAX) {
 			snprintf(err, errlen, "%s, line %d: setting longer than %d bytes", path,
 				 start, CONF_LINE_MAX);
-			rc = -1;
+			rc = file_error(cf, err);
+			sbuf_reset(&logical);
 		}
 	}
 	if (rc == 0 && ferror(fp)) {
 		snprintf(err, errlen, "error reading %s: %s", path, strerror(errno));
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = flush_line(cf, &logical, path, start, err, errlen);
+	if (rc == 0 && flush_line(cf, &logical, path, start, err, errlen) < 0)
+		rc = file_error(cf, err);
 	sbuf_free(&logical);
 	free(line);
 	fclose(fp);
@@ -673,15 +692,35 @@ int conf_finish(struct conf *cf, char *err, size_t errlen)
 	struct sbuf out;
 
 	sbuf_init(&out);
-	for (size_t i = 0; i < NSPECS; i++) {
+	/*
+	 * Lenient, a first pass over the values set in the file finds the bad
+	 * ones, so that a default naming one ("$state_directory/moat.db")
+	 * expands the good default in the second pass, not the bad value.
+	 */
+	for (size_t k = cf->lenient ? 0 : NSPECS; k < 2 * NSPECS; k++) {
+		size_t i = k % NSPECS;
 		struct conf_val *cv = &cf->vals[i];
 		int budget = CONF_EXPAND_MAX;
 
+		if (k < NSPECS && !cv->set)
+			continue;
 		sbuf_reset(&out);
 		if (expand(cf, cv->raw, &out, 0, &budget, cv->origin, err, errlen) < 0 ||
 		    (free(cv->value), cv->value = xstrdup(sbuf_cstr(&out)),
 		     check_value(&specs[i], cv, err, errlen) < 0)) {
 			hint_trailing_comment(cv->raw, err, errlen);
+			/* Lenient, a bad value in the file is the default: i again, once. */
+			if (cf->lenient && cv->set && strncmp(cv->origin, "-o ", 3) != 0) {
+				msg_warn("%s; using the default, %s = %s", err, specs[i].name,
+					 specs[i].def);
+				cf->warnings++;
+				free(cv->raw);
+				cv->raw = xstrdup(specs[i].def);
+				cv->set = 0;
+				snprintf(cv->origin, sizeof(cv->origin), "default");
+				k--;
+				continue;
+			}
 			sbuf_free(&out);
 			return -1;
 		}
@@ -775,8 +814,15 @@ void conf_print_help(FILE *fp)
 struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,
 		       char *err, size_t errlen)
 {
+	return conf_load_lenient(path, explicit_path, overrides, noverrides, NULL, err, errlen);
+}
+
+struct conf *conf_load_lenient(const char *path, int explicit_path, char *const *overrides,
+			       int noverrides, int *warnings, char *err, size_t errlen)
+{
 	struct conf *cf = conf_new();
 
+	cf->lenient = warnings != NULL;
 	if (conf_read_file(cf, path, explicit_path, err, errlen) < 0)
 		goto fail;
 	for (int i = 0; i < noverrides; i++)
@@ -784,6 +830,9 @@ struct conf *conf_load(const char *path, int explicit_path, char *const *overrid
 			goto fail;
 	if (conf_finish(cf, err, errlen) < 0)
 		goto fail;
+	if (warnings)
+		*warnings = cf->warnings;
+	cf->lenient = 0;
 	return cf;
 fail:
 	conf_free(cf);

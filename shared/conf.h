@@ -85,6 +85,14 @@ int conf_doc_get(size_t i, struct conf_doc *d);
 
 struct conf *conf_load(const char *path, int explicit_path, char *const *overrides, int noverrides,
 		       char *err, size_t errlen);
+/*
+ * The same, but a bad line or value in the file is a warning (logged) and
+ * the setting keeps its default, as postconf(1) warns and goes on; for
+ * moatctl's commands that only need the database. *warnings counts them.
+ * A file that cannot be read and a bad -o override are still errors.
+ */
+struct conf *conf_load_lenient(const char *path, int explicit_path, char *const *overrides,
+			       int noverrides, int *warnings, char *err, size_t errlen);
 
 /* Print "name = value" lines; only explicitly set ones if set_only, or defaults. */
 void conf_print(const struct conf *cf, FILE *fp, int set_only, int defaults);

@@ -144,9 +144,21 @@ static void add(struct ctx *c, enum dms_kind kind, const char *scope, const char
 	ch->note = note ? xstrdup(note) : NULL;
 }
 
+/*
+ * Not applied: the note says what moat lacks and names it, since it is
+ * stored (dms_unmapped.note) and read apart from the line it came from.
+ */
 static void unmapped(struct ctx *c, const char *scope, const char *target, const char *option,
-		     const char *value, const char *note)
+		     const char *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void unmapped(struct ctx *c, const char *scope, const char *target, const char *option,
+		     const char *value, const char *fmt, ...)
 {
+	char note[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
 	add(c, DMS_UNMAPPED, scope, target, option, value, note);
 }
 
@@ -383,7 +395,7 @@ static void module_state(struct ctx *c, const char *module, int on)
 		return;
 	}
 	unmapped(c, "module", module, "", on ? "true" : "false",
-		 "Rspamd module moat has no equivalent for");
+		 "moat has no equivalent of Rspamd's %s module", module);
 }
 
 static void actions_option(struct ctx *c, const char *option, const char *value)
@@ -412,7 +424,7 @@ static void actions_option(struct ctx *c, const char *option, const char *value)
 	}
 	if (in_list(action_unmapped, option)) {
 		unmapped(c, "module-option", "actions", option, value,
-			 "Rspamd action or actions option moat does not have");
+			 "moat has no equivalent of Rspamd's actions option %s", option);
 		return;
 	}
 	error(c, "unknown option \"%s\" for actions (moat has: reject, add_header,"
@@ -444,7 +456,7 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 	}
 	if (m == NULL) {
 		unmapped(c, "module-option", module, option, value,
-			 "option of an Rspamd module moat has no equivalent for");
+			 "moat has no equivalent of Rspamd's %s module", module);
 		return;
 	}
 	if (strcmp(m, "classifier-bayes") == 0) {
@@ -457,7 +469,7 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 			add(c, DMS_MODULE_OPTION, NULL, m, option, b ? "true" : "false", NULL);
 		} else if (in_list(bayes_unmapped, option)) {
 			unmapped(c, "module-option", m, option, value,
-				 "Rspamd Bayes option moat has no equivalent for");
+				 "moat's Bayes classifier has no option %s", option);
 		} else {
 			error(c, "unknown option \"%s\" for classifier-bayes (moat has autolearn,"
 				 " enabled)", option);
@@ -469,7 +481,7 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 			return;
 		if (in_list(greylist_unmapped, option))
 			unmapped(c, "module-option", m, option, value,
-				 "Rspamd greylist option moat has no equivalent for");
+				 "moat's greylisting has no option %s", option);
 		else
 			error(c, "unknown option \"%s\" for greylist (moat has enabled, timeout,"
 				 " expire, ipv4_mask, ipv6_mask, message)", option);
@@ -477,7 +489,7 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 	}
 	/* rbl: moat's lists are rows of dnsbl_zones, not Rspamd's rbls { } blocks. */
 	unmapped(c, "module-option", m, option, value,
-		 "moat's DNS lists are rows of the dnsbl_zones table");
+		 "moat's DNS lists are set with moatctl zone, not Rspamd's rbl options");
 }
 
 /* The worker and common options (scope: controller, proxy, common). */
@@ -493,7 +505,7 @@ static void worker_option(struct ctx *c, const char *scope, const char *option,
 			 "moat-contentfilter is the milter; it has no proxy worker");
 	else
 		unmapped(c, scope, "", option, value,
-			 "Rspamd common option moat has no equivalent for");
+			 "moat has no equivalent of Rspamd's common option %s", option);
 }
 
 /* An option name as Rspamd writes them. */
@@ -869,7 +881,7 @@ struct apply {
 	FILE *out;
 	char *err;
 	size_t errlen;
-	int changes;
+	struct dms_counts *n;
 };
 
 /* Run sql with text parameters (NULL binds NULL); the first column of a row into got. */
@@ -908,10 +920,11 @@ static void report(struct apply *a, const struct dms_change *ch, const char *wha
 {
 	if (had && strcmp(old, new) == 0) {
 		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, new);
+		a->n->unchanged++;
 		return;
 	}
 	fprintf(a->out, "line %d: %s: %s -> %s\n", ch->line, what, had ? old : "(none)", new);
-	a->changes++;
+	a->n->applied++;
 }
 
 static int apply_module(struct apply *a, const struct dms_change *ch)
@@ -975,7 +988,7 @@ static void report_num(struct apply *a, const struct dms_change *ch, const char 
 	if (strcmp(old, new) == 0)
 		snprintf(new, sizeof(new), "%s", value);
 	fprintf(a->out, "line %d: %s: %s -> %s\n", ch->line, what, old, new);
-	a->changes++;
+	a->n->applied++;
 }
 
 static int apply_action(struct apply *a, const struct dms_change *ch)
@@ -999,6 +1012,7 @@ static int apply_action(struct apply *a, const struct dms_change *ch)
 		return -1;
 	if (had) {
 		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, old);
+		a->n->unchanged++;
 		return 0;
 	}
 	report_num(a, ch, what, old, ch->value);
@@ -1023,6 +1037,10 @@ static int apply_setting(struct apply *a, const struct dms_change *ch)
 		   2, p, NULL, 0, NULL);
 }
 
+/*
+ * Keep a line that was not applied in dms_unmapped (view dms_not_applied).
+ * A new row there is no change to moat's rules, so it is not counted.
+ */
 static int apply_record(struct apply *a, const struct dms_change *ch, const char *scope,
 			const char *note)
 {
@@ -1035,7 +1053,6 @@ static int apply_record(struct apply *a, const struct dms_change *ch, const char
 		return -1;
 	if (had)
 		return 0;
-	a->changes++;
 	return run(a, "INSERT INTO dms_unmapped (scope, target, option, value, note, imported_at)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, unixepoch()) ON CONFLICT (scope, target, option)"
 		      " DO UPDATE SET value = excluded.value, note = excluded.note,"
@@ -1055,6 +1072,7 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 	if (!had) {
 		fprintf(a->out, "line %d: not applied: symbol %s: moat has no such symbol\n",
 			ch->line, ch->target);
+		a->n->not_applied++;
 		return apply_record(a, ch, "symbol", "moat has no such symbol");
 	}
 	snprintf(what, sizeof(what), "symbol %s weight", ch->target);
@@ -1063,6 +1081,7 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		return -1;
 	if (had) {
 		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, old);
+		a->n->unchanged++;
 		return 0;
 	}
 	report_num(a, ch, what, old, ch->value);
@@ -1070,12 +1089,13 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		   NULL);
 }
 
-int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FILE *out, char *err,
-		     size_t errlen)
+int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FILE *out,
+		     struct dms_counts *counts, char *err, size_t errlen)
 {
-	struct apply a = {.db = db, .out = out, .err = err, .errlen = errlen};
-	int rc = 0, nconf = 0;
+	struct apply a = {.db = db, .out = out, .err = err, .errlen = errlen, .n = counts};
+	int rc = 0;
 
+	memset(counts, 0, sizeof(*counts));
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot start a transaction: %s", sqlite3_errmsg(db));
 		return -1;
@@ -1103,13 +1123,14 @@ int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FIL
 			fprintf(out, "line %d: moat.conf: %s (%s %s is set there; moatctl does not"
 				     " edit moat.conf)\n",
 				ch->line, ch->note, ch->target, ch->option);
-			nconf++;
+			counts->manual++;
 			rc = apply_record(&a, ch, ch->scope, ch->note);
 			break;
 		case DMS_UNMAPPED:
 			fprintf(out, "line %d: not applied: %s%s%s%s%s: %s\n", ch->line, ch->scope,
 				*ch->target ? " " : "", ch->target, *ch->option ? " " : "",
 				ch->option, ch->note);
+			counts->not_applied++;
 			rc = apply_record(&a, ch, ch->scope, ch->note);
 			break;
 		}
@@ -1123,8 +1144,12 @@ int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FIL
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	if (nconf > 0)
-		fprintf(out, "%d moat.conf line%s above to add by hand\n", nconf,
-			nconf == 1 ? "" : "s");
-	return a.changes;
+	return 0;
+}
+
+/* See dms_import.h. */
+void dms_counts_print(const struct dms_counts *n, FILE *out)
+{
+	fprintf(out, "%d applied, %d unchanged, %d not applied, %d moat.conf line%s to add by hand",
+		n->applied, n->unchanged, n->not_applied, n->manual, n->manual == 1 ? "" : "s");
 }

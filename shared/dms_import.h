@@ -83,11 +83,27 @@ int dms_import_parse(const char *name, const char *buf, size_t len, struct dms_i
 void dms_import_free(struct dms_import *imp);
 
 /*
- * Apply the changes in one transaction, printing one line per change to
- * out; rolled back on any error or when dry_run. Returns the number of
- * rows changed (0 on a second import of the same file), or -1 with err.
+ * What an import did, one count per line of the file that named something.
+ * Only "applied" changed moat's rules; a second import of the same file
+ * has 0 applied. not_applied lines are kept in dms_unmapped, and manual
+ * ones need a moat.conf line the admin writes.
  */
-int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FILE *out, char *err,
-		     size_t errlen);
+struct dms_counts {
+	int applied;		/* a module, option, threshold, setting or weight changed */
+	int unchanged;		/* already so in the database */
+	int not_applied;	/* moat has no equivalent (DMS_UNMAPPED, unknown symbol) */
+	int manual;		/* a moat.conf setting to change by hand (DMS_CONF) */
+};
+
+/*
+ * Apply the changes in one transaction, printing one line per change to
+ * out and filling counts; rolled back on any error or when dry_run.
+ * 0, or -1 with err.
+ */
+int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FILE *out,
+		     struct dms_counts *counts, char *err, size_t errlen);
+
+/* "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand", no newline. */
+void dms_counts_print(const struct dms_counts *counts, FILE *out);
 
 #endif

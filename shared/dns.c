@@ -276,6 +276,67 @@ void dns_lookup(struct dns *d, const char *name, dns_cb *cb, void *arg)
 	ares_query(d->ch, name, 1 /* C_IN */, 1 /* T_A */, on_answer, q);
 }
 
+void dns_txt_parse(int status, const unsigned char *abuf, int alen, char *out, size_t outlen)
+{
+	struct ares_txt_ext *txt = NULL;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (outlen == 0 || status != ARES_SUCCESS ||
+	    ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
+		return;
+	/* The first record's strings (a string is at most 255 bytes); out bounds the copy. */
+	for (struct ares_txt_ext *t = txt; t && (t == txt || !t->record_start); t = t->next)
+		for (size_t i = 0; i < t->length && o + 1 < outlen; i++) {
+			unsigned char c = t->txt[i];
+
+			/* It lands in an SMTP reply and a policy reply line. */
+			out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	if (out[0] == ' ') {
+		size_t lead = strspn(out, " ");
+
+		memmove(out, out + lead, o - lead + 1);
+	}
+	ares_free_data(txt);
+}
+
+struct txt_query {
+	struct dns *d;
+	dns_txt_cb *cb;
+	void *arg;
+};
+
+static void on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct txt_query *q = arg;
+	char text[DNS_TXT_MAX + 1];
+
+	q->d->pending--;
+	dns_txt_parse(status, abuf, alen, text, sizeof(text));
+	q->cb(q->arg, text);
+	free(q);
+}
+
+void dns_lookup_txt(struct dns *d, const char *name, dns_txt_cb *cb, void *arg)
+{
+	struct txt_query *q;
+
+	if (strlen(name) >= DNS_NAME_MAX) {
+		cb(arg, "");
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->d = d;
+	q->cb = cb;
+	q->arg = arg;
+	d->pending++;
+	ares_query(d->ch, name, 1 /* C_IN */, 16 /* T_TXT */, on_txt, q);
+}
+
 int dns_pending(const struct dns *d)
 {
 	return d->pending;

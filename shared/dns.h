@@ -4,7 +4,9 @@
  *
  * Never a blocking resolver call: c-ares' sockets are watched by the
  * evloop (socket-state callback) and its timers run from an evloop tick.
- * Only A records are asked for; that is all DNS block lists answer with.
+ * A records are what DNS block lists answer with; their TXT record (the
+ * reason for a listing, RFC 5782 section 2.1) is asked for only to explain
+ * a rejection, and is not cached.
  */
 #ifndef MOAT_DNS_H
 #define MOAT_DNS_H
@@ -62,6 +64,18 @@ struct dns *dns_new(struct evloop *ev, const struct dns_params *p, char *err, si
 void dns_free(struct dns *d);
 /* Look up the A records of name (absolute, no trailing dot needed). */
 void dns_lookup(struct dns *d, const char *name, dns_cb *cb, void *arg);
+/* Longest TXT text handed on: it goes into an SMTP reply (RFC 5321: 512-byte lines). */
+#define DNS_TXT_MAX 160
+/* Called once per TXT lookup with the text ("" if none or on failure), maybe before return. */
+typedef void dns_txt_cb(void *arg, const char *text);
+/* Look up the first TXT record of name, for dns_txt_cb. */
+void dns_lookup_txt(struct dns *d, const char *name, dns_txt_cb *cb, void *arg);
+/*
+ * The first TXT record of an answer packet, its strings joined, into out:
+ * at most outlen - 1 bytes, every byte outside printable ASCII (controls,
+ * CR, LF, 8-bit) a '?', blanks at the ends trimmed. "" if there is none.
+ */
+void dns_txt_parse(int status, const unsigned char *abuf, int alen, char *out, size_t outlen);
 /* Lookups in flight. */
 int dns_pending(const struct dns *d);
 /*

@@ -152,6 +152,22 @@ static int parse_code(const char *s, struct dnsbl_code *c)
 	return i == 4 && tok == NULL ? 0 : -1;
 }
 
+int dnsbl_code_valid(const char *code)
+{
+	struct dnsbl_code c;
+
+	memset(&c, 0, sizeof(c));
+	return strlen(code) < 32 ? parse_code(code, &c) : -1;
+}
+
+int dnsbl_check_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(check_names) / sizeof(check_names[0]); i++)
+		if (strlen(check_names[i].name) == len && memcmp(check_names[i].name, name, len) == 0)
+			return check_names[i].check;
+	return 0;
+}
+
 static void free_zones(struct dnsbl_zone *z, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -512,7 +528,7 @@ void dnsbl_job_domain(struct dnsbl_job *job, const char *domain, enum dnsbl_chec
 }
 
 static void add_hit(struct dnsbl_job *job, const char *symbol, double weight, const char *zone,
-		    const struct target *t)
+		    const struct target *t, const char *qname)
 {
 	struct dnsbl_hit *h = NULL;
 
@@ -528,6 +544,7 @@ static void add_hit(struct dnsbl_job *job, const char *symbol, double weight, co
 		memset(h, 0, sizeof(*h));
 		snprintf(h->symbol, sizeof(h->symbol), "%s", symbol);
 		snprintf(h->zone, sizeof(h->zone), "%s", zone);
+		snprintf(h->qname, sizeof(h->qname), "%s", qname);
 		h->weight = weight;
 	}
 	/* Once per symbol, with every target that hit it as an option of its own. */
@@ -589,7 +606,7 @@ static void on_answer(void *arg, const char *name, const struct dns_result *r)
 					}
 			}
 			if (sym && *sym)
-				add_hit(job, sym, w, z->name, t);
+				add_hit(job, sym, w, z->name, t, name);
 			break;
 		case DNSBL_ERROR_CODE:
 			note_problem(bl, q->zone, r->addr[i], 1);
@@ -599,7 +616,6 @@ static void on_answer(void *arg, const char *name, const struct dns_result *r)
 			break;
 		}
 	}
-	(void)name;
 	if (--job->outstanding == 0)
 		job_finish(job);
 }

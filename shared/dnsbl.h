@@ -49,6 +49,7 @@ struct dnsbl_hit {
 	char zone[160];		/* without any key */
 	char opts[DNSBL_HIT_OPTS][272];	/* "target:check" for each target that hit */
 	int nopts;
+	char qname[256];	/* the name that was listed (first target), for its TXT record */
 };
 
 struct dnsbl;
@@ -82,6 +83,10 @@ enum dnsbl_code_result dnsbl_classify(const struct dnsbl_zone *z, struct in_addr
  */
 const char *dnsbl_zone_info(const struct dnsbl *bl, int i, char *qzone, size_t len,
 			    int *is_domain, int *needs_key);
+/* 0 if code is a pattern dnsbl_codes.code can hold ("127.0.*.3", "bit:N"). */
+int dnsbl_code_valid(const char *code);
+/* The check (enum dnsbl_check) called name (len bytes: "client", "url", ...), or 0. */
+int dnsbl_check_named(const char *name, size_t len);
 /* Zone by name (for tests and doctor), or NULL. */
 const struct dnsbl_zone *dnsbl_zone_find(const struct dnsbl *bl, const char *name);
 

@@ -142,14 +142,14 @@ static int report_problems(sqlite3 *db, FILE *fp)
 	return n > 0;
 }
 
-int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp)
+int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp, int bad_before)
 {
 	struct dns_params dp;
 	struct doctor doc = {0};
 	struct dnsbl *bl;
 	struct dns *dns;
 	char err[512], qz[290];
-	int bad = 0, nz;
+	int bad = bad_before, nz;
 
 	/* Every answer fresh: the doctor wants to see the lists now. */
 	dns_params_from_conf(cf, &dp);

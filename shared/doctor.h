@@ -9,7 +9,10 @@
 
 #include "conf.h"
 
-/* Check every zone in use; print a report to fp. 0 if all is well, 1 if not. */
-int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp);
+/*
+ * Check every zone in use; print a report to fp, ending with the verdict
+ * over it and the checks before (bad_before). 0 if all is well, 1 if not.
+ */
+int doctor_run(const struct conf *cf, sqlite3 *db, FILE *fp, int bad_before);
 
 #endif

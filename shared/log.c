@@ -230,16 +230,23 @@ static size_t format_line(char *line, size_t size, const char *level, const char
 	size_t pre, n;
 	int r;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != stamp_sec) {
-		struct tm tm;
+	if (log_to == LOG_TO_TERMINAL) {
+		/* A command's own words: "moatctl: text", "moatctl: warning: text". */
+		int plain = level == NULL || strcmp(level, "error") == 0;
 
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		stamp_sec = ts.tv_sec;
+		r = snprintf(line, size, "%s: %s%s", log_name, plain ? "" : level, plain ? "" : ": ");
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (ts.tv_sec != stamp_sec) {
+			struct tm tm;
+
+			localtime_r(&ts.tv_sec, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+			stamp_sec = ts.tv_sec;
+		}
+		r = snprintf(line, size, "%s.%03ld %s[%ld]: %s%s", stamp, ts.tv_nsec / 1000000,
+			     log_name, log_pid, level ? level : "", level ? ": " : "");
 	}
-	r = snprintf(line, size, "%s.%03ld %s[%ld]: %s%s", stamp, ts.tv_nsec / 1000000, log_name,
-		     log_pid, level ? level : "", level ? ": " : "");
 	if (r < 0 || (size_t)r >= size - 2)
 		return 0;
 	pre = (size_t)r;

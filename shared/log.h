@@ -13,7 +13,12 @@
 
 #include <stdarg.h>
 
-enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
+/*
+ * LOG_TO_TERMINAL is for command-line tools (moatctl): "prog: text" for
+ * errors, "prog: warning: text", "prog: fatal: text" on stderr, without
+ * time stamp or pid, as Postfix's commands write them.
+ */
+enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE, LOG_TO_TERMINAL };
 
 /*
  * Start logging as progname; facility is a syslog facility name ("mail").

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "moatctl_bayes.h"
 #include "mbox.h"
 #include "moatctl_maps.h"
+#include "moatctl_zone.h"
 #include "scan.h"
 
 #define PROGNAME "moatctl"
@@ -67,6 +69,15 @@ sqlite3 *ctl_db(struct ctl *ctl)
 
 	if (ctl->db)
 		return ctl->db;
+	/*
+	 * A typo in moat.conf may be in database_path (or its directory): then
+	 * the default would be another database. Use one that is there, but
+	 * never create one from a file with errors.
+	 */
+	if (ctl->conf_warnings && access(conf_str(ctl->cf, "database_path"), F_OK) != 0)
+		msg_fatal("no database at %s, and %s has errors (above): not creating one; fix the"
+			  " file first",
+			  conf_str(ctl->cf, "database_path"), ctl->conf_path);
 	if (daemon_state_dir(ctl->cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	ctl->db = db_open(conf_str(ctl->cf, "database_path"),
@@ -256,6 +267,11 @@ static int cmd_maps(struct ctl *ctl, int argc, char **argv)
 	return moatctl_maps(ctl_db(ctl), argc, argv);
 }
 
+static int cmd_zone(struct ctl *ctl, int argc, char **argv)
+{
+	return moatctl_zone(ctl_db(ctl), argc, argv);
+}
+
 /* JSON string with the escapes RFC 8259 requires. */
 static void json_str(FILE *fp, const char *s)
 {
@@ -419,6 +435,8 @@ static const struct command commands[] = {
 	 "recent messages the content filter scanned, newest first"},
 	{"stats", admin_stats, "[--since WHEN] [-n TOP]",
 	 "messages per action, top symbols, scan times"},
+	{"zone", cmd_zone, "list|codes|add|enable|disable|delete",
+	 "DNS lists: list them and their codes, add your own, switch on or off, delete"},
 	{"maps", cmd_maps, "[list|refresh]",
 	 "allow and block lists: sources, fetch times, entries, errors; refresh now"},
 	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
@@ -427,7 +445,7 @@ static const struct command commands[] = {
 	{"learn-ham", cmd_learn, "FILE|DIR|MBOX...", "teach the Bayes classifier ham"},
 	{"bayes", cmd_bayes, "stats|forget FILE...", "what the Bayes classifier learned; unlearn"},
 	{"doctor", admin_doctor, "",
-	 "check the database, resolvers and every DNS list in use"},
+	 "check the database, the daemons, Postfix's wiring and every DNS list in use"},
 	{"import-custom-commands", admin_import, "[--dry-run] FILE",
 	 "apply a docker-mailserver rspamd/custom-commands.conf"},
 	{"migrate", cmd_migrate, "", "create or upgrade the database; print its version"},
@@ -496,6 +514,39 @@ static const struct {
 	 "scanned: local mail skipped unscanned has none); per action the count,\n"
 	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
 	 "number of messages that got them."},
+	{"learn-spam",
+	 "A message learned before in the same class is skipped (\"already learned\"),\n"
+	 "one learned in the other class is moved. A message is known by its\n"
+	 "Message-ID and body; one without a Message-ID by its From, Sender, To, Cc,\n"
+	 "Subject and Date headers and body (see moatctl(1))."},
+	{"learn-ham", "As learn-spam, for ham."},
+	{"zone",
+	 "The DNS block and allow lists (RFC 5782) both daemons query.\n"
+	 "  list                     every zone: kind, checks, state, listing codes\n"
+	 "  codes ZONE               what the zone's answers mean: code, symbol, weight\n"
+	 "  codes ZONE add SPEC...   add or replace codes (SPEC as for --code)\n"
+	 "  codes ZONE delete CODE...\n"
+	 "  add ZONE [OPTIONS]       a list of your own, in one transaction:\n"
+	 "    --kind ip|domain       queried with the client's address (default), or a name\n"
+	 "    --checks LIST          what is looked up: client, received, url (ip lists;\n"
+	 "                           default client), helo, sender, client_name, url (domain\n"
+	 "                           lists; default all four)\n"
+	 "    --symbol SYMBOL        the symbol of a listing (upper case; made if new)\n"
+	 "    --weight WEIGHT        its weight (needed for a new symbol)\n"
+	 "    --code SPEC            what an answer means (repeatable): CODE for --symbol,\n"
+	 "                           CODE=SYMBOL, CODE=SYMBOL:WEIGHT, or CODE=error for the\n"
+	 "                           list's own error answers; CODE is 127.0.0.2, 127.0.*.3\n"
+	 "                           or bit:N. Without --code: 127.0.0.* is --symbol.\n"
+	 "    --full                 domain lists: the full host name, not the registrable\n"
+	 "                           domain\n"
+	 "    --no-ipv6              ip lists: do not ask about IPv6 clients\n"
+	 "    --description TEXT     shown by zone list\n"
+	 "    --disabled             add it switched off\n"
+	 "  enable|disable ZONE...   switch zones on or off (the shipped ones too)\n"
+	 "  delete ZONE              the zone and its codes (its symbols stay)\n"
+	 "The running daemons use a change within seconds. A listing in a zone that\n"
+	 "moat-policyd queries and whose weight reaches reject is rejected with the\n"
+	 "list's TXT record in the reply, as Postfix's reject_rbl_client does."},
 	{"scan",
 	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
 	 "--no-dns skips the DNS lists."},
@@ -503,9 +554,13 @@ static const struct {
 	 "Checks the database (schema version, integrity) and warns about rules that\n"
 	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
 	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
-	 "applied and the last day's history. Then asks every DNS list in use for its\n"
-	 "RFC 5782 test points, reports error answers (a list refusing a public\n"
-	 "resolver) and the problems the daemons logged. Exit 1 if anything is wrong."},
+	 "applied and the last day's history; fails on errors in moat.conf. Then sends\n"
+	 "moat-policyd a policy request and moat-contentfilter a milter negotiation,\n"
+	 "checks that Postfix's mail_owner can reach a unix socket, and with postconf\n"
+	 "that main.cf names both (check_policy_service, smtpd_milters). Then asks\n"
+	 "every DNS list in use for its RFC 5782 test points, reports error answers (a\n"
+	 "list refusing a public resolver) and the problems the daemons logged. Exit 1\n"
+	 "if anything is wrong."},
 	{"import-custom-commands",
 	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"
 	 "(disable-module, enable-module, set-option-for-module,\n"
@@ -518,8 +573,9 @@ static const struct {
 	 "moat.conf line to write. Rspamd modules and options moat has no equivalent\n"
 	 "for are reported and kept in the dms_unmapped table (view dms_not_applied).\n"
 	 "An unknown command, module or option, or a bad value, is an error naming the\n"
-	 "line, and nothing is applied (exit 1). Importing the same file again\n"
-	 "changes nothing (\"0 changes\").\n"
+	 "line, and nothing is applied (exit 1). The summary counts the lines applied,\n"
+	 "unchanged, not applied and the moat.conf lines to add by hand; importing the\n"
+	 "same file again applies nothing (\"0 applied\").\n"
 	 "  --dry-run  show what would change; write nothing"},
 	{"migrate",
 	 "Opens the database (database_path), creating it and applying the schema\n"
@@ -552,7 +608,12 @@ int main(int argc, char **argv)
 	int nov = 0, explicit_path = 0, c, rc;
 
 	ov = xcalloc((size_t)argc + 1, sizeof(char *));
-	log_init(PROGNAME, LOG_TO_STDERR, NULL);
+	/*
+	 * "moatctl: unknown symbol: ..." whether a person or a script reads
+	 * it: a script or cron adds its own time, and one format keeps the
+	 * messages easy to match.
+	 */
+	log_init(PROGNAME, LOG_TO_TERMINAL, NULL);
 	/* "+": stop at the command, its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -578,19 +639,28 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	ctl.cf = conf_load(path, explicit_path, ov, nov, err, sizeof(err));
-	if (ctl.cf == NULL)
-		msg_fatal("%s", err);
+	ctl.conf_path = path;
 	for (const struct command *cmd = commands; cmd->name; cmd++) {
 		if (strcmp(cmd->name, argv[optind]) != 0)
 			continue;
 		if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
 					  strcmp(argv[optind + 1], "-h") == 0)) {
 			command_help(cmd);
-			conf_free(ctl.cf);
 			free(ov);
 			return 0;
 		}
+		/*
+		 * "config" shows moat.conf, so an error in it is its answer; the
+		 * other commands need little of it (most only the database), and
+		 * go on past a typo with a warning, as postconf does.
+		 */
+		if (cmd->fn == cmd_config)
+			ctl.cf = conf_load(path, explicit_path, ov, nov, err, sizeof(err));
+		else
+			ctl.cf = conf_load_lenient(path, explicit_path, ov, nov,
+						   &ctl.conf_warnings, err, sizeof(err));
+		if (ctl.cf == NULL)
+			msg_fatal("%s", err);
 		rc = cmd->fn(&ctl, argc - optind, argv + optind);
 		db_close(ctl.db);
 		conf_free(ctl.cf);
@@ -598,7 +668,6 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, PROGNAME ": unknown command \"%s\"; see moatctl --help\n", argv[optind]);
-	conf_free(ctl.cf);
 	free(ov);
 	return 2;
 }

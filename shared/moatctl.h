@@ -11,6 +11,8 @@
 struct ctl {
 	struct conf *cf;
 	sqlite3 *db;
+	const char *conf_path;	/* moat.conf as given (-c) or the default */
+	int conf_warnings;	/* bad lines in it, ignored (conf_load_lenient) */
 };
 
 /* The database, opened (created, migrated) on first use; exits if it cannot be. */

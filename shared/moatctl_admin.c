@@ -20,6 +20,7 @@
 #include "db.h"
 #include "dms_import.h"
 #include "doctor.h"
+#include "doctor_daemons.h"
 #include "hash.h"
 #include "log.h"
 #include "mem.h"
@@ -691,8 +692,9 @@ static char *read_file(const char *path, size_t *len)
 int admin_import(struct ctl *ctl, int argc, char **argv)
 {
 	struct dms_import imp;
+	struct dms_counts n;
 	const char *path = NULL;
-	int dry = 0, n;
+	int dry = 0;
 	char err[1024], *buf;
 	size_t len;
 
@@ -716,14 +718,15 @@ int admin_import(struct ctl *ctl, int argc, char **argv)
 		return 1;
 	}
 	free(buf);
-	n = dms_import_apply(ctl_db(ctl), &imp, dry, stdout, err, sizeof(err));
-	dms_import_free(&imp);
-	if (n < 0) {
+	if (dms_import_apply(ctl_db(ctl), &imp, dry, stdout, &n, err, sizeof(err)) < 0) {
+		dms_import_free(&imp);
 		msg_error("%s: %s; nothing imported", path, err);
 		return 1;
 	}
-	printf("%s: %d change%s%s\n", path, n, n == 1 ? "" : "s",
-	       dry ? " (dry run: nothing written)" : "");
+	dms_import_free(&imp);
+	printf("%s: ", path);
+	dms_counts_print(&n, stdout);
+	printf("%s\n", dry ? " (dry run: nothing written)" : "");
 	return 0;
 }
 
@@ -785,6 +788,13 @@ int admin_doctor(struct ctl *ctl, int argc, char **argv)
 {
 	int bad = doctor_db(ctl_db(ctl));
 
+	if (ctl->conf_warnings) {
+		printf("FAILED: %s has %d error(s) (warned about above): the daemons will not"
+		       " start with it; moatctl config shows them\n",
+		       ctl->conf_path, ctl->conf_warnings);
+		bad = 1;
+	}
+	bad |= doctor_daemons(ctl->cf, stdout);
 	fflush(stdout);
-	return doctor_run(ctl->cf, ctl_db(ctl), stdout) || bad;
+	return doctor_run(ctl->cf, ctl_db(ctl), stdout, bad);
 }

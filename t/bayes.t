@@ -88,4 +88,19 @@ if command -v miltertest >/dev/null; then
 else
 	tap_skip "miltertest not installed" 9
 fi
+
+# The trial's three messages: no Message-ID, the same body, another
+# From and Subject each. They are three messages, not one learned thrice.
+for n in reject rewrite addheader; do
+	printf 'From: %s@sender.example\nTo: alice@moat.test\nSubject: %s test\n\nThe same body.\n' \
+		"$n" "$n" >"$H_TMP/$n.eml"
+done
+out=$(m_ctl learn-spam "$H_TMP/reject.eml" "$H_TMP/rewrite.eml" "$H_TMP/addheader.eml")
+tap_like "$out" "^learned 3 message\(s\) as spam \(0 moved from ham, 0 already learned as spam; 3 examined\)" \
+	"three messages with one body and no Message-ID: three learned"
+{ printf 'Received: from mx (localhost [127.0.0.1])\nReturn-Path: <reject@sender.example>\n'; cat "$H_TMP/reject.eml"; } \
+	>"$H_TMP/reject-delivered.eml"
+out=$(m_ctl learn-spam "$H_TMP/reject-delivered.eml")
+tap_like "$out" "^learned 0 message\(s\) .*1 already learned as spam" \
+	"...one of them as delivered (Received, Return-Path added) is the same message"
 tap_done

@@ -8,6 +8,9 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
+# doctor reads main.cf with postconf: a private, empty one, not this machine's.
+mkdir -p "$H_TMP/pf" && : >"$H_TMP/pf/main.cf" && : >"$H_TMP/pf/master.cf"
+export MOAT_POSTCONF="postconf -c $H_TMP/pf"
 db=$H_TMP/state/moat.db
 dms=$MOAT_SRCDIR/t/data/dms
 msg=$MOAT_SRCDIR/t/data/mime/lf.eml	# no Message-ID: MISSING_MID
@@ -61,6 +64,28 @@ tap_like "$(m_ctl symbols headers)" $'\nMISSING_MID\t4.00\t' "...and in symbols"
 out=$(m_ctl weight MISSNG_MID 1 2>&1)
 tap_is "$?" 1 "unknown symbol: exit 1"
 tap_like "$out" "unknown symbol: MISSNG_MID \(did you mean: MISSING_MID\)" "...close names listed"
+tap_is "$out" "moatctl: unknown symbol: MISSNG_MID (did you mean: MISSING_MID)" \
+	"...as a command-line error: program name, no time stamp or pid"
+
+# A typo in moat.conf: the commands that need the database warn and go on
+# (as postconf does); config stays strict; no database is made from it.
+conf=$H_TMP/typo.conf
+printf 'state_directory = %s\ngreylist_delay = 10 minutes\ngreylist_dealy = 5m\n' "$(m_state)" >"$conf"
+out=$("$(m_bin moatctl)" -c "$conf" weight MISSING_MID 2>"$H_TMP/typo.err")
+tap_is "$?" 0 "moat.conf typo: weight still works"
+tap_is "$out" "MISSING_MID: 4.00" "...and answers"
+tap_is "$(cat "$H_TMP/typo.err")" "moatctl: warning: $conf, line 3: unknown setting \"greylist_dealy\"; line ignored
+moatctl: warning: $conf, line 2: greylist_delay = 10 minutes: expected a time like 300s, 5m, 2h, 35d; using the default, greylist_delay = 300s" \
+	"...after a warning per bad line, with file and line"
+out=$("$(m_bin moatctl)" -c "$conf" config greylist_delay 2>&1)
+tap_is "$?" 1 "moat.conf typo: config is an error"
+tap_like "$out" "line [23]: " "...naming the line"
+printf 'database_path = %s/moat.db.typo\nfoo = 1\n' "$(m_state)" >"$conf"
+out=$("$(m_bin moatctl)" -c "$conf" weight MISSING_MID 2>&1)
+tap_is "$?" 1 "moat.conf typo and no database there: an error"
+tap_like "$out" "fatal: no database at $(m_state)/moat\.db\.typo, and $conf has errors \(above\): not creating one" \
+	"...saying why"
+tap_ok "...and none was created" test ! -e "$(m_state)/moat.db.typo"
 out=$(m_ctl weight MISSING_MID lots 2>&1)
 tap_is "$?" 1 "weight that is not a number: exit 1"
 sqlite3 "$db" "INSERT INTO rules (symbol, target, pattern) VALUES ('LOCAL_LUNCH', 'body', 'noon')"
@@ -113,7 +138,8 @@ tap_like "$out" "broken\.conf, line 5: unknown option \"autolern\" for classifie
 tap_like "$out" "nothing imported" "broken file: says nothing was imported"
 tap_is "$(dump)" "$d0" "broken file: the database is unchanged (dump compared)"
 out=$(m_ctl import-custom-commands --dry-run "$dms/custom-commands.conf")
-tap_like "$out" "3 changes \(dry run: nothing written\)" "dry run: what would change"
+tap_like "$out" "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand \(dry run: nothing written\)" \
+	"dry run: what would change"
 tap_is "$(dump)" "$d0" "dry run: the database is unchanged"
 
 # The seed's example.
@@ -123,15 +149,17 @@ tap_like "$out" "line 3: not applied: controller secure_ip: moat has no controll
 	"controller option: reported, not applied"
 tap_like "$out" "line 6: module classifier-bayes option autolearn: false -> true" \
 	"bayes autolearn: old -> new"
-tap_like "$out" "line 9: not applied: module chartable: Rspamd module moat has no equivalent" \
-	"chartable: an Rspamd module moat lacks is a notice"
-tap_like "$out" "custom-commands\.conf: 3 changes$" "3 changes"
+tap_like "$out" "line 9: not applied: module chartable: moat has no equivalent of Rspamd's chartable module"$'\n' \
+	"chartable: an Rspamd module moat lacks is a notice that names it"
+tap_like "$out" "custom-commands\.conf: 1 applied, 0 unchanged, 2 not applied, 0 moat\.conf lines to add by hand$" \
+	"summary: 1 applied, the 2 lines not applied counted apart"
 tap_like "$(m_ctl modules)" $'\nclassifier-bayes\tenabled\tautolearn=true' "modules shows autolearn=true"
 tap_is "$(sqlite3 "$db" "SELECT scope, target, option, value FROM dms_not_applied")" \
 	$'controller||secure_ip|\nmodule|chartable||false' "dms_not_applied lists what did not come along"
 d1=$(dump)
 out=$(m_ctl import-custom-commands "$dms/custom-commands.conf")
-tap_like "$out" "custom-commands\.conf: 0 changes$" "second import: 0 changes"
+tap_like "$out" "custom-commands\.conf: 0 applied, 1 unchanged, 2 not applied, 0 moat\.conf lines to add by hand$" \
+	"second import: 0 applied"
 tap_is "$(dump)" "$d1" "second import: the database is the same (dump compared)"
 
 # Every command, then again.
@@ -144,8 +172,10 @@ tap_like "$out" "line 8: moat.conf: soft_reject_on_timeout = no" "common option:
 tap_like "$out" "line 9: action add header: 6.00 -> 5.50" "add-line actions.conf"
 tap_like "$out" "line 10: symbol MISSING_MID weight: 2.50 -> 3.00" "add-line groups.conf weight"
 tap_like "$out" "line 11: not applied: add-line multimap.conf" "add-line of a multimap rule: notice"
-tap_like "$(m_ctl import-custom-commands "$dms/all-commands.conf")" "all-commands\.conf: 0 changes$" \
-	"all commands again: 0 changes"
+tap_like "$out" "all-commands\.conf: 4 applied, 1 unchanged, 2 not applied, 3 moat\.conf lines to add by hand$" \
+	"every command: the 3 moat.conf lines are not counted as applied"
+tap_like "$(m_ctl import-custom-commands "$dms/all-commands.conf")" "all-commands\.conf: 0 applied, 5 unchanged, 2 not applied, 3 moat\.conf lines to add by hand$" \
+	"all commands again: 0 applied"
 tap_like "$(m_ctl actions)" $'add header\t5.50.*reject\t15.00' "thresholds from the import"
 m_ctl actions set reject 11 >/dev/null 2>&1 && m_ctl actions set add_header 6 >/dev/null 2>&1 &&
 	m_ctl module enable greylist >/dev/null

@@ -6,6 +6,9 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 h_init
+# doctor reads main.cf with postconf: a private, empty one, not this machine's.
+mkdir -p "$H_TMP/pf" && : >"$H_TMP/pf/main.cf" && : >"$H_TMP/pf/master.cf"
+export MOAT_POSTCONF="postconf -c $H_TMP/pf"
 for prog in rbldnsd unbound; do
 	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
 done
@@ -24,10 +27,11 @@ P=$M_POLICY_PORT
 
 out=$(q $P 192.0.2.99)
 tap_like "$out" "^REJECT 5\.7\.1 Service unavailable; client \[192\.0\.2\.99\] listed at bl\.test$" \
-	"a client over the reject threshold is rejected, naming the list"
+	"a client over the reject threshold is rejected, naming the list (its entry has no TXT text)"
 tap_ok "...and the log line has the symbol" h_wait_log "client=192\.0\.2\.99, .*action=REJECT.*score=12\.00, symbols=TEST_BL\(12\.00\)\[192\.0\.2\.99:client\]" 5 "$M_POLICYD_LOG"
 out=$(q $P 2001:db8:99::5)
-tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test$" "an IPv6 client is looked up by nibbles and rejected"
+tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test; Listed$" \
+	"an IPv6 client is looked up by nibbles and rejected, with the list's TXT text"
 out=$(q $P 192.0.2.98)
 tap_like "$out" "^PREPEND X-Moat-Policy: TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]; ts=[0-9]+; sig=[0-9a-f]{16}$" \
 	"below the greylist threshold: DUNNO with the symbols for the milter"

@@ -42,6 +42,7 @@ static int count_lines(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dms_import imp;
+	struct dms_counts n;
 	char err[512];
 	int lines = count_lines(data, size);
 
@@ -52,9 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < imp.n; i++)
 			if (imp.v[i].line < 1 || imp.v[i].line > lines || imp.v[i].target == NULL)
 				abort();
-		if (dms_import_apply(db, &imp, 1, devnull, err, sizeof(err)) < 0 &&
-		    strlen(err) >= sizeof(err))
+		/* Applied, every change is counted once, in one of the four counts. */
+		if (dms_import_apply(db, &imp, 1, devnull, &n, err, sizeof(err)) < 0) {
+			if (strlen(err) >= sizeof(err))
+				abort();
+		} else if ((size_t)(n.applied + n.unchanged + n.not_applied + n.manual) != imp.n) {
 			abort();
+		}
 	} else if (imp.nerrors < 1 || imp.nerrors > DMS_ERRORS_MAX + 1 || imp.errors.len == 0) {
 		abort();
 	}

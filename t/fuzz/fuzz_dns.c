@@ -1,7 +1,8 @@
 /*
  * fuzz_dns - DNS answers as the resolver gets them off the wire: raw
  * packets through c-ares' A-record parser the way shared/dns.c reads them
- * (dns_answer_parse), each address classified against every shipped
+ * (dns_answer_parse) and its TXT parser (dns_txt_parse: printable and
+ * bounded, for an SMTP reply), each address classified against every shipped
  * zone's return codes (shared/dnsbl.c); and names taken from mail (HELO,
  * sender domain) turned into query names.
  *
@@ -71,6 +72,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    sym == NULL)
 				abort();
 		}
+
+	/* The same packet as a TXT answer: the text goes into an SMTP reply. */
+	{
+		char txt[DNS_TXT_MAX + 1];
+
+		dns_txt_parse(status, data + 1, (int)(size - 1 > 65535 ? 65535 : size - 1), txt,
+			      sizeof(txt));
+		if (strlen(txt) > DNS_TXT_MAX)
+			abort();
+		for (const char *p = txt; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				abort();
+	}
 
 	/* The same bytes as a domain from mail. */
 	s = fuzz_cstr(data + 1, size - 1);

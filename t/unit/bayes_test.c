@@ -272,6 +272,68 @@ static void test_learning(sqlite3 *db, sqlite3 *db2)
 	bayes_cache_free(cache);
 }
 
+static uint64_t id_of(const char *raw, uint64_t (*fn)(const struct msg *))
+{
+	struct mime_limits lim;
+	struct msg *m;
+	uint64_t id;
+
+	mime_limits_default(&lim);
+	m = msg_parse(raw, strlen(raw), &lim);
+	id = fn(m);
+	msg_free(m);
+	return id;
+}
+
+/*
+ * What identifies a message for "already learned" (the trial's three
+ * messages, same body, no Message-ID, were one), and moat 0.1's ids.
+ */
+static void test_identity(sqlite3 *db)
+{
+	static const char a[] = "From: a@example.org\nSubject: reject test\n\nsame body\n",
+			  b[] = "From: b@example.org\nSubject: rewrite test\n\nsame body\n",
+			  c[] = "From: a@example.org\nSubject: reject test\nReceived: from x\n"
+				"X-Spamd-Result: default: False [0.00 / 11.00]\n\nsame body\n",
+			  d[] = "From: a@example.org\nSubject: reject test\nDate: Thu, 3 Dec 2026\n"
+				"\nsame body\n",
+			  e[] = "From: a@example.org\nSubject:\n\nsame body\n",
+			  f[] = "From: a@example.org\n\nsame body\n",
+			  mid1[] = "Message-ID: <1@x>\nSubject: one\n\nsame body\n",
+			  mid2[] = "Message-ID: <1@x>\nSubject: [list] one\n\nsame body\n";
+	struct bayes_store *st = bayes_store_sqlite_new(db, NULL);
+	struct bayes_learner *l = bayes_learner_new(st);
+	char err[256], sql[200];
+
+	ok(id_of(a, bayes_message_id) != id_of(b, bayes_message_id),
+	   "no Message-ID: another From and Subject is another message");
+	is_int(id_of(a, bayes_message_id) == id_of(c, bayes_message_id), 1,
+	   "...headers added on the way (Received, X-Spamd-Result) are not part of it");
+	ok(id_of(a, bayes_message_id) != id_of(d, bayes_message_id), "...a Date is");
+	ok(id_of(e, bayes_message_id) != id_of(f, bayes_message_id),
+	   "...an empty Subject differs from none");
+	is_int(id_of(mid1, bayes_message_id) == id_of(mid2, bayes_message_id), 1,
+	       "with a Message-ID: that and the body (a list's Subject tag is the same message)");
+	is_int(id_of(a, bayes_message_id_v1) == id_of(b, bayes_message_id_v1), 1,
+	       "moat 0.1's id of both was the body alone");
+
+	is_int(add(l, a, BAYES_CLASS_SPAM), BAYES_LEARNED, "learn-spam a");
+	is_int(add(l, b, BAYES_CLASS_SPAM), BAYES_LEARNED, "learn-spam b, same body: learned too");
+	is_int(add(l, c, BAYES_CLASS_SPAM), BAYES_SKIPPED, "a as delivered: already learned");
+	is_int(bayes_learner_commit(l, err, sizeof(err)), 0, "batch written");
+
+	/* A database moat 0.1 learned: b stored under its body alone. */
+	snprintf(sql, sizeof(sql), "UPDATE bayes_seen SET message = %lld WHERE message = %lld",
+		 (long long)id_of(b, bayes_message_id_v1), (long long)id_of(b, bayes_message_id));
+	is_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "b's row given its 0.1 id");
+	is_int(add(l, b, BAYES_NONE), BAYES_FORGOTTEN, "forget finds a message learned by 0.1");
+	is_int(add(l, a, BAYES_NONE), BAYES_FORGOTTEN, "forget a");
+	is_int(add(l, f, BAYES_NONE), BAYES_UNKNOWN, "a message never learned: not learned");
+	is_int(bayes_learner_commit(l, err, sizeof(err)), 0, "batch written");
+	bayes_learner_free(l);
+	bayes_store_close(st);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/moat-bayes-test.XXXXXX", path[300], err[512], cmd[400];
@@ -287,6 +349,8 @@ int main(void)
 	ok(db && db2, "database opens");
 	if (db && db2)
 		test_learning(db, db2);
+	if (db)
+		test_identity(db);
 	db_close(db);
 	db_close(db2);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -23,6 +23,48 @@ static struct conf *load(const char *text, int nov, char **ov)
 	return conf_load(path, 1, ov, nov, err, sizeof(err));
 }
 
+/* conf_load_lenient: moatctl's commands go on past a bad line, with its default. */
+static void test_lenient(void)
+{
+	struct conf *cf;
+	char *ov[1];
+	int n = -1;
+
+	conf_free(load("", 0, NULL));
+	cf = load("policy_idle_timeout = 10\n"
+		  "policy_lisen = inet:127.0.0.1:1\n"
+		  "greylist_delay = 10 minutes\n"
+		  "  continued\n"
+		  "no equals sign\n"
+		  "state_directory = /var/tmp/moat-y\n",
+		  0, NULL);
+	ok(cf == NULL, "strict: a bad line is an error");
+	conf_free(cf);
+	cf = conf_load_lenient(path, 1, NULL, 0, &n, err, sizeof(err));
+	ok(cf != NULL, "lenient: the same file loads");
+	is_int(n, 3, "...with a warning for each of the 3 bad lines");
+	is_int(cf ? conf_num(cf, "greylist_delay") : -1, 300, "...a bad value is the default");
+	ok(cf && !conf_is_set(cf, "greylist_delay"), "...and no longer counts as set");
+	is_int(cf ? conf_num(cf, "policy_idle_timeout") : -1, 10, "...the good lines are read");
+	is_str(cf ? conf_str(cf, "state_directory") : NULL, "/var/tmp/moat-y",
+	       "...before and after the bad ones");
+	conf_free(cf);
+	ov[0] = "greylist_delay=lots";
+	cf = conf_load_lenient(path, 1, ov, 1, &n, err, sizeof(err));
+	ok(cf == NULL, "lenient: a bad -o value is still an error");
+	like_str(err, "-o greylist_delay=lots", "...naming it");
+	conf_free(cf);
+	load("state_directory = ${oops\n", 0, NULL);
+	cf = conf_load_lenient(path, 1, NULL, 0, &n, err, sizeof(err));
+	ok(cf != NULL, "lenient: a bad value that a default names (database_path's $state_directory)");
+	like_str(cf ? conf_str(cf, "database_path") : "", "/moat.db",
+		 "...the default then expands the default, not the bad value");
+	conf_free(cf);
+	cf = conf_load_lenient("/nonexistent/moat.conf", 1, NULL, 0, &n, err, sizeof(err));
+	ok(cf == NULL, "lenient: a missing -c file is still an error");
+	conf_free(cf);
+}
+
 int main(void)
 {
 	struct conf *cf;
@@ -202,5 +244,6 @@ int main(void)
 	ok(cf == NULL && strstr(err, "own lines") == NULL, "no hint without a '#'");
 
 	unlink(path);
+	test_lenient();
 	return done_testing();
 }

@@ -1,7 +1,8 @@
 /* dms_import_test - the docker-mailserver custom-commands.conf parser: the
  * seed's example, comments and blank lines, quotes, CRLF, every command,
  * errors with line numbers, overlong lines, NUL bytes; then the import
- * into a real database: applied once, a second time "0 changes", and a
+ * into a real database: applied once, a second time "0 applied", the
+ * lines not applied and those for moat.conf counted apart, and a
  * broken file leaving the database as it was. */
 #include "config.h"
 
@@ -66,6 +67,26 @@ static void test_seed(void)
 	c = find(&imp, "chartable", NULL);
 	ok(c && c->kind == DMS_UNMAPPED && c->line == 9 && strcmp(c->scope, "module") == 0,
 	   "chartable: an Rspamd module moat lacks is a notice, not an error");
+	is_str(c ? c->note : NULL, "moat has no equivalent of Rspamd's chartable module",
+	       "...whose note names the module (it was cut off after \"for\")");
+	parse_s("set-option-for-module classifier-bayes min_tokens 11\n"
+		"set-option-for-module greylist key_prefix rg\n"
+		"set-option-for-module phishing openphish_enabled true\n"
+		"set-common-option dns_max_requests 100\n"
+		"set-option-for-module actions no_action 0\n",
+		&imp);
+	is_str(imp.n == 5 ? imp.v[0].note : NULL, "moat's Bayes classifier has no option min_tokens",
+	       "bayes option: the note names it");
+	is_str(imp.n == 5 ? imp.v[1].note : NULL, "moat's greylisting has no option key_prefix",
+	       "greylist option: the note names it");
+	is_str(imp.n == 5 ? imp.v[2].note : NULL, "moat has no equivalent of Rspamd's phishing module",
+	       "option of an Rspamd module moat lacks: the note names the module");
+	is_str(imp.n == 5 ? imp.v[3].note : NULL,
+	       "moat has no equivalent of Rspamd's common option dns_max_requests",
+	       "common option: the note names it");
+	is_str(imp.n == 5 ? imp.v[4].note : NULL,
+	       "moat has no equivalent of Rspamd's actions option no_action",
+	       "actions option: the note names it");
 	dms_import_free(&imp);
 }
 
@@ -212,10 +233,24 @@ static char *dump(sqlite3 *db)
 	return s;
 }
 
+/* The summary line's counts, as moatctl prints them. */
+static void counts_are(const struct dms_counts *n, const char *want, const char *what)
+{
+	char got[256] = "";
+	FILE *fp = fmemopen(got, sizeof(got) - 1, "w");
+
+	if (fp) {
+		dms_counts_print(n, fp);
+		fclose(fp);
+	}
+	is_str(got, want, "%s", what);
+}
+
 static void test_apply(void)
 {
 	char dir[] = "/tmp/moat-dms-test.XXXXXX", path[300], err[512], *before, *after;
 	struct dms_import imp = {0};
+	struct dms_counts n;
 	FILE *out = fopen("/dev/null", "w");
 	sqlite3 *db;
 
@@ -227,16 +262,29 @@ static void test_apply(void)
 	if (db == NULL)
 		return;
 	parse_s(seed, &imp);
-	is_int(dms_import_apply(db, &imp, 1, out, err, sizeof(err)), 3, "dry run: 3 changes...");
+	is_int(dms_import_apply(db, &imp, 1, out, &n, err, sizeof(err)), 0, "dry run");
+	counts_are(&n, "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
+		   "dry run: 1 would be applied, 2 not (the seed's three lines, as the trial had)");
 	before = dump(db);
 	parse_s("set-option-for-module actions reject 20\n", &imp);
-	dms_import_apply(db, &imp, 1, out, err, sizeof(err));
+	dms_import_apply(db, &imp, 1, out, &n, err, sizeof(err));
 	after = dump(db);
 	is_str(after, before, "...and nothing written by a dry run");
 	free(after);
 	parse_s(seed, &imp);
-	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), 3, "seed example: 3 changes");
-	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), 0, "again: 0 changes");
+	is_int(dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err)), 0, "seed example");
+	counts_are(&n, "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
+		   "seed example: 1 applied, 2 not applied");
+	dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err));
+	counts_are(&n, "0 applied, 1 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
+		   "again: 0 applied, 1 unchanged");
+	parse_s("set-option-for-module greylist timeout 120\n"
+		"set-option-for-module actions reject 11\n"
+		"set-common-option soft_reject_on_timeout false\n",
+		&imp);
+	dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err));
+	counts_are(&n, "0 applied, 1 unchanged, 0 not applied, 2 moat.conf lines to add by hand",
+		   "moat.conf lines are counted apart, not as applied");
 	free(before);
 	before = dump(db);
 	ok(before && strstr(before, "classifier-bayesautolearntrue") != NULL,
@@ -248,7 +296,7 @@ static void test_apply(void)
 	free(before);
 	before = dump(db);
 	parse_s("set-option-for-module actions reject 20\ndisable-module rbl\n", &imp);
-	is_int(dms_import_apply(db, &imp, 0, out, err, sizeof(err)), -1,
+	is_int(dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err)), -1,
 	       "a change that cannot be made fails the import");
 	like_str(err, "line 2: module rbl is not in this database", "...naming the line");
 	after = dump(db);

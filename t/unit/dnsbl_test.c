@@ -1,7 +1,10 @@
-/* dnsbl_test - query names (IPv4, IPv6, IDN, registrable domains) and
- * answer classification (exact, wildcard, bit mask, error, unknown). */
+/* dnsbl_test - query names (IPv4, IPv6, IDN, registrable domains),
+ * answer classification (exact, wildcard, bit mask, error, unknown), the
+ * code and check names moatctl zone validates, and a listing's TXT record
+ * as it goes into a rejection (dns_txt_parse: joined, printable, bounded). */
 #include "config.h"
 
+#include <ares.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 
 #include "cidr.h"
 #include "db.h"
+#include "dns.h"
 #include "dnsbl.h"
 #include "log.h"
 #include "tap.h"
@@ -41,6 +45,84 @@ static int classify(const struct dnsbl *bl, const char *zone, const char *ans, c
 	return dnsbl_classify(dnsbl_zone_find(bl, zone), a, sym, &w);
 }
 
+/*
+ * A DNS answer to "q.test TXT" holding one TXT record of the given
+ * character-strings (each as length byte + bytes), then a second record.
+ */
+static int txt_packet(unsigned char *p, const char *const *strs, int n, const char *second)
+{
+	static const unsigned char head[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+					     1, 'q', 4, 't', 'e', 's', 't', 0, 0, 16, 0, 1};
+	size_t o = sizeof(head), rd;
+
+	memcpy(p, head, o);
+	for (int rec = 0; rec < 2; rec++) {
+		/* Name: a pointer to the question's name; TXT, IN, TTL 60. */
+		static const unsigned char rr[] = {0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60};
+
+		memcpy(p + o, rr, sizeof(rr));
+		o += sizeof(rr);
+		rd = o;
+		o += 2;
+		for (int i = 0; i < (rec ? 1 : n); i++) {
+			const char *s = rec ? second : strs[i];
+			size_t len = strlen(s);
+
+			p[o++] = (unsigned char)len;
+			memcpy(p + o, s, len);
+			o += len;
+		}
+		p[rd] = (unsigned char)((o - rd - 2) >> 8);
+		p[rd + 1] = (unsigned char)(o - rd - 2);
+	}
+	return (int)o;
+}
+
+static void test_txt(void)
+{
+	static const char *const one[] = {"Listed, see https://bl.test/"};
+	static const char *const two[] = {"  Listed by ", "policy 5  "};
+	static const char *const evil[] = {"bad\r\n250 OK\x01\xc3\xa9"};
+	char long_s[256], text[DNS_TXT_MAX + 1];
+	const char *const *lng = (const char *const[]){long_s, long_s};
+	unsigned char pkt[1024];
+	int n;
+
+	n = txt_packet(pkt, one, 1, "second record");
+	dns_txt_parse(ARES_SUCCESS, pkt, n, text, sizeof(text));
+	is_str(text, "Listed, see https://bl.test/", "TXT: the first record's text");
+	n = txt_packet(pkt, two, 2, "second record");
+	dns_txt_parse(ARES_SUCCESS, pkt, n, text, sizeof(text));
+	is_str(text, "Listed by policy 5", "TXT: a record's strings joined, blanks at the ends trimmed");
+	n = txt_packet(pkt, evil, 1, "x");
+	dns_txt_parse(ARES_SUCCESS, pkt, n, text, sizeof(text));
+	is_str(text, "bad??250 OK???", "TXT: CR, LF, controls and 8-bit bytes become '?'");
+	memset(long_s, 'a', 255);
+	long_s[255] = '\0';
+	n = txt_packet(pkt, lng, 2, "x");
+	dns_txt_parse(ARES_SUCCESS, pkt, n, text, sizeof(text));
+	is_int((long long)strlen(text), DNS_TXT_MAX, "TXT: 510 bytes cut to DNS_TXT_MAX");
+	dns_txt_parse(ARES_ENOTFOUND, pkt, n, text, sizeof(text));
+	is_str(text, "", "TXT: none on NXDOMAIN");
+	dns_txt_parse(ARES_SUCCESS, pkt, 20, text, sizeof(text));
+	is_str(text, "", "TXT: none from a truncated packet");
+}
+
+/* What moatctl zone checks before writing a code or a check. */
+static void test_names(void)
+{
+	is_int(dnsbl_code_valid("127.0.0.2"), 0, "code 127.0.0.2");
+	is_int(dnsbl_code_valid("127.0.*.3"), 0, "code 127.0.*.3");
+	is_int(dnsbl_code_valid("bit:4"), 0, "code bit:4");
+	ok(dnsbl_code_valid("127.0.0.256") < 0, "code 127.0.0.256: no");
+	ok(dnsbl_code_valid("127.0.0") < 0, "code 127.0.0: no");
+	ok(dnsbl_code_valid("127.0.0.2.1") < 0, "code 127.0.0.2.1: no");
+	ok(dnsbl_code_valid("bit:0") < 0, "code bit:0: no");
+	is_int(dnsbl_check_named("client_name", 11), DNSBL_CLIENT_NAME, "check client_name");
+	is_int(dnsbl_check_named("client", 6), DNSBL_CLIENT, "check client");
+	is_int(dnsbl_check_named("clients", 7), 0, "check clients: unknown");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/moat-dnsbl-test.XXXXXX", path[300], err[512], cmd[400];
@@ -49,6 +131,8 @@ int main(void)
 	sqlite3 *db;
 
 	log_init("dnsbl_test", LOG_TO_STDERR, NULL);
+	test_txt();
+	test_names();
 	is_str(ipq("192.0.2.99", "bl.test"), "99.2.0.192.bl.test", "IPv4: reversed octets");
 	is_str(ipq("127.0.0.2", "zen.spamhaus.org"), "2.0.0.127.zen.spamhaus.org", "RFC 5782 test point");
 	is_str(ipq("2001:db8::1", "bl.test"),
