@@ -39,6 +39,7 @@
 #include "hdrsafe.h"
 #include "mem.h"
 #include "polhdr.h"
+#include "postconf.h"
 #include "privs.h"
 #include "sbuf.h"
 #include "scan.h"
@@ -74,6 +75,7 @@ struct cf_conn {
  */
 static pthread_mutex_t conf_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *cf;
+static char my_hostname[256];	/* for X-Rspamd-Server; under conf_mu */
 static struct conf **cf_retired;
 static int cf_nretired;
 static unsigned dns_generation;
@@ -815,6 +817,34 @@ static void rewrite_subject(SMFICTX *ctx, const struct rules_ref *ref, const cha
 	sbuf_free(&sb);
 }
 
+/*
+ * The headers of Rspamd's milter_headers routines that the milter_headers
+ * setting turns on, in Rspamd's formats: X-Spamd-Bar, X-Rspamd-Queue-Id
+ * (Postfix's queue ID, when it sent one), X-Rspamd-Server (myhostname).
+ */
+static void add_rspamd_headers(SMFICTX *ctx, const struct scan_rules *r,
+			       const struct scan_result *res, const char *queue_id)
+{
+	unsigned want = scan_rules_headers(r);
+	char host[sizeof(my_hostname)];
+	struct sbuf bar;
+
+	if (want & SCAN_HDR_SERVER) {
+		pthread_mutex_lock(&conf_mu);
+		memcpy(host, my_hostname, sizeof(host));
+		pthread_mutex_unlock(&conf_mu);
+		add_header(ctx, "X-Rspamd-Server", host);
+	}
+	if ((want & SCAN_HDR_QUEUE_ID) && queue_id && *queue_id)
+		add_header(ctx, "X-Rspamd-Queue-Id", queue_id);
+	if (want & SCAN_HDR_BAR) {
+		sbuf_init(&bar);
+		scan_spamd_bar(res->score, &bar);
+		add_header(ctx, "X-Spamd-Bar", sbuf_cstr(&bar));
+		sbuf_free(&bar);
+	}
+}
+
 static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
 {
 	msg_error("%s: %s; %s the message", qid, why, error_accepts ? "accepting" : "tempfailing");
@@ -831,7 +861,9 @@ static sfsistat act(SMFICTX *ctx, struct cf_conn *c, sqlite3 *db, const struct r
 	const char *colon = strchr(spam, ':');
 
 	if (strcmp(res->action, "reject") == 0) {
-		smfi_setreply(ctx, "554", "5.7.1", "Message rejected as spam");
+		/* Rspamd's proxy answers GTUBE with its smtp_message, "Gtube pattern". */
+		smfi_setreply(ctx, "554", "5.7.1",
+			      res->forced ? "Gtube pattern" : "Message rejected as spam");
 		return SMFIS_REJECT;
 	}
 	if (strcmp(res->action, "soft reject") == 0) {
@@ -959,13 +991,15 @@ static sfsistat cf_eom(SMFICTX *ctx)
 	scan_spamd_result(&res, &hdr, 78);
 	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
 	add_header(ctx, "X-Rspamd-Action", res.action);
+	add_rspamd_headers(ctx, ref->r, &res, q);
 	rc = act(ctx, c, w->db, ref, &res, qid, subject);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
-	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
+	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"
 		 " symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", sbuf_cstr(&hdr), ms_since(&t0));
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", res.forced ? " (forced by GTUBE)" : "",
+		 sbuf_cstr(&hdr), ms_since(&t0));
 	history_add(qid, c, &res, sbuf_cstr(&hdr), subject, ms_since(&t0));
 	worker_put(w);
 	sbuf_free(&hdr);
@@ -1013,6 +1047,20 @@ static struct smfiDesc filter = {
 	.xxfi_negotiate = cf_negotiate,
 };
 
+/* myhostname: moat's, else Postfix's, else the system's; logged when it changes. */
+static void set_hostname(const struct conf *c)
+{
+	char name[sizeof(my_hostname)];
+	const char *from = postconf_myhostname(conf_str(c, "myhostname"), name, sizeof(name));
+
+	pthread_mutex_lock(&conf_mu);
+	if (strcmp(name, my_hostname) != 0) {
+		msg_info("myhostname is %s (from %s)", name, from);
+		memcpy(my_hostname, name, sizeof(name));
+	}
+	pthread_mutex_unlock(&conf_mu);
+}
+
 /* The settings read per message, from c (at start and on SIGHUP). */
 static void read_settings(const struct conf *c)
 {
@@ -1020,6 +1068,7 @@ static void read_settings(const struct conf *c)
 	error_accepts = strcmp(conf_str(c, "milter_error_action"), "accept") == 0;
 	greylist_delay = (long)conf_num(c, "greylist_delay");
 	history_max_age = (long)conf_num(c, "history_max_age");
+	set_hostname(c);
 }
 
 /* SIGHUP: new settings for the next message; a scan under way finishes with the old. */
