@@ -440,6 +440,9 @@ void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const 
 {
 	const char *p = list;
 
+	/* GTUBE skips every check, those at RCPT too, as Rspamd's skipped task. */
+	if (res->forced)
+		return;
 	/* "NAME(w)[opts]; NAME(w)[opts]": names and options; weights are ours. */
 	for (int k = 0; *p && k < 64; k++) {
 		char name[64], opts[512];

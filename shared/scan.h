@@ -90,7 +90,8 @@ void scan_add(struct scan_result *res, const struct scan_rules *r, const char *n
 /* Add a symbol with a given weight (from X-Moat-Policy, or scaled ones like Bayes). */
 void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
 		       double weight, const char *opt);
-/* Add the symbols of an X-Moat-Policy list "SYM(w)[o]; ..." (weights from the rules). */
+/* Add the symbols of an X-Moat-Policy list "SYM(w)[o]; ..." (weights from the rules);
+ * none after GTUBE forced an action. */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
 /*
  * Sum, sort by absolute weight (largest first), pick the action. A forced

@@ -145,8 +145,12 @@ int main(void)
 		scan_finish(&res, r);
 		sbuf_reset(&sb);
 		scan_spamd_result(&res, &sb, 0);
+		scan_add_policy(&res, r, "RBL_SPAMHAUS_PBL(2.00)[192.0.2.1:client]");
+		scan_finish(&res, r);
+		sbuf_reset(&sb);
+		scan_spamd_result(&res, &sb, 0);
 		is_str(sbuf_cstr(&sb), "default: True [11.00 / 11.00]; GTUBE(0.00)[]",
-		       "GTUBE: reject, score = the reject threshold, no other symbol");
+		       "GTUBE: reject, score = the reject threshold, no other symbol, none from RCPT");
 		scan_result_free(&res);
 
 		in.raw = yjs;
