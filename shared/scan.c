@@ -696,13 +696,16 @@ static void scan_dns_run(const struct scan_rules *r, struct scan_dns *sd,
 }
 
 /*
- * GTUBE in a text part: as Rspamd, the first part with a pattern decides, the
- * other checks are skipped, and the symbol GTUBE (weight 0) is added, except
- * for the "no action" pattern, which Rspamd lets pass without one. A pattern
- * whose action is off adds the symbol and forces nothing. 1 if found.
+ * GTUBE in the text parts, as Rspamd: the first part with a spam pattern
+ * decides, and the symbol GTUBE (weight 0) is added; a part whose first
+ * pattern is the "no action" one adds no symbol and forces nothing, but
+ * later parts are still looked at. Any pattern skips the other checks. A
+ * pattern whose action is off adds the symbol and forces nothing. 1 if any.
  */
 static int scan_gtube(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
 {
+	int found = 0;
+
 	for (int i = 0; i < m->nleaves; i++) {
 		const struct mime_part *p = m->leaves[i];
 		enum gtube_kind k = gtube_find(p->text, p->text_len, r->gtube);
@@ -710,13 +713,17 @@ static int scan_gtube(const struct scan_rules *r, const struct msg *m, struct sc
 
 		if (action == NULL)
 			continue;
-		if (k != GTUBE_FOR_NO_ACTION)
-			scan_add_weighted(res, r, "GTUBE", 0, NULL);
-		if (k == GTUBE_FOR_NO_ACTION || !isinf(scan_rules_threshold(r, action)))
+		found = 1;
+		if (k == GTUBE_FOR_NO_ACTION)
+			continue;
+		scan_add_weighted(res, r, "GTUBE", 0, NULL);
+		if (!isinf(scan_rules_threshold(r, action)))
 			res->forced = action;
 		return 1;
 	}
-	return 0;
+	if (found)
+		res->forced = "no action";
+	return found;
 }
 
 void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct scan_input *in,
