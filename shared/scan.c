@@ -25,6 +25,7 @@
 #include "gtube.h"
 #include "url.h"
 #include "hash.h"
+#include "html.h"
 #include "log.h"
 #include "mem.h"
 #include "scan.h"
@@ -708,10 +709,25 @@ static int scan_gtube(const struct scan_rules *r, const struct msg *m, struct sc
 
 	for (int i = 0; i < m->nleaves; i++) {
 		const struct mime_part *p = m->leaves[i];
-		enum gtube_kind k = gtube_find(p->text, p->text_len, r->gtube);
-		const char *action = gtube_action(k);
+		const char *text = p->text, *action;
+		size_t len = p->text_len;
+		char *reduced = NULL;
+		enum gtube_kind k;
 
-		if (action == NULL)
+		/*
+		 * Rspamd looks at the text an HTML part shows, and its 8 KiB bound is
+		 * on that: a webmail's markup around the string is often more. Only a
+		 * part that has "GTUBE" at all is reduced, once more than the checks do.
+		 */
+		if (text && (strcmp(p->ctype, "text/html") == 0 ||
+			     strcmp(p->ctype, "application/xhtml+xml") == 0)) {
+			if (r->gtube == GTUBE_DISABLED || memmem(text, len, "GTUBE", 5) == NULL)
+				continue;
+			text = reduced = html_to_text(p->text, p->text_len, &len, NULL, 0);
+		}
+		k = gtube_find(text, len, r->gtube);
+		free(reduced);
+		if ((action = gtube_action(k)) == NULL)
 			continue;
 		found = 1;
 		if (k == GTUBE_FOR_NO_ACTION)

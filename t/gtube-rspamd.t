@@ -5,7 +5,8 @@
 # all). For each message both must agree on whether GTUBE was found, on
 # whether the checks were skipped, and then on the action. The messages are
 # the golden files of t/data/scan and variants made here: each pattern in
-# plain, quoted-printable, base64 and HTML parts, in a text and a binary
+# plain, quoted-printable, base64 and HTML parts (also inside 8 KiB and
+# more of webmail markup), in a text and a binary
 # attachment, in parts of 8 KiB and one byte more, several in one part or
 # in two parts.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
@@ -31,6 +32,10 @@ for v in X Y Z A; do
 	{ hdr "qp $v" "q$v"; printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 test\n%s%s\n' "$v" "$G"; } >"$M/qp-$v.eml"
 	{ hdr "html $v" "h$v"; printf 'Content-Type: text/html\n\n<html><body><p>test</p><div>%s%s</div></body></html>\n' "$v" "$G"; } >"$M/html-$v.eml"
 	{ hdr "b64 $v" "b$v"; printf 'Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n'; printf 'body\n%s%s\n' "$v" "$G" | base64 -w 76; } >"$M/b64-$v.eml"
+	# HTML as webmail writes it: more than 8 KiB of markup around the string.
+	{ hdr "webmail html $v" "w$v"; printf 'Content-Type: text/html; charset=utf-8\n\n<html><head><style>\n'
+		for i in $(seq 1 200); do printf '.c%s { font-family: Calibri, sans-serif; color: #1f497d; }\n' "$i"; done
+		printf '</style></head><body><div class="c1"><p>Testing.</p><p><b>%s%s</b></p></div></body></html>\n' "$v" "$G"; } >"$M/webmail-$v.eml"
 	# A single text part of exactly 8192 bytes (the pattern at its end) and of 8193.
 	for size in 8192 8193; do
 		{ hdr "size $size $v" "s$size$v"; printf 'Content-Type: text/plain\n\n'; filler $((size - 70)); printf '\n%s%s\n' "$v" "$G"; } >"$M/size$size-$v.eml"
