@@ -84,6 +84,7 @@ struct cf_conn {
  */
 static pthread_mutex_t conf_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *cf;
+static char my_hostname[256];	/* X-Rspamd-Server, X-Greylist; under conf_mu */
 static struct conf **cf_retired;
 static int cf_nretired;
 static unsigned dns_generation;
@@ -96,7 +97,6 @@ static _Atomic int scan_local;
 static struct localnets *local_nets;	/* under conf_mu; replaced ones kept until exit */
 static struct localnets **nets_retired;
 static int nets_nretired;
-static char hostname[256];	/* for X-Greylist; under conf_mu */
 static unsigned rules_generation;	/* bumped at every rules reload */
 static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref {
@@ -983,13 +983,13 @@ static void add_greylist_header(SMFICTX *ctx, long delayed)
 	const struct conf *cfn = conf_now(NULL);
 	const char *tmpl = conf_str(cfn, "greylist_header");
 	const char *colon = strchr(tmpl, ':');
-	char host[sizeof(hostname)], name[128];
+	char host[sizeof(my_hostname)], name[128];
 	struct sbuf sb;
 
 	if (delayed < 0 || colon == NULL || colon == tmpl || (size_t)(colon - tmpl) >= sizeof(name))
 		return;
 	pthread_mutex_lock(&conf_mu);
-	snprintf(host, sizeof(host), "%s", hostname);
+	snprintf(host, sizeof(host), "%s", my_hostname);
 	pthread_mutex_unlock(&conf_mu);
 	sbuf_init(&sb);
 	polhdr_greylist_header(colon + 1 + strspn(colon + 1, " "), delayed, host, &sb);
@@ -1017,6 +1017,34 @@ static void rewrite_subject(SMFICTX *ctx, const struct rules_ref *ref, const cha
 	if (set_header(ctx, "Subject", sbuf_cstr(&sb), 1) < 0)
 		add_header(ctx, "Subject", sbuf_cstr(&sb));
 	sbuf_free(&sb);
+}
+
+/*
+ * The headers of Rspamd's milter_headers routines that the milter_headers
+ * setting turns on, in Rspamd's formats: X-Spamd-Bar, X-Rspamd-Queue-Id
+ * (Postfix's queue ID, when it sent one), X-Rspamd-Server (myhostname).
+ */
+static void add_rspamd_headers(SMFICTX *ctx, const struct scan_rules *r,
+			       const struct scan_result *res, const char *queue_id)
+{
+	unsigned want = scan_rules_headers(r);
+	char host[sizeof(my_hostname)];
+	struct sbuf bar;
+
+	if (want & SCAN_HDR_SERVER) {
+		pthread_mutex_lock(&conf_mu);
+		memcpy(host, my_hostname, sizeof(host));
+		pthread_mutex_unlock(&conf_mu);
+		add_header(ctx, "X-Rspamd-Server", host);
+	}
+	if ((want & SCAN_HDR_QUEUE_ID) && queue_id && *queue_id)
+		add_header(ctx, "X-Rspamd-Queue-Id", queue_id);
+	if (want & SCAN_HDR_BAR) {
+		sbuf_init(&bar);
+		scan_spamd_bar(res->score, &bar);
+		add_header(ctx, "X-Spamd-Bar", sbuf_cstr(&bar));
+		sbuf_free(&bar);
+	}
 }
 
 static sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
@@ -1073,7 +1101,9 @@ static sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan
 	const char *colon = strchr(spam, ':');
 
 	if (strcmp(res->action, "reject") == 0) {
-		smfi_setreply(ctx, "554", "5.7.1", "Message rejected as spam");
+		/* Rspamd's proxy answers GTUBE with its smtp_message, "Gtube pattern". */
+		smfi_setreply(ctx, "554", "5.7.1",
+			      res->forced ? "Gtube pattern" : "Message rejected as spam");
 		return SMFIS_REJECT;
 	}
 	if (strcmp(res->action, "soft reject") == 0) {
@@ -1221,16 +1251,17 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	scan_spamd_result(&res, &hdr, 78);
 	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
 	add_header(ctx, "X-Rspamd-Action", res.action);
+	add_rspamd_headers(ctx, ref->r, &res, q);
 	rc = act(ctx, ref, &res, held, subject);
 	if (rc == SMFIS_CONTINUE)
 		add_greylist_header(ctx, delayed);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
-	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s,"
+	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"
 		 "%s%s%s symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", why[0] ? " reason=" : "", why,
-		 why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", res.forced ? " (forced by GTUBE)" : "",
+		 why[0] ? " reason=" : "", why, why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
 	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
 	worker_put(w);
 	sbuf_free(&hdr);
@@ -1287,6 +1318,20 @@ static struct smfiDesc filter = {
 	.xxfi_negotiate = cf_negotiate,
 };
 
+/* myhostname: moat's, else Postfix's, else the system's; logged when it changes. */
+static void set_hostname(const struct conf *c)
+{
+	char name[sizeof(my_hostname)];
+	const char *from = postconf_myhostname(conf_str(c, "myhostname"), name, sizeof(name));
+
+	pthread_mutex_lock(&conf_mu);
+	if (strcmp(name, my_hostname) != 0) {
+		msg_info("myhostname is %s (from %s)", name, from);
+		memcpy(my_hostname, name, sizeof(name));
+	}
+	pthread_mutex_unlock(&conf_mu);
+}
+
 /* The settings read per message, from c (at start and on SIGHUP). */
 static void read_settings(const struct conf *c)
 {
@@ -1296,26 +1341,21 @@ static void read_settings(const struct conf *c)
 	greylist_max_age = (long)conf_num(c, "greylist_max_age");
 	history_max_age = (long)conf_num(c, "history_max_age");
 	scan_local = conf_bool(c, "scan_local");
+	set_hostname(c);
 }
 
 /*
- * The local networks and host name, from c (at start and on SIGHUP): both
- * may ask Postfix (postconf), which is too slow for a message's path.
+ * The local networks, from c (at start and on SIGHUP): they may ask Postfix
+ * (postconf), which is too slow for a message's path.
  * 0, or -1 with err and nothing changed.
  */
 static int read_local(const struct conf *c, char *err, size_t errlen)
 {
 	struct localnets *ln = localnets_new(conf_str(c, "local_networks"), err, errlen);
-	char host[sizeof(hostname)];
 	struct sbuf sb;
 
 	if (ln == NULL)
 		return -1;
-	/* X-Greylist names the host as moat-policyd does: myhostname, else the system's. */
-	snprintf(host, sizeof(host), "%s", conf_str(c, "myhostname"));
-	if (host[0] == '\0' && gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
 	sbuf_init(&sb);
 	localnets_format(ln, &sb);
 	msg_info("local networks: %s; local mail is %s", sbuf_cstr(&sb),
@@ -1329,7 +1369,6 @@ static int read_local(const struct conf *c, char *err, size_t errlen)
 		nets_retired[nets_nretired++] = local_nets;
 	}
 	local_nets = ln;
-	memcpy(hostname, host, sizeof(hostname));
 	pthread_mutex_unlock(&conf_mu);
 	return 0;
 }

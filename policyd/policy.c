@@ -27,6 +27,7 @@
 #include "mapfetch.h"
 #include "mem.h"
 #include "policy.h"
+#include "postconf.h"
 #include "polhdr.h"
 
 /* The allow and block lists, and the thread that keeps them fresh. */
@@ -223,6 +224,17 @@ static void refresh_rules(struct policy *pol)
 	pol->greylist_at = threshold(pol, "greylist");
 }
 
+/* myhostname for X-Greylist: moat's, else Postfix's, else the system's; logged when it changes. */
+static void set_hostname(struct policy *pol, const struct conf *cf)
+{
+	char name[sizeof(pol->hostname)];
+	const char *from = postconf_myhostname(conf_str(cf, "myhostname"), name, sizeof(name));
+
+	if (strcmp(name, pol->hostname) != 0)
+		msg_info("myhostname is %s (from %s)", name, from);
+	memcpy(pol->hostname, name, sizeof(name));
+}
+
 /* The settings a decision reads, from cf (at start and on SIGHUP). */
 static void read_settings(struct policy *pol, const struct conf *cf)
 {
@@ -237,10 +249,7 @@ static void read_settings(struct policy *pol, const struct conf *cf)
 	pol->fail_defer = strcmp(conf_str(cf, "policy_db_failure_action"), "defer_if_permit") == 0;
 	pol->suspicious_only = strcmp(conf_str(cf, "greylist_mode"), "suspicious") == 0;
 	pol->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
-	snprintf(pol->hostname, sizeof(pol->hostname), "%s", conf_str(cf, "myhostname"));
-	if (pol->hostname[0] == '\0' && gethostname(pol->hostname, sizeof(pol->hostname)) < 0)
-		snprintf(pol->hostname, sizeof(pol->hostname), "localhost");
-	pol->hostname[sizeof(pol->hostname) - 1] = '\0';
+	set_hostname(pol, cf);
 }
 
 struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, char *err,

@@ -98,7 +98,9 @@ static const struct conf_spec specs[] = {
 	 "Answer when the database fails: dunno lets mail through unchecked,\n"
 	 "    defer_if_permit asks the client to try again later (450 4.7.1)."},
 	{"myhostname", CT_STR, "", 0, 0, NULL,
-	 "This host's name for headers (X-Greylist); empty means the system's hostname."},
+	 "This host's name for the headers both daemons write (X-Greylist,\n"
+	 "    X-Rspamd-Server). Empty: Postfix's myhostname (postconf -h myhostname, read\n"
+	 "    at start and on SIGHUP), else the system's hostname."},
 
 	/* DNS and DNS block lists (both daemons). */
 	{"dns_servers", CT_STR, "", 0, 0, NULL,

@@ -63,6 +63,13 @@ int postconf_get(const char *name, char *out, size_t outlen)
 	const char *cmd = getenv("MOAT_POSTCONF");
 	if (cmd == NULL || *cmd == '\0')
 		cmd = access("/usr/sbin/postconf", X_OK) == 0 ? "/usr/sbin/postconf" : "postconf";
+	/*
+	 * MOAT_POSTCONF may carry arguments ("postconf -c /dir"): let sh split
+	 * it. Built before fork(): the milter calls this on SIGHUP with threads
+	 * running, and the child of a threaded process should only exec.
+	 */
+	char line[1024];
+	snprintf(line, sizeof(line), "exec %s -hx -- \"$0\"", cmd);
 
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -80,9 +87,6 @@ int postconf_get(const char *name, char *out, size_t outlen)
 			dup2(devnull, 2);
 		}
 		dup2(pfd[1], 1);
-		/* MOAT_POSTCONF may carry arguments ("postconf -c /dir"): let sh split it. */
-		char line[1024];
-		snprintf(line, sizeof(line), "exec %s -hx -- \"$0\"", cmd);
 		execl("/bin/sh", "sh", "-c", line, name, (char *)NULL);
 		_exit(127);
 	}
@@ -102,4 +106,20 @@ int postconf_get(const char *name, char *out, size_t outlen)
 		n--;
 	out[n] = '\0';
 	return n > 0 ? 0 : -1;
+}
+
+const char *postconf_myhostname(const char *own, char *out, size_t outlen)
+{
+	if (own && *own) {
+		snprintf(out, outlen, "%s", own);
+		return "moat.conf";
+	}
+	if (postconf_get("myhostname", out, outlen) == 0 && strcspn(out, " \t\r\n") == strlen(out))
+		return "postconf";
+	if (outlen > 1 && gethostname(out, outlen - 1) == 0 && *out) {
+		out[outlen - 1] = '\0';
+		return "gethostname";
+	}
+	snprintf(out, outlen, "localhost");
+	return "gethostname";
 }

@@ -20,4 +20,12 @@
  */
 int postconf_get(const char *name, char *out, size_t outlen);
 
+/*
+ * This host's name for the headers moat writes: own (moat's myhostname
+ * setting) when not empty, else Postfix's myhostname, else the system's
+ * host name, else "localhost". Returns where it came from, for the log:
+ * "moat.conf", "postconf" or "gethostname".
+ */
+const char *postconf_myhostname(const char *own, char *out, size_t outlen);
+
 #endif

@@ -8,6 +8,7 @@
 #include <pcre2.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,11 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "evloop.h"
+#include "gtube.h"
 #include "url.h"
 #include "hash.h"
 #include "hdrsafe.h"
+#include "html.h"
 #include "log.h"
 #include "mem.h"
 #include "scan.h"
@@ -56,6 +59,8 @@ struct scan_rules {
 	char **settings;	/* name, value, name, value, ..., NULL */
 	char **modules_off;	/* NULL-terminated */
 	char **module_opts;	/* module, option, value, ..., NULL */
+	enum gtube_policy gtube;	/* the gtube_patterns setting */
+	unsigned headers;	/* the milter_headers setting, enum scan_header bits */
 };
 
 static struct rule_symbol *rule_find(const struct scan_rules *r, const char *name)
@@ -192,6 +197,76 @@ void scan_rules_regex(const struct scan_rules *r, const struct scan_input *in,
 	}
 }
 
+/*
+ * The gtube_patterns setting; a bad value keeps Rspamd's default (reject).
+ * The rules are reloaded every few seconds: warn once per bad value.
+ */
+static void load_gtube(struct scan_rules *r)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char warned[64];
+	const char *v = scan_rules_setting(r, "gtube_patterns");
+
+	if (gtube_policy_parse(v, &r->gtube) == 0)
+		return;
+	r->gtube = GTUBE_REJECT;
+	pthread_mutex_lock(&mu);
+	if (strncmp(warned, v, sizeof(warned) - 1) != 0) {
+		msg_warn("settings: gtube_patterns = %.60s: not reject, all or disabled; using reject",
+			 v);
+		snprintf(warned, sizeof(warned), "%s", v);
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/* Rspamd's milter_headers routines; the two moat always writes are accepted too. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} header_routines[] = {
+	{"x-spamd-bar", SCAN_HDR_BAR},
+	{"x-rspamd-queue-id", SCAN_HDR_QUEUE_ID},
+	{"x-rspamd-server", SCAN_HDR_SERVER},
+	{"x-spamd-result", 0},
+	{"x-rspamd-action", 0},
+};
+
+/* The milter_headers setting: names separated by commas or spaces. */
+static void load_headers(struct scan_rules *r)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char warned[64];
+	const char *p = scan_rules_setting(r, "milter_headers");
+
+	/* Each step consumes at least one byte of the setting. */
+	while (*p) {
+		size_t len = strcspn(p, ", \t"), i;
+
+		for (i = 0; len && i < sizeof(header_routines) / sizeof(header_routines[0]); i++)
+			if (strlen(header_routines[i].name) == len &&
+			    strncasecmp(p, header_routines[i].name, len) == 0)
+				break;
+		if (i < sizeof(header_routines) / sizeof(header_routines[0]))
+			r->headers |= header_routines[i].bit;
+		else if (len) {
+			pthread_mutex_lock(&mu);
+			if (strlen(warned) != len || strncmp(warned, p, len) != 0) {
+				msg_warn("settings: milter_headers: unknown header routine %.*s; known:"
+					 " x-spamd-bar, x-rspamd-queue-id, x-rspamd-server",
+					 (int)(len > 60 ? 60 : len), p);
+				snprintf(warned, sizeof(warned), "%.*s", (int)(len > 60 ? 60 : len), p);
+			}
+			pthread_mutex_unlock(&mu);
+		}
+		p += len ? len : 1;
+	}
+}
+
+unsigned scan_rules_headers(const struct scan_rules *r)
+{
+	return r->headers;
+}
+
 struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 {
 	struct scan_rules *r = xcalloc(1, sizeof(*r));
@@ -228,6 +303,8 @@ struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 		scan_rules_free(r);
 		return NULL;
 	}
+	load_gtube(r);
+	load_headers(r);
 	return r;
 }
 
@@ -380,6 +457,9 @@ void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const 
 {
 	const char *p = list;
 
+	/* GTUBE skips every check, those at RCPT too, as Rspamd's skipped task. */
+	if (res->forced)
+		return;
 	/*
 	 * "NAME(w)[o,o]; NAME(w)[]": names and options; weights are ours. The
 	 * policy server wrote each option through hdrsafe_option(), so a ','
@@ -430,6 +510,13 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r)
 	if (res->n > 1)
 		qsort(res->v, res->n, sizeof(*res->v), by_weight);
 	res->required = r->reject;
+	if (res->forced) {
+		/* Rspamd's passthrough result: the action's threshold is the score. */
+		res->action = res->forced;
+		if (strcmp(res->forced, "no action") != 0)
+			res->score = scan_rules_threshold(r, res->forced);
+		return;
+	}
 	res->action = "no action";
 	if (res->soft_reject && res->score < r->reject)
 		res->action = "soft reject";
@@ -465,6 +552,19 @@ void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold
 		scan_symbol_opts(&res->v[i], out, ",");
 		sbuf_putc(out, ']');
 	}
+}
+
+void scan_spamd_bar(double score, struct sbuf *out)
+{
+	/* Rspamd (milter_headers.lua): string.rep(glyph, math.floor(|score|)). */
+	double n = floor(fabs(score));
+
+	if (score > -1 && score < 1) {
+		sbuf_putc(out, '/');
+		return;
+	}
+	for (int i = 0; i < n && i < SCAN_BAR_MAX; i++)
+		sbuf_putc(out, score > 0 ? '+' : '-');
 }
 
 struct scan_dns {
@@ -619,6 +719,52 @@ static void scan_dns_run(const struct scan_rules *r, struct scan_dns *sd,
 	dnsbl_job_free(job);
 }
 
+/*
+ * GTUBE in the text parts, as Rspamd: the first part with a spam pattern
+ * decides, and the symbol GTUBE (weight 0) is added; a part whose first
+ * pattern is the "no action" one adds no symbol and forces nothing, but
+ * later parts are still looked at. Any pattern skips the other checks. A
+ * pattern whose action is off adds the symbol and forces nothing. 1 if any.
+ */
+static int scan_gtube(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
+{
+	int found = 0;
+
+	for (int i = 0; i < m->nleaves; i++) {
+		const struct mime_part *p = m->leaves[i];
+		const char *text = p->text, *action;
+		size_t len = p->text_len;
+		char *reduced = NULL;
+		enum gtube_kind k;
+
+		/*
+		 * Rspamd looks at the text an HTML part shows, and its 8 KiB bound is
+		 * on that: a webmail's markup around the string is often more. Only a
+		 * part that has "GTUBE" at all is reduced, once more than the checks do.
+		 */
+		if (text && (strcmp(p->ctype, "text/html") == 0 ||
+			     strcmp(p->ctype, "application/xhtml+xml") == 0)) {
+			if (r->gtube == GTUBE_DISABLED || memmem(text, len, "GTUBE", 5) == NULL)
+				continue;
+			text = reduced = html_to_text(p->text, p->text_len, &len, NULL, 0);
+		}
+		k = gtube_find(text, len, r->gtube);
+		free(reduced);
+		if ((action = gtube_action(k)) == NULL)
+			continue;
+		found = 1;
+		if (k == GTUBE_FOR_NO_ACTION)
+			continue;
+		scan_add_weighted(res, r, "GTUBE", 0, NULL);
+		if (!isinf(scan_rules_threshold(r, action)))
+			res->forced = action;
+		return 1;
+	}
+	if (found)
+		res->forced = "no action";
+	return found;
+}
+
 void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct scan_input *in,
 		  struct scan_result *res)
 {
@@ -630,6 +776,10 @@ void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct 
 	m = msg_parse(in->raw, in->len, &lim);
 	if (m == NULL)
 		return;
+	if (scan_gtube(r, m, res)) {
+		msg_free(m);
+		return;
+	}
 	url_list_init(&c.urls);
 	sbuf_init(&c.text);
 	checks_run(r, in, m, res, &c);

@@ -45,6 +45,7 @@ struct scan_result {
 	const char *action;	/* "no action", "greylist", "add header", "rewrite subject",
 				 * "reject", "soft reject" */
 	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
+	const char *forced;	/* action a GTUBE pattern forces, or NULL */
 	char soft_reason[200];
 };
 
@@ -70,6 +71,14 @@ void scan_rules_free(struct scan_rules *r);
 const char *scan_rules_setting(const struct scan_rules *r, const char *name);
 /* An action's threshold, or HUGE_VAL when it is off. */
 double scan_rules_threshold(const struct scan_rules *r, const char *action);
+/* Extra headers the milter_headers setting asks for (Rspamd's routine names). */
+enum scan_header {
+	SCAN_HDR_BAR = 1,	/* x-spamd-bar */
+	SCAN_HDR_QUEUE_ID = 2,	/* x-rspamd-queue-id */
+	SCAN_HDR_SERVER = 4,	/* x-rspamd-server */
+};
+/* The enum scan_header bits of the milter_headers setting. */
+unsigned scan_rules_headers(const struct scan_rules *r);
 /* Whether a module is enabled (unknown modules are). */
 int scan_rules_module(const struct scan_rules *r, const char *name);
 /* A module's option (module_options table), or "". */
@@ -94,9 +103,15 @@ void scan_add(struct scan_result *res, const struct scan_rules *r, const char *n
 /* Add a symbol with a given weight (from X-Moat-Policy, or scaled ones like Bayes). */
 void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, const char *name,
 		       double weight, const char *opt);
-/* Add the symbols of an X-Moat-Policy list "SYM(w)[o,o]; ..." (weights from the rules). */
+/*
+ * Add the symbols of an X-Moat-Policy list "SYM(w)[o,o]; ..." (weights from
+ * the rules); none after GTUBE forced an action.
+ */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
-/* Sum, sort by absolute weight (largest first), pick the action. */
+/*
+ * Sum, sort by absolute weight (largest first), pick the action. A forced
+ * action (GTUBE) wins, and its threshold is the score, as in Rspamd.
+ */
 void scan_finish(struct scan_result *res, const struct scan_rules *r);
 /*
  * X-Spamd-Result's value as Rspamd's milter_headers writes it:
@@ -108,6 +123,13 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r);
 void scan_spamd_result(const struct scan_result *res, struct sbuf *out, int fold);
 /* Append a symbol's options joined by sep (",", or ", " as rspamc prints them). */
 void scan_symbol_opts(const struct scan_symbol *s, struct sbuf *out, const char *sep);
+/*
+ * Rspamd's X-Spamd-Bar for a score: one '+' per whole point at 1 and above,
+ * one '-' per whole point at -1 and below, else "/". At most
+ * SCAN_BAR_MAX glyphs, so the header stays within RFC 5322's line length.
+ */
+void scan_spamd_bar(double score, struct sbuf *out);
+#define SCAN_BAR_MAX 100
 
 struct bayes;
 struct conf;
@@ -123,7 +145,11 @@ void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
 /* Free (NULL is fine). */
 void scan_dns_free(struct scan_dns *sd);
 
-/* Parse the message and run every check into res (not finished); sd may be NULL (no DNS). */
+/*
+ * Parse the message and run every check into res (not finished); sd may be
+ * NULL (no DNS). A GTUBE pattern in a text part skips the checks and forces
+ * its action (the gtube_patterns setting says which patterns count).
+ */
 void scan_message(const struct scan_rules *r, struct scan_dns *sd, const struct scan_input *in,
 		  struct scan_result *res);
 

@@ -132,6 +132,99 @@ int main(void)
 	is_str(res.action, "reject", "reject at 11");
 	scan_result_free(&res);
 
+	/*
+	 * X-Spamd-Bar as Rspamd's milter_headers.lua makes it; Rspamd 3.4 behind
+	 * Postfix wrote "++" for 2.40 and "/" for 0.40.
+	 */
+	{
+		static const struct {
+			double score;
+			const char *bar;
+		} bars[] = {{0, "/"},	    {0.4, "/"},	   {0.99, "/"},	  {-0.99, "/"},
+			    {1, "+"},	    {2.4, "++"},   {6.5, "++++++"}, {-1, "-"},
+			    {-3.7, "---"}, {-0.5, "/"}};
+
+		for (size_t i = 0; i < sizeof(bars) / sizeof(bars[0]); i++) {
+			sbuf_reset(&sb);
+			scan_spamd_bar(bars[i].score, &sb);
+			is_str(sbuf_cstr(&sb), bars[i].bar, "X-Spamd-Bar for %.2f", bars[i].score);
+		}
+		sbuf_reset(&sb);
+		scan_spamd_bar(1000, &sb);
+		is_int(sb.len, SCAN_BAR_MAX, "a score of 1000: the bar stops at %d", SCAN_BAR_MAX);
+	}
+
+	/* The extra headers of the milter_headers setting, by Rspamd's routine names. */
+	ok(scan_rules_headers(r) == 0, "milter_headers: none by default");
+	scan_rules_free(r);
+	sqlite3_exec(db, "UPDATE settings SET value = 'x-spamd-bar, X-Rspamd-Server x-rspamd-bogus'"
+			 " WHERE name = 'milter_headers'", NULL, NULL, NULL);
+	r = scan_rules_load(db, err, sizeof(err));
+	is_int(scan_rules_headers(r), SCAN_HDR_BAR | SCAN_HDR_SERVER,
+	       "milter_headers: names in any case, commas or spaces, unknown ones left out");
+	scan_rules_free(r);
+	sqlite3_exec(db, "UPDATE settings SET value = 'x-rspamd-queue-id' WHERE name = 'milter_headers'",
+		     NULL, NULL, NULL);
+	r = scan_rules_load(db, err, sizeof(err));
+	is_int(scan_rules_headers(r), SCAN_HDR_QUEUE_ID, "milter_headers: x-rspamd-queue-id");
+
+	/* GTUBE forces its action, with the threshold as the score (Rspamd's passthrough). */
+	{
+		static const char xjs[] = "Subject: test\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*"
+					  "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n";
+		static const char yjs[] = "Subject: test\n\nYJS*C4JDBQADN1.NSBN3*2IDNEN*"
+					  "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n";
+		struct scan_input in = {.raw = xjs, .len = sizeof(xjs) - 1};
+
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		scan_finish(&res, r);
+		sbuf_reset(&sb);
+		scan_spamd_result(&res, &sb, 0);
+		scan_add_policy(&res, r, "RBL_SPAMHAUS_PBL(2.00)[192.0.2.1:client]");
+		scan_finish(&res, r);
+		sbuf_reset(&sb);
+		scan_spamd_result(&res, &sb, 0);
+		is_str(sbuf_cstr(&sb), "default: True [11.00 / 11.00]; GTUBE(0.00)[]",
+		       "GTUBE: reject, score = the reject threshold, no other symbol, none from RCPT");
+		scan_result_free(&res);
+
+		in.raw = yjs;
+		in.len = sizeof(yjs) - 1;
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		scan_finish(&res, r);
+		ok(res.forced == NULL && res.n > 1, "YJS... with gtube_patterns = reject: a normal scan");
+		scan_result_free(&res);
+
+		scan_rules_free(r);
+		sqlite3_exec(db, "UPDATE settings SET value = 'all' WHERE name = 'gtube_patterns';"
+				 "UPDATE actions SET threshold = NULL WHERE name = 'add header'",
+			     NULL, NULL, NULL);
+		r = scan_rules_load(db, err, sizeof(err));
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		scan_finish(&res, r);
+		sbuf_reset(&sb);
+		scan_spamd_result(&res, &sb, 0);
+		is_str(sbuf_cstr(&sb), "default: False [0.00 / 11.00]; GTUBE(0.00)[]",
+		       "YJS... with add header off: GTUBE noted, nothing forced");
+		is_str(res.action, "no action", "...no action");
+		scan_result_free(&res);
+
+		scan_rules_free(r);
+		sqlite3_exec(db, "UPDATE settings SET value = 'sometimes' WHERE name = 'gtube_patterns'",
+			     NULL, NULL, NULL);
+		r = scan_rules_load(db, err, sizeof(err));
+		in.raw = xjs;
+		in.len = sizeof(xjs) - 1;
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		scan_finish(&res, r);
+		is_str(res.action, "reject", "a bad gtube_patterns value keeps the default (reject)");
+		scan_result_free(&res);
+	}
+
 	scan_result_init(&res);
 	scan_add_policy(&res, r,
 	                "RBL_SPAMHAUS_PBL(9.99)[192.0.2.1:client,192.0.2.1:received]; "
