@@ -93,9 +93,10 @@ done | sort -u)" "^tempfail$" "the README's milter_default_action is tempfail, a
 for f in $(find "$blocks" -name '*.moat.conf' | sort -V); do
 	ln=$(basename "$f" .moat.conf)
 	d=$H_TMP/moat-$ln
-	mkdir -p "$d/spool/moat" "$d/state"
+	mkdir -p "$d/spool/moat" "$d/state" "$d/run" "$d/log"
 	chmod 0750 "$d/spool/moat"
-	sed -e "s|/var/spool/postfix/|$d/spool/|g" -e "s|/var/lib/moat|$d/state|g" "$f" >"$d/moat.conf"
+	sed -e "s|/var/spool/postfix/|$d/spool/|g" -e "s|/var/lib/moat|$d/state|g" \
+		-e "s|/run/moat/|$d/run/|g" -e "s|/var/log/|$d/log/|g" "$f" >"$d/moat.conf"
 	tap_ok "moat.conf block at line $ln: moatctl config accepts it" \
 		"$(m_bin moatctl)" -c "$d/moat.conf" config
 	tap_ok "...and config -n" "$(m_bin moatctl)" -c "$d/moat.conf" config -n
@@ -116,9 +117,14 @@ for f in $(find "$blocks" -name '*.moat.conf' | sort -V); do
 	"$(m_bin moat-contentfilter)" "${common[@]}" "${ml[@]}" >"$d/contentfilter.log" 2>&1 &
 	mpid=$!
 	h_track $mpid moat-contentfilter
-	tap_ok "...moat-policyd starts with it" h_wait_log "ready: listening" 15 "$d/policyd.log"
+	# A block that sets log_file sends both daemons' lines there.
+	plog=$d/policyd.log mlog=$d/contentfilter.log
+	lf=$(sed -n 's/^log_file = //p' "$d/moat.conf")
+	[ -n "$lf" ] && plog=$lf mlog=$lf
+	tap_ok "...moat-policyd starts with it" \
+		h_wait_log "moat-policyd\[[0-9]+\]: ready: listening" 15 "$plog"
 	tap_ok "...moat-contentfilter starts with it" \
-		h_wait_log "ready: listening" 15 "$d/contentfilter.log"
+		h_wait_log "moat-contentfilter\[[0-9]+\]: ready: listening" 15 "$mlog"
 	for s in policy milter; do
 		if grep -q "^${s}_listen = unix:" "$d/moat.conf"; then
 			sock=$(sed -n "s/^${s}_listen = unix://p" "$d/moat.conf")
@@ -127,10 +133,12 @@ for f in $(find "$blocks" -name '*.moat.conf' | sort -V); do
 				"...$sock has the block's mode and group"
 		fi
 	done
-	grep -h 'fatal' "$d"/*.log | while IFS= read -r l; do tap_diag "$l"; done
+	grep -hr 'fatal' "$d"/*.log "$d/log" | while IFS= read -r l; do tap_diag "$l"; done
 	h_stop $ppid
 	h_stop $mpid
 	tap_ok "...both stop cleanly, no sanitizer report" m_check_sanitizer_logs "$d"/*.log
+	grep -q "_pid_file = " "$d/moat.conf" && tap_ok "...each pid file is gone after the stop" \
+		test ! -e "$d/run/moat-policyd.pid" -a ! -e "$d/run/moat-contentfilter.pid"
 done
 
 # --- unbound.conf blocks: a validating unbound (as Debian's) with the block
