@@ -47,10 +47,13 @@ static enum gtube_kind kind_of(char c)
 enum gtube_kind gtube_find(const char *text, size_t len, enum gtube_policy p)
 {
 	const size_t tl = sizeof(tail) - 1;
-	const char *at = text, *end = text + len;
+	const char *at, *end;
 
+	/* Before any arithmetic on text: NULL + 0 is undefined too (clang's UBSan). */
 	if (p == GTUBE_DISABLED || text == NULL || len > GTUBE_MAX_PART)
 		return GTUBE_NONE;
+	at = text;
+	end = text + len;
 	while ((size_t)(end - at) >= tl) {
 		const char *t = memmem(at, (size_t)(end - at), tail, tl);
 		enum gtube_kind k;
