@@ -1,0 +1,128 @@
+/*
+ * spf_query - the SPF engine (shared/spf.c) from the command line, for the
+ * tests: one check per input line, all in flight at once on one event loop
+ * and one resolver, so that a thousand generated cases take seconds.
+ *
+ *   spf_query -s SERVER[:PORT] [-r RECEIVER] IP HELO SENDER
+ *   spf_query -s SERVER[:PORT] [-r RECEIVER] -b < cases
+ *
+ * A case line is "ID IP HELO SENDER" (SENDER "-" = null sender). Output, one
+ * line per case in input order: "ID RESULT SYMBOL[OPTION] | EXPLANATION".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "evloop.h"
+#include "spf.h"
+
+#define MAX_CASES 100000
+
+struct job {
+	char id[64], ip[64], helo[256], sender[400];
+	char line[1024];
+	int done;
+};
+
+/* Checks in flight at once: a burst of thousands of queries overflows a resolver's socket buffer. */
+#define PARALLEL 64
+
+static int outstanding, next_job, njobs;
+static struct evloop *ev;
+static struct dns *d;
+static struct job *jobs;
+static const char *receiver = "";
+
+static void on_result(void *arg, const struct spf_outcome *o);
+
+/* Start jobs until PARALLEL are in flight (a check may finish at once, from the cache). */
+static void start_more(void)
+{
+	static int starting;
+
+	if (starting)
+		return;
+	starting = 1;
+	while (next_job < njobs && outstanding - (njobs - next_job) < PARALLEL) {
+		struct job *j = &jobs[next_job++];
+		struct spf_request req = {.ip = j->ip, .helo = j->helo,
+					  .sender = strcmp(j->sender, "-") ? j->sender : "",
+					  .receiver = receiver};
+
+		spf_check(d, &req, on_result, j);
+	}
+	starting = 0;
+}
+
+static void on_result(void *arg, const struct spf_outcome *o)
+{
+	struct job *j = arg;
+	char opt[SPF_TEXT_MAX];
+	const char *sym = spf_symbol(o, opt, sizeof(opt));
+
+	snprintf(j->line, sizeof(j->line), "%s %s %s[%s] | %s", j->id, spf_result_str(o->result),
+		 sym, opt, o->explanation);
+	j->done = 1;
+	if (--outstanding == 0)
+		evloop_stop(ev);
+	else
+		start_more();
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: spf_query -s SERVER[:PORT] [-r RECEIVER] (-b | IP HELO SENDER)\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct dns_params p = {.timeout_ms = 2000, .tries = 2, .cache_size = 10000,
+			       .max_ttl = 3600, .negative_ttl = 60};
+	int n = 0, batch = 0, opt;
+	char err[256], line[1200];
+
+	while ((opt = getopt(argc, argv, "s:r:b")) != -1) {
+		if (opt == 's')
+			p.servers = optarg;
+		else if (opt == 'r')
+			receiver = optarg;
+		else if (opt == 'b')
+			batch = 1;
+		else
+			usage();
+	}
+	if (p.servers == NULL || (!batch && argc - optind != 3))
+		usage();
+	jobs = calloc(batch ? MAX_CASES : 1, sizeof(*jobs));
+	if (batch) {
+		while (n < MAX_CASES && fgets(line, sizeof(line), stdin))
+			if (sscanf(line, "%63s %63s %255s %399s", jobs[n].id, jobs[n].ip, jobs[n].helo,
+				   jobs[n].sender) == 4)
+				n++;
+	} else {
+		snprintf(jobs[0].id, sizeof(jobs[0].id), "-");
+		snprintf(jobs[0].ip, sizeof(jobs[0].ip), "%s", argv[optind]);
+		snprintf(jobs[0].helo, sizeof(jobs[0].helo), "%s", argv[optind + 1]);
+		snprintf(jobs[0].sender, sizeof(jobs[0].sender), "%s", argv[optind + 2]);
+		n = 1;
+	}
+	if ((ev = evloop_new()) == NULL || (d = dns_new(ev, &p, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "spf_query: %s\n", ev ? err : "no event loop");
+		return 1;
+	}
+	outstanding = njobs = n;
+	start_more();
+	if (outstanding > 0)
+		evloop_run(ev);
+	for (int i = 0; i < n; i++)
+		printf("%s\n", jobs[i].done ? jobs[i].line : "? unfinished");
+	dns_free(d);
+	evloop_free(ev);
+	free(jobs);
+	return 0;
+}
