@@ -69,11 +69,11 @@ enum kind {
 
 struct term {
 	enum kind kind;
-	char qual;		/* '+', '-', '~', '?' */
-	const char *spec;	/* domain-spec, address or modifier value; NULL if none */
+	char qual;        /* '+', '-', '~', '?' */
+	const char *spec; /* domain-spec, address or modifier value; NULL if none */
 	size_t speclen;
-	int cidr4, cidr6;	/* -1 when not given */
-	const char *text;	/* the term as written, without its qualifier */
+	int cidr4, cidr6; /* -1 when not given */
+	const char *text; /* the term as written, without its qualifier */
 	size_t textlen;
 };
 
@@ -87,7 +87,7 @@ struct known {
 	struct spf_check *c;
 	int type;
 	char name[SPF_NAME_MAX];
-	struct dns_answer *a;	/* NULL while the query is out */
+	struct dns_answer *a; /* NULL while the query is out */
 };
 
 struct spf_check {
@@ -103,7 +103,7 @@ struct spf_check {
 	int helo_identity;
 	struct known *known;
 	int nknown, inflight;
-	int in_run, cancelled;
+	int in_run, cancelled, rounds;
 	struct spf_outcome out;
 };
 
@@ -115,14 +115,14 @@ struct run {
 	char problem[SPF_TEXT_MAX];
 	char mech[SPF_TEXT_MAX];
 	int mech_all;
-	char exp_spec[SPF_EXPAND_MAX];	/* exp= of the record deciding the result */
+	char exp_spec[SPF_EXPAND_MAX]; /* exp= of the record deciding the result */
 	char exp_domain[SPF_NAME_MAX];
 };
 
 const char *spf_result_str(enum spf_result r)
 {
-	static const char *const names[] = {"none",	"neutral",   "pass",	 "fail",
-					    "softfail", "temperror", "permerror"};
+	static const char *const names[] = {"none",     "neutral",   "pass",     "fail",
+	                                    "softfail", "temperror", "permerror"};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
@@ -190,7 +190,7 @@ static int put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
  * keep parts joined with '.', URL-escaped for an upper-case letter.
  */
 static int put_macro(char *out, size_t outlen, size_t *o, const char *val, const char *delims,
-		     int reverse, int keep, int escape)
+                     int reverse, int keep, int escape)
 {
 	const char *start[SPF_EXPAND_MAX / 2 + 2];
 	size_t len[SPF_EXPAND_MAX / 2 + 2];
@@ -250,7 +250,7 @@ static int put_macro(char *out, size_t outlen, size_t *o, const char *val, const
  * %{p} is used and e->p is NULL.
  */
 static int expand_env(const struct macro_env *e, const char *d, const char *spec, size_t len,
-		      int exp, char *out, size_t outlen, char *err, size_t errlen)
+                      int exp, char *out, size_t outlen, char *err, size_t errlen)
 {
 	size_t o = 0;
 	char tbuf[24];
@@ -286,8 +286,7 @@ static int expand_env(const struct macro_env *e, const char *d, const char *spec
 		if (!strchr("slodiphcrtv", letter))
 			return problem(err, errlen, -1, "unknown macro letter", spec, len);
 		if (!exp && strchr("crt", letter))
-			return problem(err, errlen, -1, "c, r, t macros outside exp=", spec,
-				       len);
+			return problem(err, errlen, -1, "c, r, t macros outside exp=", spec, len);
 		for (i++; i < len && isdigit((unsigned char)spec[i]); i++)
 			if (++digits <= 3)
 				keep = keep * 10 + (spec[i] - '0');
@@ -316,7 +315,7 @@ long_:
 
 /* A domain-spec expanded to a name to query: trailing dot off, at most 253 bytes (7.3). */
 static int expand_domain(const struct macro_env *e, const char *d, const char *spec, size_t len,
-			 char *out, char *err, size_t errlen)
+                         char *out, char *err, size_t errlen)
 {
 	char buf[SPF_EXPAND_MAX];
 	size_t n;
@@ -342,16 +341,18 @@ static int expand_domain(const struct macro_env *e, const char *d, const char *s
 }
 
 int spf_expand(const struct spf_request *req, const char *domain, const char *spec, int exp,
-	       char *out, size_t outlen, char *err, size_t errlen)
+               char *out, size_t outlen, char *err, size_t errlen)
 {
 	char local[SPF_IDENT_MAX + 1], odom[SPF_NAME_MAX], mi[80], mc[INET6_ADDRSTRLEN];
 	const char *sender = req->sender && *req->sender ? req->sender : "";
 	const char *at = strrchr(sender, '@');
 	struct in6_addr a6;
 	struct in_addr a4;
-	struct macro_env e = {.s = sender, .h = req->helo ? req->helo : "",
-			      .r = req->receiver && *req->receiver ? req->receiver : "unknown",
-			      .p = "unknown", .t = (long)time(NULL)};
+	struct macro_env e = {.s = sender,
+	                      .h = req->helo ? req->helo : "",
+	                      .r = req->receiver && *req->receiver ? req->receiver : "unknown",
+	                      .p = "unknown",
+	                      .t = (long)time(NULL)};
 
 	snprintf(local, sizeof(local), "%.*s", at ? (int)(at - sender) : 0, sender);
 	snprintf(odom, sizeof(odom), "%s", at ? at + 1 : sender);
@@ -363,8 +364,8 @@ int spf_expand(const struct spf_request *req, const char *domain, const char *sp
 		e.v = "in-addr";
 	} else if (req->ip && inet_pton(AF_INET6, req->ip, &a6) == 1) {
 		for (int i = 0; i < 16; i++)
-			snprintf(mi + i * 4, sizeof(mi) - (size_t)i * 4, "%x.%x.", a6.s6_addr[i] >> 4,
-				 a6.s6_addr[i] & 15);
+			snprintf(mi + i * 4, sizeof(mi) - (size_t)i * 4, "%x.%x.",
+			         a6.s6_addr[i] >> 4, a6.s6_addr[i] & 15);
 		mi[63] = '\0';
 		inet_ntop(AF_INET6, &a6, mc, sizeof(mc));
 		e.v = "ip6";
@@ -470,7 +471,7 @@ static int parse_term(const char *tok, size_t len, struct term *t, char *err, si
 		const char *name;
 		enum kind kind;
 	} mechs[] = {{"all", M_ALL}, {"include", M_INCLUDE}, {"a", M_A},     {"mx", M_MX},
-		     {"ptr", M_PTR}, {"ip4", M_IP4},	     {"ip6", M_IP6}, {"exists", M_EXISTS}};
+	             {"ptr", M_PTR}, {"ip4", M_IP4},         {"ip6", M_IP6}, {"exists", M_EXISTS}};
 	const char *colon;
 	size_t n, i, namelen;
 	struct in6_addr a6;
@@ -482,14 +483,14 @@ static int parse_term(const char *tok, size_t len, struct term *t, char *err, si
 		return problem(err, errlen, -1, "terms separated by commas", tok, len);
 	/* modifier = name "=" macro-string; name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
 	if (isalpha((unsigned char)tok[0])) {
-		for (i = 1; i < len && (isalnum((unsigned char)tok[i]) || strchr("-_.", tok[i])) &&
-			    tok[i];
+		for (i = 1;
+		     i < len && (isalnum((unsigned char)tok[i]) || strchr("-_.", tok[i])) && tok[i];
 		     i++)
 			;
 		if (i < len && tok[i] == '=') {
 			t->kind = i == 8 && strncasecmp(tok, "redirect", 8) == 0 ? X_REDIRECT
-				  : i == 3 && strncasecmp(tok, "exp", 3) == 0	 ? X_EXP
-										 : X_OTHER;
+			          : i == 3 && strncasecmp(tok, "exp", 3) == 0    ? X_EXP
+			                                                         : X_OTHER;
 			t->spec = tok + i + 1;
 			t->speclen = len - i - 1;
 			t->text = tok;
@@ -525,7 +526,8 @@ static int parse_term(const char *tok, size_t len, struct term *t, char *err, si
 	colon = memchr(tok, ':', n);
 	namelen = colon ? (size_t)(colon - tok) : n;
 	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		if (strlen(mechs[i].name) == namelen && strncasecmp(tok, mechs[i].name, namelen) == 0)
+		if (strlen(mechs[i].name) == namelen &&
+		    strncasecmp(tok, mechs[i].name, namelen) == 0)
 			break;
 	if (i == sizeof(mechs) / sizeof(mechs[0]))
 		return problem(err, errlen, -1, "unknown mechanism", tok, len);
@@ -613,7 +615,7 @@ int spf_record_check(const char *record, char *err, size_t errlen)
 			continue;
 		snprintf(spec, sizeof(spec), "%.*s", (int)t.speclen, t.spec);
 		if (spf_expand(&req, "example.com", spec, t.kind == X_OTHER, out, sizeof(out), err,
-			       errlen) < 0)
+		               errlen) < 0)
 			return -1;
 	}
 	return 0;
@@ -685,7 +687,7 @@ static const struct dns_answer *lookup(struct spf_check *c, const char *name, in
  * or PENDING, SPF_TEMPERROR, SPF_PERMERROR (too many void lookups).
  */
 static int get(struct spf_check *c, struct run *r, const char *name, int type, int count_void,
-	       const struct dns_answer **ap)
+               const struct dns_answer **ap)
 {
 	const struct dns_answer *a = lookup(c, name, type);
 
@@ -694,14 +696,14 @@ static int get(struct spf_check *c, struct run *r, const char *name, int type, i
 		return PENDING;
 	if (a->status == DNS_Q_TIMEOUT || a->status == DNS_Q_FAIL) {
 		snprintf(r->problem, sizeof(r->problem), "DNS %s for %s",
-			 a == &too_many ? "query limit reached" : dns_qstatus_str(a->status), name);
+		         a == &too_many ? "query limit reached" : dns_qstatus_str(a->status), name);
 		return SPF_TEMPERROR;
 	}
 	if (a->status == DNS_Q_OK)
 		return 0;
 	if (count_void && ++r->voids > SPF_MAX_VOIDS) {
 		snprintf(r->problem, sizeof(r->problem), "more than %d void lookups (at %s)",
-			 SPF_MAX_VOIDS, name);
+		         SPF_MAX_VOIDS, name);
 		return SPF_PERMERROR;
 	}
 	return 1;
@@ -723,12 +725,12 @@ static int cidr_match(const unsigned char *a, const unsigned char *b, int bits)
 
 /* Whether one of the addresses of answer a is the client's, within the prefix. */
 static int answer_matches(const struct spf_check *c, const struct dns_answer *a, int cidr4,
-			  int cidr6)
+                          int cidr6)
 {
 	for (int i = 0; a && i < a->nrr; i++) {
 		if (a->type == DNS_T_A && !c->v6 &&
-		    cidr_match((const unsigned char *)&a->rr[i].u.a,
-			       (const unsigned char *)&c->ip4, cidr4 < 0 ? 32 : cidr4))
+		    cidr_match((const unsigned char *)&a->rr[i].u.a, (const unsigned char *)&c->ip4,
+		               cidr4 < 0 ? 32 : cidr4))
 			return 1;
 		if (a->type == DNS_T_AAAA && c->v6 &&
 		    cidr_match(a->rr[i].u.aaaa.s6_addr, c->ip6.s6_addr, cidr6 < 0 ? 128 : cidr6))
@@ -742,8 +744,7 @@ static int answer_matches(const struct spf_check *c, const struct dns_answer *a,
  * PTR records whose own addresses include it. 0 with *n, PENDING, or
  * SPF_PERMERROR (void limit). A DNS error means no names.
  */
-static int validated_names(struct spf_check *c, struct run *r, char names[][SPF_NAME_MAX],
-			   int *n)
+static int validated_names(struct spf_check *c, struct run *r, char names[][SPF_NAME_MAX], int *n)
 {
 	const struct dns_answer *a, *aa[SPF_MAX_PTR];
 	char rev[80];
@@ -753,7 +754,7 @@ static int validated_names(struct spf_check *c, struct run *r, char names[][SPF_
 	if (c->v6) {
 		for (int i = 0; i < 16; i++)
 			snprintf(rev + i * 4, sizeof(rev) - (size_t)i * 4, "%x.%x.",
-				 c->ip6.s6_addr[15 - i] & 15, c->ip6.s6_addr[15 - i] >> 4);
+			         c->ip6.s6_addr[15 - i] & 15, c->ip6.s6_addr[15 - i] >> 4);
 		snprintf(rev + 64, sizeof(rev) - 64, "ip6.arpa");
 	} else {
 		const unsigned char *b = (const unsigned char *)&c->ip4;
@@ -799,7 +800,8 @@ static int compute_p(struct spf_check *c, struct run *r, const char *domain)
 	for (int i = 0; i < n && best < 0; i++) {
 		size_t nl = strlen(names[i]);
 
-		if (nl > dl && names[i][nl - dl - 1] == '.' && strcasecmp(names[i] + nl - dl, domain) == 0)
+		if (nl > dl && names[i][nl - dl - 1] == '.' &&
+		    strcasecmp(names[i] + nl - dl, domain) == 0)
 			best = i;
 	}
 	if (best < 0 && n > 0)
@@ -825,7 +827,7 @@ static void env_of(const struct spf_check *c, const struct run *r, struct macro_
 
 /* Expand a term's domain-spec (or take domain): 0, PENDING, SPF_PERMERROR/TEMPERROR. */
 static int target(struct spf_check *c, struct run *r, const struct term *t, const char *domain,
-		  char *out)
+                  char *out)
 {
 	struct macro_env e;
 	int rc;
@@ -837,7 +839,7 @@ static int target(struct spf_check *c, struct run *r, const struct term *t, cons
 	for (int tries = 0; tries < 2; tries++) {
 		env_of(c, r, &e);
 		rc = expand_domain(&e, domain, t->spec, t->speclen, out, r->problem,
-				   sizeof(r->problem));
+		                   sizeof(r->problem));
 		if (rc == 0)
 			return 0;
 		if (rc != PENDING)
@@ -857,7 +859,7 @@ static int count_lookup(struct run *r, const struct term *t)
 	if (++r->lookups <= SPF_MAX_LOOKUPS)
 		return 0;
 	return problem(r->problem, sizeof(r->problem), SPF_PERMERROR,
-		       "more than 10 DNS lookups, at", t->text, t->textlen);
+	               "more than 10 DNS lookups, at", t->text, t->textlen);
 }
 
 static int eval_mx(struct spf_check *c, struct run *r, const struct term *t, const char *name)
@@ -869,7 +871,7 @@ static int eval_mx(struct spf_check *c, struct run *r, const struct term *t, con
 		return rc == 1 ? NOMATCH : rc;
 	if (a->nrr_all > SPF_MAX_MX)
 		return problem(r->problem, sizeof(r->problem), SPF_PERMERROR,
-			       "more than 10 MX records for", name, strlen(name));
+		               "more than 10 MX records for", name, strlen(name));
 	m = a->nrr;
 	for (int i = 0; i < m; i++)
 		if (lookup(c, a->rr[i].str, addr_type(c)) == NULL)
@@ -887,7 +889,7 @@ static int eval_mx(struct spf_check *c, struct run *r, const struct term *t, con
 }
 
 static int eval_term(struct spf_check *c, struct run *r, const struct term *t, const char *domain,
-		     int depth)
+                     int depth)
 {
 	char name[SPF_NAME_MAX];
 	const struct dns_answer *a;
@@ -900,18 +902,20 @@ static int eval_term(struct spf_check *c, struct run *r, const struct term *t, c
 		struct in_addr a4;
 
 		ip4_ok(t->spec, t->speclen, &a4);
-		return !c->v6 && cidr_match((const unsigned char *)&a4, (const unsigned char *)&c->ip4,
-					    t->cidr4 < 0 ? 32 : t->cidr4)
-			       ? MATCH
-			       : NOMATCH;
+		return !c->v6 && cidr_match((const unsigned char *)&a4,
+		                            (const unsigned char *)&c->ip4,
+		                            t->cidr4 < 0 ? 32 : t->cidr4)
+		           ? MATCH
+		           : NOMATCH;
 	}
 	case M_IP6: {
 		struct in6_addr a6;
 
 		ip6_ok(t->spec, t->speclen, &a6);
-		return c->v6 && cidr_match(a6.s6_addr, c->ip6.s6_addr, t->cidr4 < 0 ? 128 : t->cidr4)
-			       ? MATCH
-			       : NOMATCH;
+		return c->v6 &&
+		               cidr_match(a6.s6_addr, c->ip6.s6_addr, t->cidr4 < 0 ? 128 : t->cidr4)
+		           ? MATCH
+		           : NOMATCH;
 	}
 	default:
 		break;
@@ -931,7 +935,8 @@ static int eval_term(struct spf_check *c, struct run *r, const struct term *t, c
 		case SPF_NEUTRAL:
 			return NOMATCH;
 		case SPF_NONE:
-			snprintf(r->problem, sizeof(r->problem), "no SPF record at include:%s", name);
+			snprintf(r->problem, sizeof(r->problem), "no SPF record at include:%s",
+			         name);
 			return SPF_PERMERROR;
 		default:
 			return rc;
@@ -1000,7 +1005,7 @@ static int find_record(struct spf_check *c, struct run *r, const char *domain, c
 			continue;
 		if (found++) {
 			snprintf(r->problem, sizeof(r->problem), "more than one SPF record at %s",
-				 domain);
+			         domain);
 			return SPF_PERMERROR;
 		}
 		*rec = a->rr[i].str;
@@ -1008,7 +1013,7 @@ static int find_record(struct spf_check *c, struct run *r, const char *domain, c
 			if ((unsigned char)a->rr[i].str[k] < 0x20 ||
 			    (unsigned char)a->rr[i].str[k] > 0x7e || a->rr[i].truncated) {
 				snprintf(r->problem, sizeof(r->problem),
-					 "SPF record at %s not printable ASCII", domain);
+				         "SPF record at %s not printable ASCII", domain);
 				return SPF_PERMERROR;
 			}
 	}
@@ -1048,7 +1053,7 @@ static int domain_ok(const char *d)
  * modifiers are returned.
  */
 static int check_syntax(struct spf_check *c, struct run *r, const char *rec, const char *domain,
-			struct term *redirect, struct term *exp)
+                        struct term *redirect, struct term *exp)
 {
 	const char *tok;
 	size_t pos = 6, len;
@@ -1065,7 +1070,7 @@ static int check_syntax(struct spf_check *c, struct run *r, const char *rec, con
 
 			if (slot->kind != X_OTHER)
 				return problem(r->problem, sizeof(r->problem), SPF_PERMERROR,
-					       "modifier twice", tok, len);
+				               "modifier twice", tok, len);
 			*slot = t;
 		}
 		if (t.kind == X_OTHER) {
@@ -1074,8 +1079,8 @@ static int check_syntax(struct spf_check *c, struct run *r, const char *rec, con
 			/* Unknown modifiers are ignored, but their macros must parse (6). */
 			env_of(c, r, &e);
 			e.p = "unknown";
-			if (expand_env(&e, domain, t.spec, t.speclen, 0, out, sizeof(out), r->problem,
-				       sizeof(r->problem)) < 0)
+			if (expand_env(&e, domain, t.spec, t.speclen, 0, out, sizeof(out),
+			               r->problem, sizeof(r->problem)) < 0)
 				return SPF_PERMERROR;
 			continue;
 		}
@@ -1097,7 +1102,7 @@ static int check_host(struct spf_check *c, struct run *r, const char *domain, in
 
 	if (depth > SPF_MAX_DEPTH)
 		return problem(r->problem, sizeof(r->problem), SPF_PERMERROR, "nested too deep",
-			       domain, strlen(domain));
+		               domain, strlen(domain));
 	if (!domain_ok(domain)) {
 		snprintf(r->problem, sizeof(r->problem), "malformed domain");
 		return SPF_NONE;
@@ -1109,7 +1114,8 @@ static int check_host(struct spf_check *c, struct run *r, const char *domain, in
 	if (top) {
 		r->exp_spec[0] = '\0';
 		if (exp.kind == X_EXP) {
-			snprintf(r->exp_spec, sizeof(r->exp_spec), "%.*s", (int)exp.speclen, exp.spec);
+			snprintf(r->exp_spec, sizeof(r->exp_spec), "%.*s", (int)exp.speclen,
+			         exp.spec);
 			snprintf(r->exp_domain, sizeof(r->exp_domain), "%s", domain);
 		}
 	}
@@ -1137,7 +1143,8 @@ static int check_host(struct spf_check *c, struct run *r, const char *domain, in
 		return rc;
 	rc = check_host(c, r, name, depth + 1, top);
 	if (rc == SPF_NONE) {
-		problem(r->problem, sizeof(r->problem), 0, "no SPF record at redirect", name, strlen(name));
+		problem(r->problem, sizeof(r->problem), 0, "no SPF record at redirect", name,
+		        strlen(name));
 		return SPF_PERMERROR;
 	}
 	return rc;
@@ -1161,8 +1168,8 @@ static int explain(struct spf_check *c, struct run *r, const char *spec, char *o
 		return 0;
 	for (int tries = 0; tries < 2; tries++) {
 		env_of(c, r, &e);
-		rc = expand_env(&e, r->exp_domain, a->rr[0].str, a->rr[0].len, 1, text, sizeof(text),
-				err, sizeof(err));
+		rc = expand_env(&e, r->exp_domain, a->rr[0].str, a->rr[0].len, 1, text,
+		                sizeof(text), err, sizeof(err));
 		if (rc == 0) {
 			scpy(out, outlen, text);
 			return 0;
@@ -1207,8 +1214,11 @@ static int finish_or_wait(struct spf_check *c)
 	c->in_run = 1;
 	rc = run_once(c);
 	c->in_run = 0;
-	if (rc == PENDING && c->inflight > 0)
+	if (rc == PENDING && c->inflight > 0) {
+		c->rounds++;
 		return 0;
+	}
+	c->out.rounds = c->rounds;
 	if (rc == PENDING) {
 		/* Cannot happen (a missing answer is always in flight); fail safe. */
 		c->out.result = SPF_TEMPERROR;
@@ -1234,7 +1244,7 @@ struct spf_check *spf_check(struct dns *d, const struct spf_request *req, spf_cb
 	c->cb = cb;
 	c->arg = arg;
 	snprintf(c->receiver, sizeof(c->receiver), "%s",
-		 req->receiver && *req->receiver ? req->receiver : "unknown");
+	         req->receiver && *req->receiver ? req->receiver : "unknown");
 	snprintf(c->helo, sizeof(c->helo), "%s", helo);
 	if (*sender == '\0') {
 		/* 2.3: a null sender checks postmaster@HELO */
@@ -1255,7 +1265,7 @@ struct spf_check *spf_check(struct dns *d, const struct spf_request *req, spf_cb
 		c->v6 = 1;
 		for (int i = 0; i < 16; i++)
 			snprintf(c->mi + i * 4, sizeof(c->mi) - (size_t)i * 4, "%x.%x.",
-				 c->ip6.s6_addr[i] >> 4, c->ip6.s6_addr[i] & 15);
+			         c->ip6.s6_addr[i] >> 4, c->ip6.s6_addr[i] & 15);
 		c->mi[63] = '\0';
 		inet_ntop(AF_INET6, &c->ip6, c->mc, sizeof(c->mc));
 	} else if (req->ip && inet_pton(AF_INET6, req->ip, &c->ip6) == 1) {
@@ -1293,8 +1303,8 @@ void spf_cancel(struct spf_check *c)
 
 const char *spf_symbol(const struct spf_outcome *o, char *opt, size_t optlen)
 {
-	static const char quals[] = {[SPF_PASS] = '+', [SPF_FAIL] = '-', [SPF_SOFTFAIL] = '~',
-				     [SPF_NEUTRAL] = '?'};
+	static const char quals[] = {
+	    [SPF_PASS] = '+', [SPF_FAIL] = '-', [SPF_SOFTFAIL] = '~', [SPF_NEUTRAL] = '?'};
 
 	switch (o->result) {
 	case SPF_PASS:
@@ -1302,7 +1312,8 @@ const char *spf_symbol(const struct spf_outcome *o, char *opt, size_t optlen)
 	case SPF_SOFTFAIL:
 	case SPF_NEUTRAL:
 		/* No mechanism matched: Rspamd reports its implicit "?all" (4.7). */
-		snprintf(opt, optlen, "%c%s", quals[o->result], o->mechanism[0] ? o->mechanism : "all");
+		snprintf(opt, optlen, "%c%s", quals[o->result],
+		         o->mechanism[0] ? o->mechanism : "all");
 		break;
 	case SPF_NONE:
 		snprintf(opt, optlen, "%s", o->problem[0] ? o->problem : "no SPF record");
@@ -1316,7 +1327,7 @@ const char *spf_symbol(const struct spf_outcome *o, char *opt, size_t optlen)
 	}
 	if (o->result == SPF_PASS)
 		return o->plus_all ? "R_SPF_PLUSALL" : "R_SPF_ALLOW";
-	return o->result == SPF_FAIL	 ? "R_SPF_FAIL"
+	return o->result == SPF_FAIL       ? "R_SPF_FAIL"
 	       : o->result == SPF_SOFTFAIL ? "R_SPF_SOFTFAIL"
-					   : "R_SPF_NEUTRAL";
+	                                   : "R_SPF_NEUTRAL";
 }

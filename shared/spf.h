@@ -28,23 +28,25 @@ enum spf_result {
 
 /* The transaction checked. Strings are copied; NULL counts as "". */
 struct spf_request {
-	const char *ip;		/* the SMTP client's address, IPv4 or IPv6 text */
-	const char *helo;	/* HELO/EHLO name */
-	const char *sender;	/* MAIL FROM address; "" = null sender: the HELO identity */
-	const char *receiver;	/* %{r}: our host name ("unknown" if empty) */
+	const char *ip;       /* the SMTP client's address, IPv4 or IPv6 text */
+	const char *helo;     /* HELO/EHLO name */
+	const char *sender;   /* MAIL FROM address; "" = null sender: the HELO identity */
+	const char *receiver; /* %{r}: our host name ("unknown" if empty) */
 };
 
 #define SPF_TEXT_MAX 256
 
 struct spf_outcome {
 	enum spf_result result;
-	int helo_identity;		/* checked postmaster@HELO (null sender) */
-	char domain[SPF_TEXT_MAX];	/* the domain checked */
-	char mechanism[SPF_TEXT_MAX];	/* what decided, with its qualifier: "-all", "+ip4:192.0.2.0/24" */
+	int helo_identity;              /* checked postmaster@HELO (null sender) */
+	char domain[SPF_TEXT_MAX];      /* the domain checked */
+	char mechanism[SPF_TEXT_MAX];   /* what decided, with its qualifier: "-all",
+	                                   "+ip4:192.0.2.0/24" */
 	char explanation[SPF_TEXT_MAX]; /* fail: the domain's exp= text, expanded ("" if none) */
-	char problem[SPF_TEXT_MAX];	/* temperror/permerror/none: why */
-	int plus_all;			/* pass decided by an "all" with the + qualifier */
-	int lookups, voids, queries;	/* DNS terms counted, void lookups, queries made */
+	char problem[SPF_TEXT_MAX];     /* temperror/permerror/none: why */
+	int plus_all;                   /* pass decided by an "all" with the + qualifier */
+	int lookups, voids, queries;    /* DNS terms counted, void lookups, queries made */
+	int rounds;                     /* times the check waited for DNS answers */
 };
 
 /* Called once per check with the outcome, possibly before spf_check() returns. */
@@ -83,6 +85,6 @@ int spf_record_check(const char *record, char *err, size_t errlen);
  * text) and keeps a trailing dot. 0 with out, or -1 with err.
  */
 int spf_expand(const struct spf_request *req, const char *domain, const char *spec, int exp,
-	       char *out, size_t outlen, char *err, size_t errlen);
+               char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

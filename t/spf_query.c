@@ -7,7 +7,9 @@
  *   spf_query -s SERVER[:PORT] [-r RECEIVER] -b < cases
  *
  * A case line is "ID IP HELO SENDER" (SENDER "-" = null sender). Output, one
- * line per case in input order: "ID RESULT SYMBOL[OPTION] | EXPLANATION".
+ * line per case in input order: "ID RESULT SYMBOL[OPTION] | EXPLANATION";
+ * -v adds the counters: DNS terms, void lookups, queries, rounds waited;
+ * -2 runs everything a second time on the same resolver (its cache warm).
  */
 #include "config.h"
 
@@ -28,7 +30,8 @@ struct job {
 	int done;
 };
 
-/* Checks in flight at once: a burst of thousands of queries overflows a resolver's socket buffer. */
+/* Checks in flight at once: a burst of thousands of queries overflows a resolver's socket buffer.
+ */
 #define PARALLEL 64
 
 static int outstanding, next_job, njobs;
@@ -36,6 +39,7 @@ static struct evloop *ev;
 static struct dns *d;
 static struct job *jobs;
 static const char *receiver = "";
+static int verbose, twice;
 
 static void on_result(void *arg, const struct spf_outcome *o);
 
@@ -49,9 +53,10 @@ static void start_more(void)
 	starting = 1;
 	while (next_job < njobs && outstanding - (njobs - next_job) < PARALLEL) {
 		struct job *j = &jobs[next_job++];
-		struct spf_request req = {.ip = j->ip, .helo = j->helo,
-					  .sender = strcmp(j->sender, "-") ? j->sender : "",
-					  .receiver = receiver};
+		struct spf_request req = {.ip = j->ip,
+		                          .helo = j->helo,
+		                          .sender = strcmp(j->sender, "-") ? j->sender : "",
+		                          .receiver = receiver};
 
 		spf_check(d, &req, on_result, j);
 	}
@@ -64,8 +69,14 @@ static void on_result(void *arg, const struct spf_outcome *o)
 	char opt[SPF_TEXT_MAX];
 	const char *sym = spf_symbol(o, opt, sizeof(opt));
 
-	snprintf(j->line, sizeof(j->line), "%s %s %s[%s] | %s", j->id, spf_result_str(o->result),
-		 sym, opt, o->explanation);
+	if (verbose)
+		snprintf(j->line, sizeof(j->line),
+		         "%s %s %s[%s] lookups=%d voids=%d queries=%d rounds=%d | %s", j->id,
+		         spf_result_str(o->result), sym, opt, o->lookups, o->voids, o->queries,
+		         o->rounds, o->explanation);
+	else
+		snprintf(j->line, sizeof(j->line), "%s %s %s[%s] | %s", j->id,
+		         spf_result_str(o->result), sym, opt, o->explanation);
 	j->done = 1;
 	if (--outstanding == 0)
 		evloop_stop(ev);
@@ -75,24 +86,33 @@ static void on_result(void *arg, const struct spf_outcome *o)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: spf_query -s SERVER[:PORT] [-r RECEIVER] (-b | IP HELO SENDER)\n");
+	fprintf(
+	    stderr,
+	    "usage: spf_query -s SERVER[:PORT] [-r RECEIVER] [-v] [-2] (-b | IP HELO SENDER)\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct dns_params p = {.timeout_ms = 2000, .tries = 2, .cache_size = 10000,
-			       .max_ttl = 3600, .negative_ttl = 60};
+	struct dns_params p = {.timeout_ms = 2000,
+	                       .tries = 2,
+	                       .cache_size = 10000,
+	                       .max_ttl = 3600,
+	                       .negative_ttl = 60};
 	int n = 0, batch = 0, opt;
 	char err[256], line[1200];
 
-	while ((opt = getopt(argc, argv, "s:r:b")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:bv2")) != -1) {
 		if (opt == 's')
 			p.servers = optarg;
 		else if (opt == 'r')
 			receiver = optarg;
 		else if (opt == 'b')
 			batch = 1;
+		else if (opt == 'v')
+			verbose = 1;
+		else if (opt == '2')
+			twice = 1;
 		else
 			usage();
 	}
@@ -101,8 +121,8 @@ int main(int argc, char **argv)
 	jobs = calloc(batch ? MAX_CASES : 1, sizeof(*jobs));
 	if (batch) {
 		while (n < MAX_CASES && fgets(line, sizeof(line), stdin))
-			if (sscanf(line, "%63s %63s %255s %399s", jobs[n].id, jobs[n].ip, jobs[n].helo,
-				   jobs[n].sender) == 4)
+			if (sscanf(line, "%63s %63s %255s %399s", jobs[n].id, jobs[n].ip,
+			           jobs[n].helo, jobs[n].sender) == 4)
 				n++;
 	} else {
 		snprintf(jobs[0].id, sizeof(jobs[0].id), "-");
@@ -115,12 +135,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spf_query: %s\n", ev ? err : "no event loop");
 		return 1;
 	}
-	outstanding = njobs = n;
-	start_more();
-	if (outstanding > 0)
-		evloop_run(ev);
-	for (int i = 0; i < n; i++)
-		printf("%s\n", jobs[i].done ? jobs[i].line : "? unfinished");
+	for (int pass = 0; pass < (twice ? 2 : 1); pass++) {
+		outstanding = njobs = n;
+		next_job = 0;
+		for (int i = 0; i < n; i++)
+			jobs[i].done = 0;
+		start_more();
+		if (outstanding > 0)
+			evloop_run(ev);
+		for (int i = 0; i < n; i++)
+			printf("%s\n", jobs[i].done ? jobs[i].line : "? unfinished");
+	}
 	dns_free(d);
 	evloop_free(ev);
 	free(jobs);

@@ -31,15 +31,16 @@ static void expand(const char *s)
 	char out[300], err[256];
 
 	for (int i = 0; i < 2; i++) {
-		struct spf_request req = {.ip = ips[i], .helo = "mx.example.org",
-					  .sender = "strong-bad@email.example.com"};
+		struct spf_request req = {.ip = ips[i],
+		                          .helo = "mx.example.org",
+		                          .sender = "strong-bad@email.example.com"};
 
-		if (spf_expand(&req, "email.example.com", s, 0, out, sizeof(out), err, sizeof(err)) ==
-			    0 &&
+		if (spf_expand(&req, "email.example.com", s, 0, out, sizeof(out), err,
+		               sizeof(err)) == 0 &&
 		    (strlen(out) > 253 || out[0] == '\0'))
 			abort();
-		if (spf_expand(&req, "email.example.com", s, 1, out, sizeof(out), err, sizeof(err)) ==
-			    0 &&
+		if (spf_expand(&req, "email.example.com", s, 1, out, sizeof(out), err,
+		               sizeof(err)) == 0 &&
 		    strlen(out) >= sizeof(out))
 			abort();
 	}
@@ -57,10 +58,10 @@ static void packet(const uint8_t *data, size_t size)
 		    (a->status == DNS_Q_OK) != (a->nrr > 0) || a->ttl > 3600)
 			abort();
 		for (int i = 0; i < a->nrr; i++)
-			if (a->rr[i].str && (a->rr[i].str < a->buf ||
-					     a->rr[i].str + a->rr[i].len >= a->buf + a->buflen ||
-					     a->rr[i].str[a->rr[i].len] != '\0' ||
-					     a->rr[i].len > DNS_RR_TXT_MAX))
+			if (a->rr[i].str &&
+			    (a->rr[i].str < a->buf ||
+			     a->rr[i].str + a->rr[i].len >= a->buf + a->buflen ||
+			     a->rr[i].str[a->rr[i].len] != '\0' || a->rr[i].len > DNS_RR_TXT_MAX))
 				abort();
 		free(a);
 	}

@@ -12,16 +12,18 @@
 #include "spf.h"
 #include "tap.h"
 
-static const struct spf_request v4 = {.ip = "192.0.2.3", .helo = "mx.example.org",
-				      .sender = "strong-bad@email.example.com",
-				      .receiver = "mx.example.net"};
-static const struct spf_request v6 = {.ip = "2001:db8::cb01", .helo = "mx.example.org",
-				      .sender = "strong-bad@email.example.com"};
+static const struct spf_request v4 = {.ip = "192.0.2.3",
+                                      .helo = "mx.example.org",
+                                      .sender = "strong-bad@email.example.com",
+                                      .receiver = "mx.example.net"};
+static const struct spf_request v6 = {
+    .ip = "2001:db8::cb01", .helo = "mx.example.org", .sender = "strong-bad@email.example.com"};
 
 static void exp_is(const struct spf_request *req, const char *spec, int exp, const char *want)
 {
 	char out[1100], err[256] = "";
-	int rc = spf_expand(req, "email.example.com", spec, exp, out, sizeof(out), err, sizeof(err));
+	int rc =
+	    spf_expand(req, "email.example.com", spec, exp, out, sizeof(out), err, sizeof(err));
 
 	if (want == NULL) {
 		ok(rc < 0 && err[0], "%s is refused (%s)", spec, err);
@@ -57,9 +59,11 @@ static void macros(void)
 	       "bad.strong.lp.3.2.0.192.in-addr._spf.example.com");
 	exp_is(&v4, "%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", 0,
 	       "3.2.0.192.in-addr.strong.lp._spf.example.com");
-	exp_is(&v4, "%{d2}.trusted-domains.example.net", 0, "example.com.trusted-domains.example.net");
-	exp_is(&v6, "%{ir}.%{v}._spf.%{d2}", 0,
-	       "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com");
+	exp_is(&v4, "%{d2}.trusted-domains.example.net", 0,
+	       "example.com.trusted-domains.example.net");
+	exp_is(
+	    &v6, "%{ir}.%{v}._spf.%{d2}", 0,
+	    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com");
 	/* letters, URL escaping of upper-case macros, the escapes, exp-only letters */
 	exp_is(&v4, "%{S}", 1, "strong-bad%40email.example.com");
 	exp_is(&v4, "%{h}.%{c}.%{r}", 1, "mx.example.org.192.0.2.3.mx.example.net");
@@ -86,7 +90,8 @@ static void macros(void)
 	strcat(big, "example.com");
 	snprintf(want, sizeof(want), "%s", big + 3 * 20);
 	exp_is(&v4, big, 0, want);
-	ok(strlen(want) <= 253 && strlen(want) > 250, "the truncated name is %zu bytes", strlen(want));
+	ok(strlen(want) <= 253 && strlen(want) > 250, "the truncated name is %zu bytes",
+	   strlen(want));
 }
 
 static void record_is(const char *rec, int good)
@@ -150,7 +155,7 @@ static void records(void)
 }
 
 static void symbol_is(enum spf_result r, const char *mech, int plus_all, const char *problem,
-		      const char *want_sym, const char *want_opt)
+                      const char *want_sym, const char *want_opt)
 {
 	struct spf_outcome o = {.result = r, .plus_all = plus_all};
 	char opt[SPF_TEXT_MAX];
@@ -174,9 +179,9 @@ static void symbols(void)
 	symbol_is(SPF_NEUTRAL, "mx", 0, "", "R_SPF_NEUTRAL", "?mx");
 	symbol_is(SPF_NONE, "", 0, "no SPF record", "R_SPF_NA", "no SPF record");
 	symbol_is(SPF_TEMPERROR, "", 0, "DNS timeout for example.com", "R_SPF_DNSFAIL",
-		  "DNS timeout for example.com");
+	          "DNS timeout for example.com");
 	symbol_is(SPF_PERMERROR, "", 0, "unknown mechanism: moo", "R_SPF_PERMFAIL",
-		  "unknown mechanism: moo");
+	          "unknown mechanism: moo");
 	is_str(spf_result_str(SPF_SOFTFAIL), "softfail", "result names");
 	is_str(spf_result_str(SPF_PERMERROR), "permerror", "result names");
 }
