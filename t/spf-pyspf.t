@@ -70,8 +70,10 @@ tap_like "$(h_dig "$SPF_PORT" +short d0.c0.test TXT; h_dig "$SPF_PORT" +short c0
 	"unbound answers"
 
 t0=$(date +%s)
-"$MOAT_BUILDDIR/t/spf_query" -s "127.0.0.1:$SPF_PORT" -b <"$dir/cases" >"$dir/moat.out" 2>"$dir/moat.err"
+rc=0
+"$MOAT_BUILDDIR/t/spf_query" -s "127.0.0.1:$SPF_PORT" -b <"$dir/cases" >"$dir/moat.out" 2>"$dir/moat.err" || rc=$?
 t1=$(date +%s)
+tap_is "$rc:$(head -c 2000 "$dir/moat.err")" "0:" "spf_query ran cleanly (exit 0, nothing on stderr)"
 /usr/bin/python3 "$gen" pyspf "$SPF_PORT" "$dir" >"$dir/pyspf.out" 2>"$dir/pyspf.err"
 t2=$(date +%s)
 tap_note "moat: $((t1 - t0)) s, pyspf: $((t2 - t1)) s for $ncases cases"

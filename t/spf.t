@@ -148,6 +148,10 @@ out=$("$Q" -v -2 -s "127.0.0.1:$PORT" 203.0.113.9 mx.example.org a@mx10.ex.test)
 tap_like "$out" $'^- pass [^\n]* rounds=3 [^\n]*\n- pass [^\n]* queries=12 rounds=0 ' \
 	"the same check again: every answer from the resolver's TTL cache (no round waited)"
 
+tap_like "$(printf '1 192.0.2.10 h a@pass.ex.test\n2 192.0.2.10 h a@mx10.ex.test\n3 bad h a@x.ex.test\n' |
+	"$Q" -x -b -s "127.0.0.1:$PORT" 2>&1)" '^cancelled 2, finished 1$' \
+	"checks cancelled while their lookups are out are freed when the resolver goes (no report)"
+
 tap_ok "a resolver that never answers" h_start_dns_blackhole
 t0=$(date +%s)
 SPF_PORT=$H_BLACKHOLE_PORT is 192.0.2.10 a@pass.ex.test '^temperror R_SPF_DNSFAIL\[DNS timeout for pass\.ex\.test\]' \

@@ -9,7 +9,8 @@
  * A case line is "ID IP HELO SENDER" (SENDER "-" = null sender). Output, one
  * line per case in input order: "ID RESULT SYMBOL[OPTION] | EXPLANATION";
  * -v adds the counters: DNS terms, void lookups, queries, rounds waited;
- * -2 runs everything a second time on the same resolver (its cache warm).
+ * -2 runs everything a second time on the same resolver (its cache warm);
+ * -x starts every check, cancels those waiting for DNS and frees the resolver.
  */
 #include "config.h"
 
@@ -39,7 +40,7 @@ static struct evloop *ev;
 static struct dns *d;
 static struct job *jobs;
 static const char *receiver = "";
-static int verbose, twice;
+static int verbose, twice, cancel;
 
 static void on_result(void *arg, const struct spf_outcome *o);
 
@@ -86,9 +87,8 @@ static void on_result(void *arg, const struct spf_outcome *o)
 
 static void usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: spf_query -s SERVER[:PORT] [-r RECEIVER] [-v] [-2] (-b | IP HELO SENDER)\n");
+	fprintf(stderr, "usage: spf_query -s SERVER[:PORT] [-r RECEIVER] [-v] [-2] [-x] (-b | IP "
+	                "HELO SENDER)\n");
 	exit(2);
 }
 
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	int n = 0, batch = 0, opt;
 	char err[256], line[1200];
 
-	while ((opt = getopt(argc, argv, "s:r:bv2")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:bv2x")) != -1) {
 		if (opt == 's')
 			p.servers = optarg;
 		else if (opt == 'r')
@@ -113,6 +113,8 @@ int main(int argc, char **argv)
 			verbose = 1;
 		else if (opt == '2')
 			twice = 1;
+		else if (opt == 'x')
+			cancel = 1;
 		else
 			usage();
 	}
@@ -134,6 +136,28 @@ int main(int argc, char **argv)
 	if ((ev = evloop_new()) == NULL || (d = dns_new(ev, &p, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "spf_query: %s\n", ev ? err : "no event loop");
 		return 1;
+	}
+	if (cancel) {
+		/* Start every check, cancel those waiting, and free the resolver under them. */
+		int waiting = 0;
+
+		for (int i = 0; i < n; i++) {
+			struct spf_request req = {.ip = jobs[i].ip,
+			                          .helo = jobs[i].helo,
+			                          .sender = jobs[i].sender,
+			                          .receiver = receiver};
+			struct spf_check *c = spf_check(d, &req, on_result, &jobs[i]);
+
+			if (c) {
+				spf_cancel(c);
+				waiting++;
+			}
+		}
+		dns_free(d);
+		evloop_free(ev);
+		free(jobs);
+		printf("cancelled %d, finished %d\n", waiting, n - waiting);
+		return 0;
 	}
 	for (int pass = 0; pass < (twice ? 2 : 1); pass++) {
 		outstanding = njobs = n;
