@@ -1024,26 +1024,30 @@ static int find_record(struct spf_check *c, struct run *r, const char *domain, c
 	return 0;
 }
 
-/* malformed, or not multi-label (4.3) */
+/*
+ * Not malformed and multi-label (4.3); an address literal (a HELO of
+ * "[192.0.2.1]" or "192.0.2.1") is no domain either: "none" without a query.
+ */
 static int domain_ok(const char *d)
 {
-	size_t n = strlen(d), label = 0;
+	size_t n = strlen(d), label = 0, digits = 0;
 
 	if (n > 0 && d[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253 || !memchr(d, '.', n))
+	if (n == 0 || n > 253 || !memchr(d, '.', n) || strpbrk(d, "[]:"))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (d[i] != '.') {
+			digits += isdigit((unsigned char)d[i]) != 0;
 			if (++label > 63)
 				return 0;
 			continue;
 		}
 		if (label == 0)
 			return 0;
-		label = 0;
+		label = digits = 0;
 	}
-	return label > 0;
+	return label > 0 && digits < label;
 }
 
 /*

@@ -142,6 +142,9 @@ is 2001:db8:2::25 a@six.ex.test '^pass R_SPF_ALLOW\[\+a:six-host\.ex\.test\] ' "
 is 192.0.2.10 a@six.ex.test '^fail ' "IPv4 client against ip6 only: fail"
 is ::ffff:192.0.2.10 a@pass.ex.test '^pass ' "an IPv4-mapped IPv6 client is checked as IPv4"
 is 198.51.100.1 a@temp.ex.test '^temperror R_SPF_DNSFAIL\[DNS failure for x\.refused\.test\]' "a REFUSED lookup: temperror, R_SPF_DNSFAIL"
+tap_like "$(spf 192.0.2.10 '[192.0.2.10]' '')" '^none R_SPF_NA\[malformed domain\] .*queries=0 ' \
+	"null sender and an address-literal HELO: none, nothing asked (4.3)"
+is 192.0.2.10 a@localhost '^none R_SPF_NA\[malformed domain\] .*queries=0 ' "a single-label domain: none (4.3)"
 is not-an-ip a@pass.ex.test '^none R_SPF_NA\[bad client address\]' "a bad client address: none, no crash"
 
 out=$("$Q" -v -2 -s "127.0.0.1:$PORT" 203.0.113.9 mx.example.org a@mx10.ex.test)
