@@ -101,7 +101,7 @@ struct spf_check {
 	char helo[SPF_NAME_MAX], receiver[SPF_NAME_MAX];
 	char mi[80], mc[INET6_ADDRSTRLEN];
 	int helo_identity;
-	struct known *known;
+	struct known **known; /* SPF_MAX_QUERIES slots, each allocated when used */
 	int nknown, inflight;
 	int in_run, cancelled, rounds;
 	struct spf_outcome out;
@@ -638,8 +638,10 @@ static void step(struct spf_check *c);
 
 static void check_free(struct spf_check *c)
 {
-	for (int i = 0; i < c->nknown; i++)
-		free(c->known[i].a);
+	for (int i = 0; i < c->nknown; i++) {
+		free(c->known[i]->a);
+		free(c->known[i]);
+	}
 	free(c->known);
 	free(c);
 }
@@ -669,11 +671,11 @@ static const struct dns_answer *lookup(struct spf_check *c, const char *name, in
 	struct known *k;
 
 	for (int i = 0; i < c->nknown; i++)
-		if (c->known[i].type == type && strcasecmp(c->known[i].name, name) == 0)
-			return c->known[i].a;
+		if (c->known[i]->type == type && strcasecmp(c->known[i]->name, name) == 0)
+			return c->known[i]->a;
 	if (c->nknown == SPF_MAX_QUERIES)
 		return &too_many;
-	k = &c->known[c->nknown++];
+	k = c->known[c->nknown++] = xcalloc(1, sizeof(*k));
 	k->c = c;
 	k->type = type;
 	snprintf(k->name, sizeof(k->name), "%s", name);
@@ -935,9 +937,8 @@ static int eval_term(struct spf_check *c, struct run *r, const struct term *t, c
 		case SPF_NEUTRAL:
 			return NOMATCH;
 		case SPF_NONE:
-			snprintf(r->problem, sizeof(r->problem), "no SPF record at include:%s",
-			         name);
-			return SPF_PERMERROR;
+			return problem(r->problem, sizeof(r->problem), SPF_PERMERROR,
+			               "no SPF record at include", name, strlen(name));
 		default:
 			return rc;
 		}
