@@ -48,7 +48,13 @@ struct dns {
 	size_t nbuckets;
 	struct cache_entry **ring;	/* FIFO of entries, for eviction */
 	int ring_head, count;
+	struct qcache_entry **qbuckets; /* dns_query()'s cache, the same shape */
+	struct qcache_entry **qring;
+	int qring_head, qcount;
 };
+
+struct qcache_entry;
+static void qcache_free(struct dns *d);
 
 struct query {
 	struct dns *d;
@@ -383,6 +389,8 @@ struct dns *dns_new(struct evloop *ev, const struct dns_params *p, char *err, si
 		d->nbuckets <<= 1;
 	d->buckets = xcalloc(d->nbuckets, sizeof(*d->buckets));
 	d->ring = xcalloc(p->cache_size > 0 ? (size_t)p->cache_size : 1, sizeof(*d->ring));
+	d->qbuckets = xcalloc(d->nbuckets, sizeof(*d->qbuckets));
+	d->qring = xcalloc(p->cache_size > 0 ? (size_t)p->cache_size : 1, sizeof(*d->qring));
 	if (evloop_tick(ev, dns_tick, d) < 0) {
 		snprintf(err, errlen, "dns: no room for another event-loop tick");
 		dns_free(d);
@@ -425,6 +433,341 @@ void dns_free(struct dns *d)
 		free(d->ring[i]);
 	free(d->ring);
 	free(d->buckets);
+	qcache_free(d);
 	free(d);
 	ares_library_cleanup();
+}
+
+/*
+ * Generic queries (dns_query): records of one type, parsed here from the
+ * packet so that every record's TTL is seen and the rcode tells NXDOMAIN
+ * from NODATA (c-ares' own parsers give neither for MX, PTR and TXT).
+ */
+
+struct qcache_entry {
+	char name[DNS_NAME_MAX];
+	int type;
+	time_t expires;
+	struct dns_answer *a;
+	struct qcache_entry *next;
+};
+
+struct dns_query_ctx {
+	struct dns *d;
+	dns_query_cb *cb;
+	void *arg;
+	int type;
+	char name[DNS_NAME_MAX];
+};
+
+const char *dns_qstatus_str(enum dns_qstatus s)
+{
+	switch (s) {
+	case DNS_Q_OK:
+		return "ok";
+	case DNS_Q_NODATA:
+		return "no data";
+	case DNS_Q_NXDOMAIN:
+		return "nxdomain";
+	case DNS_Q_TIMEOUT:
+		return "timeout";
+	default:
+		return "failure";
+	}
+}
+
+static struct qcache_entry **qbucket(struct dns *d, const char *name, int type)
+{
+	return &d->qbuckets[(hash64_lower(name, strlen(name)) + (uint64_t)type) & (d->nbuckets - 1)];
+}
+
+static struct qcache_entry *qcache_find(struct dns *d, const char *name, int type)
+{
+	for (struct qcache_entry *e = *qbucket(d, name, type); e; e = e->next)
+		if (e->type == type && strcasecmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static struct dns_answer *answer_dup(const struct dns_answer *a)
+{
+	struct dns_answer *c = xmalloc(sizeof(*c) + a->buflen);
+
+	memcpy(c, a, sizeof(*c) + a->buflen);
+	for (int i = 0; i < c->nrr; i++)
+		if (a->rr[i].str)
+			c->rr[i].str = c->buf + (a->rr[i].str - a->buf);
+	return c;
+}
+
+static void qcache_put(struct dns *d, const char *name, int type, const struct dns_answer *a,
+		       int ttl)
+{
+	struct qcache_entry *e = qcache_find(d, name, type);
+
+	if (d->p.cache_size <= 0 || ttl <= 0)
+		return;
+	if (e == NULL) {
+		if (d->qcount == d->p.cache_size) {
+			struct qcache_entry **pp;
+
+			e = d->qring[d->qring_head];
+			for (pp = qbucket(d, e->name, e->type); *pp && *pp != e; pp = &(*pp)->next)
+				;
+			if (*pp)
+				*pp = e->next;
+			free(e->a);
+		} else {
+			e = xcalloc(1, sizeof(*e));
+			d->qcount++;
+		}
+		d->qring[d->qring_head] = e;
+		d->qring_head = (d->qring_head + 1) % d->p.cache_size;
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->type = type;
+		e->next = *qbucket(d, name, type);
+		*qbucket(d, name, type) = e;
+	} else {
+		free(e->a);
+	}
+	e->a = answer_dup(a);
+	e->a->cached = 1;
+	e->expires = now() + ttl;
+}
+
+static void qcache_free(struct dns *d)
+{
+	for (int i = 0; i < d->qcount; i++) {
+		free(d->qring[i]->a);
+		free(d->qring[i]);
+	}
+	free(d->qring);
+	free(d->qbuckets);
+}
+
+static unsigned get16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* Skip a (possibly compressed) name at p; the offset after it, or -1. */
+static int skip_name(const unsigned char *abuf, int alen, int off)
+{
+	for (int labels = 0; off < alen && labels < 128; labels++) {
+		unsigned c = abuf[off];
+
+		if (c == 0)
+			return off + 1;
+		if ((c & 0xc0) == 0xc0)
+			return off + 2 <= alen ? off + 2 : -1;
+		if (c & 0xc0)
+			return -1;
+		off += 1 + (int)c;
+	}
+	return -1;
+}
+
+/* Append len bytes to the answer's string buffer (room is reserved by the caller). */
+static const char *buf_add(struct dns_answer *a, size_t room, const void *p, size_t len)
+{
+	char *s;
+
+	if (a->buflen + len + 1 > room)
+		return NULL;
+	s = a->buf + a->buflen;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	a->buflen += len + 1;
+	return s;
+}
+
+/* One record's data into rr; 0, or -1 if it is malformed. */
+static int parse_rdata(struct dns_answer *a, size_t room, const unsigned char *abuf, int alen,
+		       int off, unsigned rdlen, struct dns_rr *rr)
+{
+	const unsigned char *rd = abuf + off;
+	char *name = NULL;
+	long enclen;
+
+	switch (a->type) {
+	case DNS_T_A:
+		if (rdlen != 4)
+			return -1;
+		memcpy(&rr->u.a, rd, 4);
+		return 0;
+	case DNS_T_AAAA:
+		if (rdlen != 16)
+			return -1;
+		memcpy(&rr->u.aaaa, rd, 16);
+		return 0;
+	case DNS_T_MX:
+		if (rdlen < 3)
+			return -1;
+		rr->u.pref = (int)get16(rd);
+		rd += 2;
+		/* fall through */
+	case DNS_T_PTR:
+		if (ares_expand_name(rd, abuf, alen, &name, &enclen) != ARES_SUCCESS)
+			return -1;
+		rr->len = strnlen(name, DNS_NAME_MAX);
+		rr->str = buf_add(a, room, name, rr->len);
+		ares_free_string(name);
+		return rr->str ? 0 : -1;
+	case DNS_T_TXT: {
+		char txt[DNS_RR_TXT_MAX];
+		size_t n = 0;
+
+		/* character-strings, joined (RFC 7208 3.3) */
+		for (unsigned i = 0; i < rdlen;) {
+			unsigned l = rd[i++];
+
+			if (i + l > rdlen)
+				return -1;
+			for (unsigned j = 0; j < l; j++) {
+				if (n == sizeof(txt)) {
+					rr->truncated = 1;
+					break;
+				}
+				txt[n++] = (char)rd[i + j];
+			}
+			i += l;
+		}
+		rr->len = n;
+		rr->str = buf_add(a, room, txt, n);
+		return rr->str ? 0 : -1;
+	}
+	}
+	return -1;
+}
+
+struct dns_answer *dns_answer_parse_rr(int status, const unsigned char *abuf, int alen, int type,
+				       int max_ttl)
+{
+	/* Room for DNS_RR_MAX of the largest records of any type. */
+	size_t room = type == DNS_T_TXT ? DNS_RR_MAX * (DNS_RR_TXT_MAX + 1)
+					: DNS_RR_MAX * (DNS_NAME_MAX + 1);
+	struct dns_answer *a = xcalloc(1, sizeof(*a) + room), *c;
+	int off, qd, an, rcode;
+
+	a->type = type;
+	a->ttl = max_ttl;
+	if (status == ARES_ETIMEOUT) {
+		a->status = DNS_Q_TIMEOUT;
+		goto out;
+	}
+	a->status = DNS_Q_FAIL;
+	if (abuf == NULL || alen < 12)
+		goto out;
+	rcode = abuf[3] & 0x0f;
+	qd = (int)get16(abuf + 4);
+	an = (int)get16(abuf + 6);
+	if (rcode == 3) {
+		a->status = DNS_Q_NXDOMAIN;
+		goto out;
+	}
+	if (rcode != 0)
+		goto out;
+	off = 12;
+	for (int i = 0; i < qd && off >= 0; i++)
+		if ((off = skip_name(abuf, alen, off)) >= 0)
+			off = off + 4 <= alen ? off + 4 : -1;
+	/* an is at most 65535, each record at least 11 bytes: bounded by alen too. */
+	for (int i = 0; i < an && off >= 0; i++) {
+		unsigned rtype, rdlen;
+		long ttl;
+
+		if ((off = skip_name(abuf, alen, off)) < 0 || off + 10 > alen)
+			goto out;
+		rtype = get16(abuf + off);
+		ttl = (long)((unsigned long)get16(abuf + off + 4) << 16 | get16(abuf + off + 6));
+		rdlen = get16(abuf + off + 8);
+		off += 10;
+		if (off + (int)rdlen > alen)
+			goto out;
+		if ((int)rtype == type && get16(abuf + off - 8) == 1 /* IN */) {
+			a->nrr_all++;
+			if (a->nrr < DNS_RR_MAX) {
+				if (parse_rdata(a, room, abuf, alen, off, rdlen, &a->rr[a->nrr]) < 0)
+					goto out;
+				if (ttl >= 0 && ttl < a->ttl)
+					a->ttl = (int)ttl;
+				a->nrr++;
+			}
+		}
+		off += (int)rdlen;
+	}
+	if (off < 0)
+		goto out;
+	a->status = a->nrr > 0 ? DNS_Q_OK : DNS_Q_NODATA;
+out:
+	if (a->status != DNS_Q_OK) {
+		a->nrr = a->nrr_all = 0;
+		a->buflen = 0;
+	}
+	c = answer_dup(a);
+	free(a);
+	return c;
+}
+
+static void on_query(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query_ctx *q = arg;
+	struct dns *d = q->d;
+	struct dns_answer *a;
+
+	(void)timeouts;
+	d->pending--;
+	/*
+	 * c-ares reports NXDOMAIN, NODATA and SERVFAIL as statuses but still
+	 * hands over the packet; the packet is what is read, the status only
+	 * when there is none (timeout, cancelled, unreachable).
+	 */
+	if (status == ARES_ENOTFOUND || status == ARES_ENODATA || status == ARES_ESERVFAIL ||
+	    status == ARES_EREFUSED)
+		a = dns_answer_parse_rr(abuf && alen >= 12 ? ARES_SUCCESS : status, abuf, alen,
+					q->type, d->p.max_ttl);
+	else
+		a = dns_answer_parse_rr(status, status == ARES_SUCCESS ? abuf : NULL, alen, q->type,
+					d->p.max_ttl);
+	if (status == ARES_ENOTFOUND && a->status == DNS_Q_FAIL && (abuf == NULL || alen < 12))
+		a->status = DNS_Q_NXDOMAIN;
+	if (status == ARES_ENODATA && a->status == DNS_Q_FAIL && (abuf == NULL || alen < 12))
+		a->status = DNS_Q_NODATA;
+	if (a->status == DNS_Q_OK)
+		qcache_put(d, q->name, q->type, a, a->ttl);
+	else if (a->status == DNS_Q_NODATA || a->status == DNS_Q_NXDOMAIN)
+		qcache_put(d, q->name, q->type, a, d->p.negative_ttl);
+	q->cb(q->arg, q->name, q->type, a);
+	free(a);
+	free(q);
+}
+
+void dns_query(struct dns *d, const char *name, int type, dns_query_cb *cb, void *arg)
+{
+	struct qcache_entry *e;
+	struct dns_query_ctx *q;
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253) {
+		struct dns_answer a = {.status = DNS_Q_FAIL, .type = type};
+
+		cb(arg, name, type, &a);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	memcpy(q->name, name, len);
+	q->name[len] = '\0';
+	if ((e = qcache_find(d, q->name, type)) != NULL && e->expires > now()) {
+		cb(arg, name, type, e->a);
+		free(q);
+		return;
+	}
+	q->d = d;
+	q->cb = cb;
+	q->arg = arg;
+	q->type = type;
+	d->pending++;
+	ares_query(d->ch, q->name, 1 /* C_IN */, type, on_query, q);
 }

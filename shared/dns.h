@@ -89,4 +89,69 @@ int dns_answer_parse(int status, const unsigned char *abuf, int alen, int max_tt
 /* Human-readable status. */
 const char *dns_status_str(enum dns_status s);
 
+/*
+ * Generic queries (TXT, A, AAAA, MX, PTR) for SPF and the other checks
+ * that need more than block-list A records: the records of the asked type
+ * parsed out of the answer, and the answer's kind told apart, since SPF's
+ * void-lookup limit and its temperror depend on it (RFC 7208 4.6.4, 2.6.6).
+ * Cached by TTL (negative answers for negative_ttl) in a cache of its own,
+ * as large as the A cache. Bounded: at most DNS_RR_MAX records kept (nrr_all
+ * counts all), names at most 255 bytes, a TXT record's strings joined up to
+ * DNS_RR_TXT_MAX bytes (longer ones are cut and marked truncated).
+ */
+enum dns_qtype {
+	DNS_T_A = 1,
+	DNS_T_PTR = 12,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28,
+};
+
+enum dns_qstatus {
+	DNS_Q_OK,	/* NOERROR with at least one record of the type */
+	DNS_Q_NODATA,	/* NOERROR, no record of the type */
+	DNS_Q_NXDOMAIN, /* the name does not exist */
+	DNS_Q_TIMEOUT,	/* no answer within timeout x tries */
+	DNS_Q_FAIL,	/* SERVFAIL, REFUSED, malformed answer, bad name */
+};
+
+#define DNS_RR_MAX 32
+#define DNS_RR_TXT_MAX 4096
+
+struct dns_rr {
+	union {
+		struct in_addr a;	/* A */
+		struct in6_addr aaaa;	/* AAAA */
+		int pref;		/* MX preference */
+	} u;
+	const char *str;	/* MX/PTR target name or TXT text (NUL-terminated; TXT may hold NULs) */
+	size_t len;		/* length of str */
+	int truncated;		/* TXT cut at DNS_RR_TXT_MAX */
+};
+
+struct dns_answer {
+	enum dns_qstatus status;
+	int type;
+	int nrr;		/* records in rr[] */
+	int nrr_all;		/* records of the type in the answer, kept or not */
+	int ttl;		/* smallest TTL of the kept records */
+	int cached;		/* answered from the cache */
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t buflen;
+	char buf[];		/* the strings rr[].str point into */
+};
+
+/* Called once per query, possibly before dns_query() returns (cache hit); a is freed after. */
+typedef void dns_query_cb(void *arg, const char *name, int type, const struct dns_answer *a);
+/* Ask for the records of type at name (absolute; a trailing dot is ignored). */
+void dns_query(struct dns *d, const char *name, int type, dns_query_cb *cb, void *arg);
+/*
+ * An answer packet (c-ares status and raw reply) as a dns_answer of type,
+ * malloc'd (free() it), never NULL. Split out for the fuzzer.
+ */
+struct dns_answer *dns_answer_parse_rr(int status, const unsigned char *abuf, int alen,
+				       int type, int max_ttl);
+/* Human-readable query status. */
+const char *dns_qstatus_str(enum dns_qstatus s);
+
 #endif
