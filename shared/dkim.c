@@ -1,0 +1,948 @@
+/*
+ * dkim - DKIM verification (RFC 6376), with RFC 8301's algorithm and key
+ * size rules and RFC 8463's Ed25519; see dkim.h.
+ *
+ * The cryptography is OpenSSL 3's EVP: RSA as PKCS#1 v1.5 over the SHA-256
+ * digest of the canonical header stream, Ed25519 (PureEdDSA) over that
+ * same 32-byte digest, as RFC 8463 section 3 says.
+ *
+ * Limits: every tag-list at most DKIM_TAGLIST_MAX bytes and DKIM_TAGS_MAX
+ * tags, h= at most DKIM_HNAMES_MAX names, DKIM_MAX_SIGS signatures, and
+ * the header fields kept for hashing at most HDR_MAX fields, HDR_BYTES.
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim.h"
+#include "mem.h"
+#include "sbuf.h"
+
+#define HDR_MAX 1000
+#define HDR_BYTES (1024 * 1024)
+
+/* ---- tag-lists (RFC 6376 section 3.2) ---------------------------------- */
+
+static int is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* VALCHAR = %x21-3A / %x3C-7E: printable ASCII but ';'. */
+static int is_valchar(char c)
+{
+	return c >= 0x21 && c <= 0x7e && c != ';';
+}
+
+/* Skip FWS: WSP, and CRLF (or LF) only when WSP follows it. */
+static size_t skip_fws(const char *s, size_t len, size_t i)
+{
+	for (;;) {
+		if (i < len && is_wsp(s[i])) {
+			i++;
+		} else if (i + 2 < len && s[i] == '\r' && s[i + 1] == '\n' && is_wsp(s[i + 2])) {
+			i += 3;
+		} else if (i + 1 < len && s[i] == '\n' && is_wsp(s[i + 1])) {
+			i += 2;
+		} else {
+			return i;
+		}
+	}
+}
+
+int dkim_taglist_parse(const char *s, size_t len, struct dkim_taglist *tl, char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	tl->n = 0;
+	if (len > DKIM_TAGLIST_MAX) {
+		snprintf(err, errlen, "tag-list longer than %d bytes", DKIM_TAGLIST_MAX);
+		return -1;
+	}
+	/* Each round consumes at least one byte or returns: the loop ends at len. */
+	while (i < len) {
+		struct dkim_tag *t;
+		size_t n0, v0, vend;
+
+		i = skip_fws(s, len, i);
+		if (i == len)
+			break;
+		if (!is_alpha(s[i])) {
+			snprintf(err, errlen, "bad tag name at byte %zu", i);
+			return -1;
+		}
+		n0 = i;
+		while (i < len && (is_alpha(s[i]) || is_digit(s[i]) || s[i] == '_'))
+			i++;
+		if (tl->n == DKIM_TAGS_MAX) {
+			snprintf(err, errlen, "more than %d tags", DKIM_TAGS_MAX);
+			return -1;
+		}
+		t = &tl->t[tl->n];
+		t->name = s + n0;
+		t->nlen = i - n0;
+		i = skip_fws(s, len, i);
+		if (i == len || s[i] != '=') {
+			snprintf(err, errlen, "tag %.*s without '='", (int)t->nlen, t->name);
+			return -1;
+		}
+		i = skip_fws(s, len, i + 1);
+		v0 = vend = i;
+		/* tag-value: VALCHARs, with FWS only between them. */
+		while (i < len && s[i] != ';') {
+			size_t j = skip_fws(s, len, i);
+
+			if (j > i) {
+				i = j;
+				continue;
+			}
+			if (!is_valchar(s[i])) {
+				snprintf(err, errlen, "bad byte 0x%02x in tag %.*s",
+				         (unsigned char)s[i], (int)t->nlen, t->name);
+				return -1;
+			}
+			vend = ++i;
+		}
+		t->val = s + v0;
+		t->vlen = vend - v0;
+		for (int k = 0; k < tl->n; k++)
+			if (tl->t[k].nlen == t->nlen &&
+			    memcmp(tl->t[k].name, t->name, t->nlen) == 0) {
+				snprintf(err, errlen, "duplicate tag %.*s", (int)t->nlen, t->name);
+				return -1;
+			}
+		tl->n++;
+		if (i < len)
+			i++; /* the ';' */
+	}
+	return 0;
+}
+
+static const struct dkim_tag *tag_get(const struct dkim_taglist *tl, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (int k = 0; k < tl->n; k++)
+		if (tl->t[k].nlen == nlen && memcmp(tl->t[k].name, name, nlen) == 0)
+			return &tl->t[k];
+	return NULL;
+}
+
+static int tag_is(const struct dkim_tag *t, const char *v)
+{
+	return t->vlen == strlen(v) && memcmp(t->val, v, t->vlen) == 0;
+}
+
+static int tag_is_nocase(const struct dkim_tag *t, const char *v)
+{
+	return t->vlen == strlen(v) && strncasecmp(t->val, v, t->vlen) == 0;
+}
+
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict base64 with folding whitespace between characters (RFC 6376's base64string):
+ * bytes into out (at most outlen); -1 on a bad character, bad padding or overflow.
+ */
+static int b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen, size_t *n)
+{
+	unsigned acc = 0;
+	int bits = 0, pad = 0, chars = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int v;
+
+		if (is_wsp(c) || c == '\r' || c == '\n')
+			continue;
+		chars++;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || (v = b64_val(c)) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (*n == outlen)
+				return -1;
+			out[(*n)++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (pad > 2 || chars % 4 != 0)
+		return -1;
+	return 0;
+}
+
+/* A decimal number of at most 18 digits (RFC 6376 allows 12 for times, 76 for l=). */
+static int num_parse(const struct dkim_tag *t, int64_t *v)
+{
+	*v = 0;
+	if (t->vlen == 0 || t->vlen > 18)
+		return -1;
+	for (size_t i = 0; i < t->vlen; i++) {
+		if (!is_digit(t->val[i]))
+			return -1;
+		*v = *v * 10 + (t->val[i] - '0');
+	}
+	return 0;
+}
+
+/* A domain name: labels of letters, digits, '-' and '_', dots between; copied lower case. */
+static int domain_copy1(const char *p, size_t len, char *out, size_t outlen)
+{
+	size_t label = 0;
+
+	if (len == 0 || len >= outlen || len > DKIM_DOMAIN_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+		} else if (is_alpha(c) || is_digit(c) || c == '-' || c == '_') {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+		out[i] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+	}
+	out[len] = '\0';
+	return label == 0 ? -1 : 0;
+}
+
+static int domain_copy(const char *p, size_t len, char *out, size_t outlen)
+{
+	if (domain_copy1(p, len, out, outlen) == 0)
+		return 0;
+	out[0] = '\0';
+	return -1;
+}
+
+/* ---- DKIM-Signature (RFC 6376 sections 3.5 and 6.1.1) ------------------ */
+
+static enum dkim_result perm(char *err, size_t errlen, const char *why)
+{
+	snprintf(err, errlen, "%s", why);
+	return DKIM_PERMERROR;
+}
+
+static int parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	size_t i = 0;
+	int from = 0;
+
+	sig->nh = 0;
+	while (i <= t->vlen) {
+		size_t j = i, n;
+
+		while (j < t->vlen && t->val[j] != ':')
+			j++;
+		n = j;
+		while (i < n && (is_wsp(t->val[i]) || t->val[i] == '\r' || t->val[i] == '\n'))
+			i++;
+		while (n > i &&
+		       (is_wsp(t->val[n - 1]) || t->val[n - 1] == '\r' || t->val[n - 1] == '\n'))
+			n--;
+		if (n == i || n - i >= sizeof(sig->h[0]) || sig->nh == DKIM_HNAMES_MAX)
+			return -1;
+		for (size_t k = 0; k < n - i; k++) {
+			char c = t->val[i + k];
+
+			if (c <= 0x20 || c > 0x7e || c == ':')
+				return -1;
+			sig->h[sig->nh][k] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+		}
+		sig->h[sig->nh][n - i] = '\0';
+		from |= strcmp(sig->h[sig->nh], "from") == 0;
+		sig->nh++;
+		i = j + 1;
+	}
+	return from ? 0 : -2;
+}
+
+static int parse_c(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	const char *slash = memchr(t->val, '/', t->vlen);
+	size_t hl = slash ? (size_t)(slash - t->val) : t->vlen;
+	struct dkim_tag h = {.val = t->val, .vlen = hl}, b;
+
+	sig->hcanon = sig->bcanon = DKIM_SIMPLE;
+	if (tag_is(&h, "relaxed"))
+		sig->hcanon = DKIM_RELAXED;
+	else if (!tag_is(&h, "simple"))
+		return -1;
+	if (slash == NULL)
+		return 0;
+	b.val = slash + 1;
+	b.vlen = t->vlen - hl - 1;
+	if (tag_is(&b, "relaxed"))
+		sig->bcanon = DKIM_RELAXED;
+	else if (!tag_is(&b, "simple"))
+		return -1;
+	return 0;
+}
+
+/* i= is [local-part] "@" domain; its domain must be d= or below it. */
+static int parse_i(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	const char *at = NULL;
+	size_t dl, sl = strlen(sig->d);
+
+	for (size_t k = t->vlen; k > 0; k--)
+		if (t->val[k - 1] == '@') {
+			at = t->val + k - 1;
+			break;
+		}
+	if (at == NULL)
+		return -1;
+	dl = t->vlen - (size_t)(at + 1 - t->val);
+	if (domain_copy(at + 1, dl, sig->auid_domain, sizeof(sig->auid_domain)) < 0)
+		return -1;
+	if (dl < sl || strcmp(sig->auid_domain + dl - sl, sig->d) != 0)
+		return -1;
+	if (dl > sl && sig->auid_domain[dl - sl - 1] != '.')
+		return -1;
+	return 0;
+}
+
+static enum dkim_result check_times(const struct dkim_taglist *tl, int64_t now, int64_t jitter,
+                                    struct dkim_sig *sig, char *err, size_t errlen)
+{
+	const struct dkim_tag *t;
+
+	sig->t = sig->x = -1;
+	if ((t = tag_get(tl, "t")) && num_parse(t, &sig->t) < 0)
+		return perm(err, errlen, "bad t= tag");
+	if ((t = tag_get(tl, "x")) && num_parse(t, &sig->x) < 0)
+		return perm(err, errlen, "bad x= tag");
+	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
+		return perm(err, errlen, "x= before t=");
+	if (sig->x >= 0 && sig->x < now - jitter)
+		return perm(err, errlen, "signature expired");
+	if (sig->t >= 0 && sig->t > now + jitter)
+		return perm(err, errlen, "signature from the future");
+	return DKIM_PASS;
+}
+
+enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_t jitter,
+                                struct dkim_sig *sig, char *err, size_t errlen)
+{
+	static const char *const need[] = {"v", "a", "b", "bh", "d", "h", "s"};
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+	int64_t l;
+	int r;
+
+	memset(sig, 0, sizeof(*sig));
+	sig->t = sig->x = -1;
+	if (dkim_taglist_parse(val, len, &tl, err, errlen) < 0)
+		return DKIM_PERMERROR;
+	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+		if (tag_get(&tl, need[k]) == NULL) {
+			snprintf(err, errlen, "no %s= tag", need[k]);
+			return DKIM_PERMERROR;
+		}
+	t = tag_get(&tl, "d");
+	if (domain_copy(t->val, t->vlen, sig->d, sizeof(sig->d)) < 0)
+		return perm(err, errlen, "bad d= tag");
+	t = tag_get(&tl, "s");
+	if (t->vlen == 0 || t->vlen > DKIM_SELECTOR_MAX ||
+	    domain_copy(t->val, t->vlen, sig->s, sizeof(sig->s)) < 0)
+		return perm(err, errlen, "bad s= tag");
+	if (!tag_is(tag_get(&tl, "v"), "1"))
+		return perm(err, errlen, "v= is not 1");
+	t = tag_get(&tl, "a");
+	if (tag_is_nocase(t, "rsa-sha256"))
+		sig->alg = DKIM_RSA_SHA256;
+	else if (tag_is_nocase(t, "ed25519-sha256"))
+		sig->alg = DKIM_ED25519_SHA256;
+	else if (tag_is_nocase(t, "rsa-sha1"))
+		sig->alg = DKIM_RSA_SHA1;
+	else
+		return perm(err, errlen, "unknown algorithm");
+	if ((t = tag_get(&tl, "c")) && parse_c(t, sig) < 0)
+		return perm(err, errlen, "bad c= tag");
+	if ((r = parse_h(tag_get(&tl, "h"), sig)) < 0)
+		return perm(err, errlen, r == -2 ? "From not signed" : "bad h= tag");
+	t = tag_get(&tl, "b");
+	sig->b_off = (size_t)(t->val - val);
+	sig->b_end = sig->b_off + t->vlen;
+	if (b64_decode(t->val, t->vlen, sig->b, sizeof(sig->b), &sig->blen) < 0 || sig->blen == 0)
+		return perm(err, errlen, "bad b= tag");
+	t = tag_get(&tl, "bh");
+	if (b64_decode(t->val, t->vlen, sig->bh, sizeof(sig->bh), &sig->bhlen) < 0 ||
+	    sig->bhlen == 0)
+		return perm(err, errlen, "bad bh= tag");
+	if ((t = tag_get(&tl, "i")) && parse_i(t, sig) < 0)
+		return perm(err, errlen, "i= not within d=");
+	if ((t = tag_get(&tl, "l"))) {
+		/* More than 18 digits is more than any body moat sees: the whole body. */
+		if (t->vlen > 76 || t->vlen == 0)
+			return perm(err, errlen, "bad l= tag");
+		for (size_t k = 0; k < t->vlen; k++)
+			if (!is_digit(t->val[k]))
+				return perm(err, errlen, "bad l= tag");
+		sig->has_l = 1;
+		sig->l = num_parse(t, &l) == 0 ? (uint64_t)l : UINT64_MAX;
+	}
+	if ((t = tag_get(&tl, "q"))) {
+		/* Colon-separated methods; dns/txt is the only one defined. */
+		int ok = 0;
+
+		for (size_t k = 0; k + 7 <= t->vlen; k++)
+			if (memcmp(t->val + k, "dns/txt", 7) == 0 &&
+			    (k == 0 || t->val[k - 1] == ':') &&
+			    (k + 7 == t->vlen || t->val[k + 7] == ':'))
+				ok = 1;
+		if (!ok)
+			return perm(err, errlen, "no dns/txt in q=");
+	}
+	if (check_times(&tl, now, jitter, sig, err, errlen) != DKIM_PASS)
+		return DKIM_PERMERROR;
+	if (sig->alg == DKIM_RSA_SHA1) {
+		snprintf(err, errlen, "rsa-sha1 refused (RFC 8301)");
+		return DKIM_POLICY;
+	}
+	if ((sig->alg == DKIM_ED25519_SHA256 && sig->bhlen != 32) ||
+	    (sig->alg == DKIM_RSA_SHA256 && sig->bhlen != 32))
+		return perm(err, errlen, "bh= is not a SHA-256 digest");
+	return DKIM_PASS;
+}
+
+/* ---- key records (RFC 6376 section 3.6.1) ------------------------------ */
+
+/* Whether a colon-separated list holds item (FWS around items allowed). */
+static int list_has(const struct dkim_tag *t, const char *item)
+{
+	size_t i = 0, il = strlen(item);
+
+	while (i <= t->vlen) {
+		size_t j = i, a, b;
+
+		while (j < t->vlen && t->val[j] != ':')
+			j++;
+		a = i;
+		b = j;
+		while (a < b && (is_wsp(t->val[a]) || t->val[a] == '\r' || t->val[a] == '\n'))
+			a++;
+		while (b > a &&
+		       (is_wsp(t->val[b - 1]) || t->val[b - 1] == '\r' || t->val[b - 1] == '\n'))
+			b--;
+		if (b - a == il && strncasecmp(t->val + a, item, il) == 0)
+			return 1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+int dkim_key_parse(const char *txt, size_t len, struct dkim_key *key, char *err, size_t errlen)
+{
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+
+	memset(key, 0, sizeof(*key));
+	if (dkim_taglist_parse(txt, len, &tl, err, errlen) < 0)
+		return -1;
+	/* v= is optional, but when present it is the first tag and says DKIM1. */
+	if ((t = tag_get(&tl, "v")) && (t != &tl.t[0] || !tag_is(t, "DKIM1"))) {
+		snprintf(err, errlen, "key v= is not DKIM1");
+		return -1;
+	}
+	if ((t = tag_get(&tl, "h")) && !list_has(t, "sha256")) {
+		snprintf(err, errlen, "key h= does not allow sha256");
+		return -1;
+	}
+	key->k = DKIM_KEY_RSA;
+	if ((t = tag_get(&tl, "k"))) {
+		if (tag_is(t, "ed25519"))
+			key->k = DKIM_KEY_ED25519;
+		else if (!tag_is(t, "rsa")) {
+			snprintf(err, errlen, "unknown key type k=%.*s",
+			         (int)(t->vlen > 20 ? 20 : t->vlen), t->val);
+			return -1;
+		}
+	}
+	if ((t = tag_get(&tl, "s")) && !list_has(t, "*") && !list_has(t, "email")) {
+		snprintf(err, errlen, "key not for email (s=)");
+		return -1;
+	}
+	if ((t = tag_get(&tl, "t"))) {
+		key->testing = list_has(t, "y");
+		key->strict = list_has(t, "s");
+	}
+	if ((t = tag_get(&tl, "p")) == NULL) {
+		snprintf(err, errlen, "key without p=");
+		return -1;
+	}
+	if (t->vlen == 0) {
+		key->revoked = 1;
+		return 0;
+	}
+	if (b64_decode(t->val, t->vlen, key->p, sizeof(key->p), &key->plen) < 0 || key->plen == 0) {
+		snprintf(err, errlen, "bad p= in key");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- one message ------------------------------------------------------- */
+
+struct one {
+	struct dkim *dk;
+	struct dkim_sig sig;
+	struct dkim_sig_result res;
+	int done;    /* res is final */
+	int waiting; /* key lookup in flight */
+	unsigned char hhash[32];
+	EVP_MD_CTX *bh;
+	uint64_t hashed; /* canonical body bytes hashed */
+	struct dkim_bcanon bc;
+	struct dkim_key key;
+	int key_ok;
+};
+
+struct hdr {
+	size_t off, len;
+};
+
+struct dkim {
+	struct dkim_params p;
+	struct sbuf raw; /* the header fields kept, back to back */
+	struct hdr *h;
+	size_t nh, overflow;
+	struct one sig[DKIM_MAX_SIGS];
+	int nsig;
+	int eom, pending, reported;
+	dkim_done_cb *done;
+	void *arg;
+};
+
+struct dkim *dkim_new(const struct dkim_params *p)
+{
+	struct dkim *dk = xcalloc(1, sizeof(*dk));
+
+	dk->p = *p;
+	if (dk->p.max_sigs <= 0 || dk->p.max_sigs > DKIM_MAX_SIGS)
+		dk->p.max_sigs = DKIM_MAX_SIGS;
+	sbuf_init(&dk->raw);
+	dk->h = xcalloc(HDR_MAX, sizeof(*dk->h));
+	return dk;
+}
+
+void dkim_free(struct dkim *dk)
+{
+	if (dk == NULL)
+		return;
+	for (int i = 0; i < dk->nsig; i++) {
+		EVP_MD_CTX_free(dk->sig[i].bh);
+		/* A lookup still in flight must find no message: its callback checks dk. */
+		dk->sig[i].dk = NULL;
+	}
+	sbuf_free(&dk->raw);
+	free(dk->h);
+	/*
+	 * Lookups in flight keep a pointer to their struct one: the caller cancels them
+	 * (dns_free runs their callbacks) before freeing, or waits for dkim_done().
+	 */
+	free(dk);
+}
+
+void dkim_header(struct dkim *dk, const char *field, size_t len)
+{
+	if (dk->nh == HDR_MAX || dk->raw.len + len > HDR_BYTES) {
+		dk->overflow++;
+		return;
+	}
+	dk->h[dk->nh].off = dk->raw.len;
+	dk->h[dk->nh].len = len;
+	sbuf_append(&dk->raw, field, len);
+	dk->nh++;
+}
+
+static const char *hdr_ptr(const struct dkim *dk, size_t i)
+{
+	return dk->raw.data + dk->h[i].off;
+}
+
+/* Whether header i has the name n (lower case). */
+static int hdr_is(const struct dkim *dk, size_t i, const char *n)
+{
+	const char *f = hdr_ptr(dk, i);
+	size_t len = dk->h[i].len, nl = strlen(n), k = nl;
+
+	if (len <= nl || strncasecmp(f, n, nl) != 0)
+		return 0;
+	while (k < len && is_wsp(f[k]))
+		k++;
+	return k < len && f[k] == ':';
+}
+
+static void finish(struct one *o, enum dkim_result r, const char *why)
+{
+	o->res.result = r;
+	snprintf(o->res.reason, sizeof(o->res.reason), "%s", why ? why : "");
+	o->done = 1;
+}
+
+static void emit_body(void *arg, const char *p, size_t len)
+{
+	struct one *o = arg;
+
+	if (o->sig.has_l) {
+		uint64_t room = o->sig.l > o->hashed ? o->sig.l - o->hashed : 0;
+
+		if (len > room)
+			len = (size_t)room;
+	}
+	if (len > 0)
+		EVP_DigestUpdate(o->bh, p, len);
+	o->hashed += len;
+}
+
+/*
+ * The header hash: the fields h= names, each the lowest not yet used of its name (RFC 6376
+ * section 5.4.2), then this DKIM-Signature with b= emptied and no final CRLF.
+ */
+static void hash_headers(struct dkim *dk, struct one *o, size_t self)
+{
+	size_t last[DKIM_HNAMES_MAX];
+	struct sbuf c;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const char *f = hdr_ptr(dk, self);
+	size_t colon = (size_t)((const char *)memchr(f, ':', dk->h[self].len) - f);
+	unsigned int n = 0;
+
+	sbuf_init(&c);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (int k = 0; k < o->sig.nh; k++) {
+		size_t i = dk->nh;
+
+		/* The same name again continues upwards from where it stopped. */
+		for (int j = 0; j < k; j++)
+			if (strcmp(o->sig.h[j], o->sig.h[k]) == 0)
+				i = last[j];
+		last[k] = 0;
+		while (i > 0) {
+			i--;
+			if (hdr_is(dk, i, o->sig.h[k])) {
+				sbuf_reset(&c);
+				dkim_hcanon(o->sig.hcanon, hdr_ptr(dk, i), dk->h[i].len, 0, &c);
+				EVP_DigestUpdate(md, c.data, c.len);
+				break;
+			}
+		}
+		last[k] = i;
+	}
+	/* The signature itself, b= value cut out (offsets are within its value). */
+	sbuf_reset(&c);
+	{
+		struct sbuf cut;
+		size_t vb = colon + 1;
+
+		sbuf_init(&cut);
+		sbuf_append(&cut, f, vb + o->sig.b_off);
+		sbuf_append(&cut, f + vb + o->sig.b_end, dk->h[self].len - vb - o->sig.b_end);
+		dkim_hcanon(o->sig.hcanon, cut.data, cut.len, 1, &c);
+		sbuf_free(&cut);
+	}
+	EVP_DigestUpdate(md, c.data, c.len);
+	EVP_DigestFinal_ex(md, o->hhash, &n);
+	EVP_MD_CTX_free(md);
+	sbuf_free(&c);
+}
+
+static void report(struct dkim *dk)
+{
+	if (dk->reported || !dk->eom || dk->pending > 0)
+		return;
+	dk->reported = 1;
+	if (dk->done)
+		dk->done(dk->arg, dk);
+}
+
+static void verify_one(struct one *o);
+
+static void on_key(void *arg, enum dkim_dns st, const char *txt, size_t len)
+{
+	struct one *o = arg;
+	struct dkim *dk = o->dk;
+	char err[96];
+
+	o->waiting = 0;
+	if (dk == NULL)
+		return;
+	dk->pending--;
+	if (st == DKIM_DNS_TEMPFAIL) {
+		finish(o, DKIM_TEMPERROR, "key lookup failed");
+	} else if (st == DKIM_DNS_NOTFOUND) {
+		finish(o, DKIM_PERMERROR, "no key");
+	} else if (dkim_key_parse(txt, len, &o->key, err, sizeof(err)) < 0) {
+		finish(o, DKIM_PERMERROR, err);
+	} else {
+		o->key_ok = 1;
+		o->res.testing = o->key.testing;
+		if (dk->eom)
+			verify_one(o);
+	}
+	report(dk);
+}
+
+void dkim_eoh(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done, void *arg)
+{
+	int seen = 0;
+
+	dk->done = done;
+	dk->arg = arg;
+	for (size_t i = 0; i < dk->nh && seen < dk->p.max_sigs; i++) {
+		struct one *o;
+		const char *f = hdr_ptr(dk, i), *colon;
+		char err[96];
+		enum dkim_result pr;
+
+		if (!hdr_is(dk, i, "dkim-signature"))
+			continue;
+		seen++;
+		o = &dk->sig[dk->nsig++];
+		o->dk = dk;
+		colon = memchr(f, ':', dk->h[i].len);
+		pr = dkim_sig_parse(colon + 1, dk->h[i].len - (size_t)(colon + 1 - f), dk->p.now,
+		                    dk->p.jitter, &o->sig, err, sizeof(err));
+		memcpy(o->res.domain, o->sig.d, sizeof(o->res.domain));
+		memcpy(o->res.selector, o->sig.s, sizeof(o->res.selector));
+		if (pr != DKIM_PASS) {
+			finish(o, pr, err);
+			continue;
+		}
+		if (dk->overflow) {
+			finish(o, DKIM_PERMERROR, "too many header fields");
+			continue;
+		}
+		hash_headers(dk, o, i);
+		o->bh = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(o->bh, EVP_sha256(), NULL);
+		dkim_bcanon_init(&o->bc, o->sig.bcanon, emit_body, o);
+	}
+	/* Ask for the keys last: an answer from a cache may come before lookup() returns. */
+	for (int k = 0; k < dk->nsig; k++) {
+		struct one *o = &dk->sig[k];
+		char name[DKIM_SELECTOR_MAX + DKIM_DOMAIN_MAX + 16];
+
+		if (o->done)
+			continue;
+		snprintf(name, sizeof(name), "%s._domainkey.%s", o->sig.s, o->sig.d);
+		if (strlen(name) > 253) {
+			finish(o, DKIM_PERMERROR, "key name too long");
+			continue;
+		}
+		o->waiting = 1;
+		dk->pending++;
+		r->lookup(r->ctx, name, on_key, o);
+	}
+}
+
+void dkim_body(struct dkim *dk, const char *p, size_t len)
+{
+	for (int k = 0; k < dk->nsig; k++)
+		if (dk->sig[k].bh)
+			dkim_bcanon_feed(&dk->sig[k].bc, p, len);
+}
+
+static int rsa_verify(struct one *o, EVP_PKEY *pk)
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pk, NULL);
+	int ok = pc && EVP_PKEY_verify_init(pc) == 1 &&
+	         EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+	         EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+	         EVP_PKEY_verify(pc, o->sig.b, o->sig.blen, o->hhash, sizeof(o->hhash)) == 1;
+
+	EVP_PKEY_CTX_free(pc);
+	return ok;
+}
+
+static int ed25519_verify(struct one *o, EVP_PKEY *pk)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
+	         EVP_DigestVerify(md, o->sig.b, o->sig.blen, o->hhash, sizeof(o->hhash)) == 1;
+
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* An RSA key: SubjectPublicKeyInfo as RFC 6376 says, or a bare PKCS#1 RSAPublicKey. */
+static EVP_PKEY *rsa_key(const struct dkim_key *k)
+{
+	const unsigned char *pp = k->p;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &pp, (long)k->plen);
+
+	if (pk && EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	if (pk == NULL) {
+		pp = k->p;
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &pp, (long)k->plen);
+	}
+	return pk;
+}
+
+/* The key is in and the body hashed: the verdict. */
+static void verify_one(struct one *o)
+{
+	unsigned char bh[32];
+	unsigned int n = 0;
+	EVP_PKEY *pk = NULL;
+	int ok, bits;
+
+	if (o->done)
+		return;
+	if (o->key.revoked)
+		return finish(o, DKIM_PERMERROR, "key revoked");
+	if ((o->sig.alg == DKIM_ED25519_SHA256) != (o->key.k == DKIM_KEY_ED25519))
+		return finish(o, DKIM_PERMERROR, "key type does not match a=");
+	if (o->key.strict && o->sig.auid_domain[0] && strcmp(o->sig.auid_domain, o->sig.d) != 0)
+		return finish(o, DKIM_PERMERROR, "i= not d= with key t=s");
+	if (o->key.k == DKIM_KEY_ED25519) {
+		if (o->key.plen != 32)
+			return finish(o, DKIM_PERMERROR, "bad ed25519 key");
+		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, o->key.p, o->key.plen);
+	} else {
+		pk = rsa_key(&o->key);
+	}
+	if (pk == NULL)
+		return finish(o, DKIM_PERMERROR, "bad key");
+	bits = EVP_PKEY_get_bits(pk);
+	EVP_DigestFinal_ex(o->bh, bh, &n);
+	/* An l= longer than the body: dkimpy and Rspamd hash the whole body, so do we. */
+	if (n != o->sig.bhlen || memcmp(bh, o->sig.bh, n) != 0) {
+		EVP_PKEY_free(pk);
+		return finish(o, DKIM_FAIL, "body hash mismatch");
+	}
+	ok = o->key.k == DKIM_KEY_ED25519 ? ed25519_verify(o, pk) : rsa_verify(o, pk);
+	EVP_PKEY_free(pk);
+	if (!ok)
+		return finish(o, DKIM_FAIL, "signature mismatch");
+	if (o->key.k == DKIM_KEY_RSA && bits < 1024)
+		return finish(o, DKIM_POLICY, "RSA key under 1024 bits (RFC 8301)");
+	finish(o, DKIM_PASS, NULL);
+}
+
+void dkim_eom(struct dkim *dk)
+{
+	if (dk->eom)
+		return;
+	dk->eom = 1;
+	for (int k = 0; k < dk->nsig; k++) {
+		struct one *o = &dk->sig[k];
+
+		if (o->bh)
+			dkim_bcanon_end(&o->bc);
+		if (o->key_ok)
+			verify_one(o);
+	}
+	report(dk);
+}
+
+int dkim_done(const struct dkim *dk)
+{
+	return dk->reported;
+}
+
+int dkim_nresults(const struct dkim *dk)
+{
+	return dk->nsig;
+}
+
+const struct dkim_sig_result *dkim_result(const struct dkim *dk, int i)
+{
+	return i >= 0 && i < dk->nsig ? &dk->sig[i].res : NULL;
+}
+
+const char *dkim_result_str(enum dkim_result r)
+{
+	switch (r) {
+	case DKIM_PASS:
+		return "pass";
+	case DKIM_FAIL:
+		return "fail";
+	case DKIM_TEMPERROR:
+		return "temperror";
+	case DKIM_PERMERROR:
+		return "permerror";
+	case DKIM_POLICY:
+		return "policy";
+	}
+	return "?";
+}
+
+void dkim_symbols(const struct dkim *dk, dkim_symbol_fn *fn, void *arg)
+{
+	if (dk->nsig == 0) {
+		fn(arg, "R_DKIM_NA", NULL);
+		return;
+	}
+	for (int k = 0; k < dk->nsig; k++) {
+		const struct dkim_sig_result *r = &dk->sig[k].res;
+		const char *sym = "R_DKIM_PERMFAIL";
+		char opt[DKIM_DOMAIN_MAX + DKIM_SELECTOR_MAX + 8], trace[DKIM_DOMAIN_MAX + 4];
+		char t = '~';
+
+		if (!dk->sig[k].done)
+			continue;
+		if (r->result == DKIM_PASS) {
+			sym = "R_DKIM_ALLOW";
+			t = '+';
+		} else if (r->result == DKIM_FAIL) {
+			sym = "R_DKIM_REJECT";
+			t = '-';
+		} else if (r->result == DKIM_TEMPERROR) {
+			sym = "R_DKIM_TEMPFAIL";
+			t = '?';
+		}
+		/* A signature without a usable d= names nobody: the symbol alone. */
+		if (r->domain[0] == '\0') {
+			fn(arg, sym, NULL);
+			continue;
+		}
+		snprintf(opt, sizeof(opt), "%s:s=%s", r->domain, r->selector);
+		snprintf(trace, sizeof(trace), "%s:%c", r->domain, t);
+		fn(arg, sym, opt);
+		fn(arg, "DKIM_TRACE", trace);
+	}
+}
