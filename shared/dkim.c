@@ -254,6 +254,11 @@ static int domain_copy(const char *p, size_t len, char *out, size_t outlen)
 	return -1;
 }
 
+const char *dkim_sig_hname(const struct dkim_sig *sig, int k)
+{
+	return sig->hbuf + sig->hoff[k];
+}
+
 /* ---- DKIM-Signature (RFC 6376 sections 3.5 and 6.1.1) ------------------ */
 
 static enum dkim_result perm(char *err, size_t errlen, const char *why)
@@ -264,7 +269,7 @@ static enum dkim_result perm(char *err, size_t errlen, const char *why)
 
 static int parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 {
-	size_t i = 0;
+	size_t i = 0, used = 0;
 	int from = 0;
 
 	sig->nh = 0;
@@ -279,17 +284,19 @@ static int parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 		while (n > i &&
 		       (is_wsp(t->val[n - 1]) || t->val[n - 1] == '\r' || t->val[n - 1] == '\n'))
 			n--;
-		if (n == i || n - i >= sizeof(sig->h[0]) || sig->nh == DKIM_HNAMES_MAX)
+		/* hbuf holds the names and their NULs: never more than the value itself. */
+		if (n == i || sig->nh == DKIM_HNAMES_MAX || used + (n - i) + 1 > sizeof(sig->hbuf))
 			return -1;
+		sig->hoff[sig->nh] = (uint16_t)used;
 		for (size_t k = 0; k < n - i; k++) {
 			char c = t->val[i + k];
 
 			if (c <= 0x20 || c > 0x7e || c == ':')
 				return -1;
-			sig->h[sig->nh][k] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+			sig->hbuf[used++] = c >= 'A' && c <= 'Z' ? c + 32 : c;
 		}
-		sig->h[sig->nh][n - i] = '\0';
-		from |= strcmp(sig->h[sig->nh], "from") == 0;
+		sig->hbuf[used++] = '\0';
+		from |= strcmp(dkim_sig_hname(sig, sig->nh), "from") == 0;
 		sig->nh++;
 		i = j + 1;
 	}
@@ -549,6 +556,7 @@ struct dkim {
 	struct one sig[DKIM_MAX_SIGS];
 	int nsig;
 	int eom, pending, reported;
+	int orphan; /* freed by its owner while lookups were in flight */
 	dkim_done_cb *done;
 	void *arg;
 };
@@ -565,22 +573,29 @@ struct dkim *dkim_new(const struct dkim_params *p)
 	return dk;
 }
 
+static void dkim_release(struct dkim *dk)
+{
+	for (int i = 0; i < dk->nsig; i++)
+		EVP_MD_CTX_free(dk->sig[i].bh);
+	sbuf_free(&dk->raw);
+	free(dk->h);
+	free(dk);
+}
+
 void dkim_free(struct dkim *dk)
 {
 	if (dk == NULL)
 		return;
-	for (int i = 0; i < dk->nsig; i++) {
-		EVP_MD_CTX_free(dk->sig[i].bh);
-		/* A lookup still in flight must find no message: its callback checks dk. */
-		dk->sig[i].dk = NULL;
-	}
-	sbuf_free(&dk->raw);
-	free(dk->h);
 	/*
-	 * Lookups in flight keep a pointer to their struct one: the caller cancels them
-	 * (dns_free runs their callbacks) before freeing, or waits for dkim_done().
+	 * A message can end (an aborted SMTP session) with key lookups in flight: their
+	 * callbacks point into dk, so the last of them frees it.
 	 */
-	free(dk);
+	if (dk->pending > 0) {
+		dk->orphan = 1;
+		dk->done = NULL;
+		return;
+	}
+	dkim_release(dk);
 }
 
 void dkim_header(struct dkim *dk, const char *field, size_t len)
@@ -655,12 +670,12 @@ static void hash_headers(struct dkim *dk, struct one *o, size_t self)
 
 		/* The same name again continues upwards from where it stopped. */
 		for (int j = 0; j < k; j++)
-			if (strcmp(o->sig.h[j], o->sig.h[k]) == 0)
+			if (strcmp(dkim_sig_hname(&o->sig, j), dkim_sig_hname(&o->sig, k)) == 0)
 				i = last[j];
 		last[k] = 0;
 		while (i > 0) {
 			i--;
-			if (hdr_is(dk, i, o->sig.h[k])) {
+			if (hdr_is(dk, i, dkim_sig_hname(&o->sig, k))) {
 				sbuf_reset(&c);
 				dkim_hcanon(o->sig.hcanon, hdr_ptr(dk, i), dk->h[i].len, 0, &c);
 				EVP_DigestUpdate(md, c.data, c.len);
@@ -705,9 +720,12 @@ static void on_key(void *arg, enum dkim_dns st, const char *txt, size_t len)
 	char err[96];
 
 	o->waiting = 0;
-	if (dk == NULL)
-		return;
 	dk->pending--;
+	if (dk->orphan) {
+		if (dk->pending == 0)
+			dkim_release(dk);
+		return;
+	}
 	if (st == DKIM_DNS_TEMPFAIL) {
 		finish(o, DKIM_TEMPERROR, "key lookup failed");
 	} else if (st == DKIM_DNS_NOTFOUND) {

@@ -22,9 +22,9 @@
 #define DKIM_TAGLIST_MAX 8192 /* bytes of a DKIM-Signature value or key record */
 #define DKIM_DOMAIN_MAX 253
 #define DKIM_SELECTOR_MAX 128
-#define DKIM_HNAMES_MAX 64  /* names in h= */
-#define DKIM_SIG_BYTES 1024 /* b= decoded: an 8192-bit RSA signature */
-#define DKIM_KEY_BYTES 1100 /* p= decoded: an 8192-bit RSA SubjectPublicKeyInfo */
+#define DKIM_HNAMES_MAX 1024 /* names in h=: more than the header fields kept */
+#define DKIM_SIG_BYTES 1024  /* b= decoded: an 8192-bit RSA signature */
+#define DKIM_KEY_BYTES 1100  /* p= decoded: an 8192-bit RSA SubjectPublicKeyInfo */
 
 /* A verdict per signature, as RFC 8601 section 2.7.1 names them. */
 enum dkim_result {
@@ -59,8 +59,9 @@ struct dkim_sig {
 	char d[DKIM_DOMAIN_MAX + 1]; /* lower case */
 	char s[DKIM_SELECTOR_MAX + 1];
 	char auid_domain[DKIM_DOMAIN_MAX + 1]; /* domain of i=, lower case ("" if none) */
-	int nh;
-	char h[DKIM_HNAMES_MAX][64]; /* signed header names, lower case */
+	int nh;                                /* signed header names, lower case: */
+	uint16_t hoff[DKIM_HNAMES_MAX];        /* where the k-th starts in hbuf */
+	char hbuf[DKIM_TAGLIST_MAX];
 	unsigned char b[DKIM_SIG_BYTES];
 	size_t blen;
 	unsigned char bh[64];
@@ -90,6 +91,8 @@ int dkim_taglist_parse(const char *s, size_t len, struct dkim_taglist *tl, char 
  */
 enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_t jitter,
                                 struct dkim_sig *sig, char *err, size_t errlen);
+/* The k-th name in a signature's h=. */
+const char *dkim_sig_hname(const struct dkim_sig *sig, int k);
 /* Parse a key record: 0, or -1 with err (the signature's verdict is then permerror). */
 int dkim_key_parse(const char *txt, size_t len, struct dkim_key *key, char *err, size_t errlen);
 
@@ -138,7 +141,7 @@ typedef void dkim_done_cb(void *arg, struct dkim *dk);
 
 /* A verification of one message. */
 struct dkim *dkim_new(const struct dkim_params *p);
-/* Free it (NULL is fine); a lookup still in flight then finds nobody (see dkim_cancel). */
+/* Free it (NULL is fine); with lookups in flight, the last answer frees it. */
 void dkim_free(struct dkim *dk);
 /* One header field as on the wire, name to end of value, without the final CRLF. */
 void dkim_header(struct dkim *dk, const char *field, size_t len);

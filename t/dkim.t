@@ -87,7 +87,7 @@ tap_like "$out" "symbols R_DKIM_ALLOW\(football.example.com:s=brisbane\) DKIM_TR
 tap_ok "dkimpy verifies every message against the same unbound" \
 	$PY "$MOAT_SRCDIR/t/lib/dkim-gen.py" verify "$U_PORT" "$D"
 # The body in 1000-byte chunks, as a milter hands it on in pieces.
-(cd "$D" && "$DRV" -s "127.0.0.1:$U_PORT" -c 1000 [0-9][0-9][0-9]-*) >"$D/moat.txt"
+(cd "$D" && "$DRV" -s "127.0.0.1:$U_PORT" -c 1000 [0-9][0-9][0-9][0-9]-*) >"$D/moat.txt"
 
 total=0 same=0 known=0 diffs=""
 while read -r f verdict; do

@@ -177,7 +177,7 @@ def gen(corpus, n, outdir):
             out = tamper(out, how)
         label = "%s-%s%s" % (name if key in ("rsa", "ed") else key, os.path.basename(path),
                              "-" + how if how else "")
-        with open(os.path.join(outdir, "%03d-%s" % (i, label)), "wb") as f:
+        with open(os.path.join(outdir, "%04d-%s" % (i, label)), "wb") as f:
             f.write(out)
         made += 1
     print("made %d signed messages, %d unsignable skipped" % (made, skipped))
@@ -200,7 +200,7 @@ def verify(port, outdir):
 
     with open(os.path.join(outdir, "dkimpy.txt"), "w") as f:
         for name in sorted(os.listdir(outdir)):
-            if not re.match(r"\d{3}-", name):
+            if not re.match(r"\d{4}-", name):
                 continue
             msg = open(os.path.join(outdir, name), "rb").read()
             try:

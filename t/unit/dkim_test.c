@@ -65,7 +65,7 @@ struct pending {
 };
 
 static struct key_rr *zone;
-static int defer;
+static int defer, hold;
 static struct pending later[8];
 static int nlater, nlookups;
 
@@ -143,7 +143,7 @@ static struct dkim *run(const char *msg, size_t chunk, int64_t now, int *ndone)
 	for (size_t i = 0, n = strlen(body); i < n; i += chunk)
 		dkim_body(dk, body + i, n - i < chunk ? n - i : chunk);
 	dkim_eom(dk);
-	for (int i = 0; i < nlater; i++)
+	for (int i = 0; i < nlater && !hold; i++)
 		answer(later[i].cb, later[i].arg, later[i].txt);
 	sbuf_reset(&syms);
 	dkim_symbols(dk, add_sym, NULL);
@@ -234,6 +234,31 @@ static void test_sig(void)
 	       DKIM_PERMERROR, "d= with a space");
 	is_int(sig("v=2; a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA", &s, err),
 	       DKIM_PERMERROR, "v=2");
+}
+
+/* Spam with a hundred Cc fields gets them all signed (seen in the corpus). */
+static void test_many_names(void)
+{
+	struct sbuf v;
+	struct dkim_sig s;
+	char err[128];
+
+	sbuf_init(&v);
+	sbuf_puts(&v, "v=1; a=rsa-sha256; d=example.com; s=sel; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		      "AAAAAAAAAAAAAA=; b=AAAA; h=from");
+	for (int i = 0; i < 200; i++)
+		sbuf_puts(&v, " : cc");
+	ok(dkim_sig_parse(v.data, v.len, 1700000000, 300, &s, err, sizeof(err)) == DKIM_PASS &&
+		   s.nh == 201,
+	   "h= with 201 names");
+	is_str(dkim_sig_hname(&s, 200), "cc", "... the last one read");
+	sbuf_reset(&v);
+	sbuf_puts(&v, "v=1; a=rsa-sha256; d=example.com; s=sel; bh=AAAA; b=AAAA; h=from");
+	for (int i = 0; i < DKIM_HNAMES_MAX; i++)
+		sbuf_puts(&v, ":a");
+	is_int(dkim_sig_parse(v.data, v.len, 1700000000, 300, &s, err, sizeof(err)),
+	       DKIM_PERMERROR, "h= with more than DKIM_HNAMES_MAX names refused");
+	sbuf_free(&v);
 }
 
 static int key(const char *k, struct dkim_key *out)
@@ -459,6 +484,24 @@ static void test_errors(void)
 	dkim_free(dk);
 }
 
+/* The milter may drop a message (client gone) before its keys come: no use after free. */
+static void test_free_in_flight(void)
+{
+	struct dkim *dk;
+	int ndone;
+
+	zone = rfc_zone;
+	defer = hold = 1;
+	dk = run(rfc8463, 4096, 1528637909, &ndone);
+	is_int(nlater, 2, "two lookups in flight");
+	ok(!dkim_done(dk), "... not done before the answers");
+	dkim_free(dk);
+	for (int i = 0; i < nlater; i++)
+		answer(later[i].cb, later[i].arg, later[i].txt);
+	is_int(ndone, 0, "freed with lookups in flight: the answers free it, no callback");
+	defer = hold = 0;
+}
+
 static void test_max_sigs(void)
 {
 	struct sbuf m;
@@ -486,11 +529,13 @@ int main(void)
 	sbuf_init(&syms);
 	test_taglist();
 	test_sig();
+	test_many_names();
 	test_key();
 	test_canon();
 	test_rfc8463();
 	test_errors();
 	test_max_sigs();
+	test_free_in_flight();
 	sbuf_free(&syms);
 	return done_testing();
 }
