@@ -143,7 +143,11 @@ typedef void dkim_done_cb(void *arg, struct dkim *dk);
 struct dkim *dkim_new(const struct dkim_params *p);
 /* Free it (NULL is fine); with lookups in flight, the last answer frees it. */
 void dkim_free(struct dkim *dk);
-/* One header field as on the wire, name to end of value, without the final CRLF. */
+/*
+ * One header field as on the wire, name to end of value, without the final CRLF; folds
+ * may be CRLF or LF. Simple canonicalization needs the exact bytes: a milter builds
+ * name ":" value with SMFIP_HDR_LEADSPC negotiated, so the value keeps its leading space.
+ */
 void dkim_header(struct dkim *dk, const char *field, size_t len);
 /*
  * End of headers: parse signatures, hash the signed headers, ask r for the keys. done
