@@ -101,6 +101,7 @@ int dkim_taglist_parse(const char *s, size_t len, struct dkim_taglist *tl, char 
 			snprintf(err, errlen, "tag %.*s without '='", (int)t->nlen, t->name);
 			return -1;
 		}
+		t->eq = s + i + 1;
 		i = skip_fws(s, len, i + 1);
 		v0 = vend = i;
 		/* tag-value: VALCHARs, with FWS only between them. */
@@ -408,8 +409,12 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 	if ((r = parse_h(tag_get(&tl, "h"), sig)) < 0)
 		return perm(err, errlen, r == -2 ? "From not signed" : "bad h= tag");
 	t = tag_get(&tl, "b");
-	sig->b_off = (size_t)(t->val - val);
-	sig->b_end = sig->b_off + t->vlen;
+	/*
+	 * RFC 6376 3.7 deletes the value "including all surrounding whitespace": the FWS
+	 * before it goes; any after it stays, as dkimpy has it (signers leave none there).
+	 */
+	sig->b_off = (size_t)(t->eq - val);
+	sig->b_end = (size_t)(t->val - val) + t->vlen;
 	if (b64_decode(t->val, t->vlen, sig->b, sizeof(sig->b), &sig->blen) < 0 || sig->blen == 0)
 		return perm(err, errlen, "bad b= tag");
 	t = tag_get(&tl, "bh");

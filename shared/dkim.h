@@ -45,6 +45,7 @@ struct dkim_tag {
 	size_t nlen;
 	const char *val; /* first to last VALCHAR; may hold folding whitespace */
 	size_t vlen;
+	const char *eq; /* just past the '=': the whitespace before val starts here */
 };
 
 struct dkim_taglist {

@@ -129,6 +129,8 @@ tap_like "$(v '[0-9]*-wrongtype-')" " permerror .*(key type does not match a=)" 
 tap_like "$(v '[0-9]*-sha1-')" " policy .*\(rsa-sha1 refused \(RFC 8301\)\)" "rsa-sha1 refused by policy"
 tap_like "$(v '[0-9]*-small-')" " policy .*\(RSA key under 1024 bits \(RFC 8301\)\)" "a 512-bit key refused by policy"
 tap_like "$(v '[0-9]*-.*-relaxed-ok:')" " pass d=dkim.test" "relaxed forgives blanks and refolding"
+tap_like "$(v '[0-9]*-.*-bfold:')" " pass d=dkim.test" \
+	"b= folded right after '=' passes (simple/simple): the FWS goes with the value"
 
 # A key nobody publishes, and a DNS server that does not answer.
 sed 's/s=rsa;/s=nokey;/' "$(ls "$D"/[0-9]*-rsa-relaxed-*.eml | head -1)" >"$D/nokey.eml"
