@@ -23,7 +23,7 @@ enum dkim_dns dkim_dns_parse(int status, const unsigned char *abuf, int alen, ch
 {
 	struct ares_txt_ext *txt = NULL;
 	size_t o = 0;
-	int over = 0;
+	int over = 0, rc;
 
 	*len = 0;
 	if (outlen > 0)
@@ -32,11 +32,13 @@ enum dkim_dns dkim_dns_parse(int status, const unsigned char *abuf, int alen, ch
 		return DKIM_DNS_NOTFOUND;
 	if (status != ARES_SUCCESS || abuf == NULL)
 		return DKIM_DNS_TEMPFAIL;
-	if (ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS || txt == NULL) {
-		/* An answer without TXT records (a CNAME to nothing, say) has no key. */
+	if ((rc = ares_parse_txt_reply_ext(abuf, alen, &txt)) != ARES_SUCCESS || txt == NULL) {
 		if (txt)
 			ares_free_data(txt);
-		return DKIM_DNS_NOTFOUND;
+		/* No TXT record in the answer (a CNAME to nothing, say): no key. A damaged
+		 * answer says nothing about the key: try again later. */
+		return rc == ARES_SUCCESS || rc == ARES_ENODATA ? DKIM_DNS_NOTFOUND
+		                                                : DKIM_DNS_TEMPFAIL;
 	}
 	for (struct ares_txt_ext *t = txt; t && (t == txt || !t->record_start); t = t->next) {
 		if (o + t->length >= outlen) {

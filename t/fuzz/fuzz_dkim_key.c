@@ -1,12 +1,15 @@
 /*
  * fuzz_dkim_key - the DKIM key record parser (shared/dkim.c
- * dkim_key_parse), on its own and as a DNS answer would hand it on.
- * Promises checked: a parsed key is revoked or has key bytes within
- * DKIM_KEY_BYTES.
+ * dkim_key_parse), on its own and read as a DNS answer packet first
+ * (dkim_dns_parse joins the strings of the first TXT record). Promises
+ * checked: a parsed key is revoked or has key bytes within DKIM_KEY_BYTES;
+ * the joined text fits its buffer.
  */
 #include "config.h"
 
+#include <ares.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dkim.h"
 #include "fuzz.h"

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ares.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,19 +246,19 @@ static void test_many_names(void)
 
 	sbuf_init(&v);
 	sbuf_puts(&v, "v=1; a=rsa-sha256; d=example.com; s=sel; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		      "AAAAAAAAAAAAAA=; b=AAAA; h=from");
+	              "AAAAAAAAAAAAAA=; b=AAAA; h=from");
 	for (int i = 0; i < 200; i++)
 		sbuf_puts(&v, " : cc");
 	ok(dkim_sig_parse(v.data, v.len, 1700000000, 300, &s, err, sizeof(err)) == DKIM_PASS &&
-		   s.nh == 201,
+	       s.nh == 201,
 	   "h= with 201 names");
 	is_str(dkim_sig_hname(&s, 200), "cc", "... the last one read");
 	sbuf_reset(&v);
 	sbuf_puts(&v, "v=1; a=rsa-sha256; d=example.com; s=sel; bh=AAAA; b=AAAA; h=from");
 	for (int i = 0; i < DKIM_HNAMES_MAX; i++)
 		sbuf_puts(&v, ":a");
-	is_int(dkim_sig_parse(v.data, v.len, 1700000000, 300, &s, err, sizeof(err)),
-	       DKIM_PERMERROR, "h= with more than DKIM_HNAMES_MAX names refused");
+	is_int(dkim_sig_parse(v.data, v.len, 1700000000, 300, &s, err, sizeof(err)), DKIM_PERMERROR,
+	       "h= with more than DKIM_HNAMES_MAX names refused");
 	sbuf_free(&v);
 }
 
@@ -484,6 +485,38 @@ static void test_errors(void)
 	dkim_free(dk);
 }
 
+/* An answer for sel._domainkey.example.com: one TXT record of two strings. */
+static const unsigned char split_txt[] = {
+    0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x73, 0x65, 0x6c,
+    0x0a, 0x5f, 0x64, 0x6f, 0x6d, 0x61, 0x69, 0x6e, 0x6b, 0x65, 0x79, 0x07, 0x65, 0x78, 0x61, 0x6d,
+    0x70, 0x6c, 0x65, 0x03, 0x63, 0x6f, 0x6d, 0x00, 0x00, 0x10, 0x00, 0x01, 0xc0, 0x0c, 0x00, 0x10,
+    0x00, 0x01, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x44, 0x2a, 0x76, 0x3d, 0x44, 0x4b, 0x49, 0x4d, 0x31,
+    0x3b, 0x20, 0x6b, 0x3d, 0x65, 0x64, 0x32, 0x35, 0x35, 0x31, 0x39, 0x3b, 0x20, 0x70, 0x3d, 0x31,
+    0x31, 0x71, 0x59, 0x41, 0x59, 0x4b, 0x78, 0x43, 0x72, 0x66, 0x56, 0x53, 0x2f, 0x37, 0x54, 0x79,
+    0x57, 0x51, 0x48, 0x18, 0x4f, 0x67, 0x37, 0x68, 0x63, 0x76, 0x50, 0x61, 0x70, 0x69, 0x4d, 0x6c,
+    0x72, 0x77, 0x49, 0x61, 0x61, 0x50, 0x63, 0x48, 0x55, 0x52, 0x6f, 0x3d};
+
+static void test_dns_parse(void)
+{
+	char out[DKIM_TAGLIST_MAX + 1];
+	size_t len;
+
+	is_int(dkim_dns_parse(ARES_SUCCESS, split_txt, sizeof(split_txt), out, sizeof(out), &len),
+	       DKIM_DNS_OK, "a TXT answer");
+	is_str(out, ED_KEY, "... its strings joined with nothing between them");
+	is_int(len, strlen(ED_KEY), "... and counted");
+	is_int(dkim_dns_parse(ARES_ENOTFOUND, NULL, 0, out, sizeof(out), &len), DKIM_DNS_NOTFOUND,
+	       "NXDOMAIN: no key");
+	is_int(dkim_dns_parse(ARES_ENODATA, NULL, 0, out, sizeof(out), &len), DKIM_DNS_NOTFOUND,
+	       "no TXT record: no key");
+	is_int(dkim_dns_parse(ARES_ESERVFAIL, NULL, 0, out, sizeof(out), &len), DKIM_DNS_TEMPFAIL,
+	       "SERVFAIL: temporary");
+	is_int(dkim_dns_parse(ARES_ETIMEOUT, NULL, 0, out, sizeof(out), &len), DKIM_DNS_TEMPFAIL,
+	       "timeout: temporary");
+	is_int(dkim_dns_parse(ARES_SUCCESS, split_txt, 40, out, sizeof(out), &len),
+	       DKIM_DNS_TEMPFAIL, "a damaged answer: temporary, it says nothing about the key");
+}
+
 /* The milter may drop a message (client gone) before its keys come: no use after free. */
 static void test_free_in_flight(void)
 {
@@ -536,6 +569,7 @@ int main(void)
 	test_errors();
 	test_max_sigs();
 	test_free_in_flight();
+	test_dns_parse();
 	sbuf_free(&syms);
 	return done_testing();
 }
