@@ -144,6 +144,60 @@ tap_like "$out" "R_DKIM_TEMPFAIL\(dkim.test:s=nokey\) DKIM_TRACE\(dkim.test:\?\)
 tap_like "$("$DRV" -s "127.0.0.1:$U_PORT" "$CORPUS/ham/$(ls "$CORPUS/ham" | head -1)")" "symbols R_DKIM_NA$" \
 	"an unsigned message: R_DKIM_NA"
 
+# Rspamd 3.4 (Debian's), on the same unbound, gives the same R_DKIM_* and
+# DKIM_TRACE symbols with the same options, but where moat decides on
+# purpose otherwise (listed in the expectations below).
+if command -v rspamd >/dev/null && command -v rspamc >/dev/null; then
+	. "$MOAT_SRCDIR/t/bench/peers.sh"
+	NX_PORT=$U_PORT
+	R=$H_TMP/rspamd
+	rport=$(h_free_port)
+	bench_rspamd_config "$R" 1 "$rport"
+	bench_rspamd_run "$R"
+	# rspamd compiles its rules first: slow on a busy machine.
+	if tap_ok "rspamd starts on the same unbound" h_wait_port "$rport" 120 "$RSPAMD_PID"; then
+		# moat's symbols for file f, sorted as dkim-gen.py sorts rspamd's.
+		msyms() {
+			sed -n "s/^$1: symbols //p" "$D/moat.txt" | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ' |
+				sed 's/ $//'
+		}
+		# rsyms FILE: rspamd's, from a public client address (local ones skip DKIM).
+		rsyms() {
+			rspamc -h "127.0.0.1:$rport" --json -i 198.51.100.20 --helo mx.dkim.test \
+				-F sender@dkim.test -r rcpt@example.com "$D/$1" >"$D/$1.json" 2>/dev/null &&
+				$PY "$MOAT_SRCDIR/t/lib/dkim-gen.py" rspamd "$D/$1.json"
+		}
+		for pat in rsa-relaxed-.*\.eml ed-simple-.*\.eml '.*-body' '.*-header' '.*-l' '.*-bfold' \
+			revoked-; do
+			f=$(cd "$D" && ls | grep -E "^[0-9]{4}-$pat\$|^[0-9]{4}-$pat" | grep -v json | head -1)
+			[ -n "$f" ] || continue
+			tap_is "$(rsyms "$f")" "$(msyms "$f")" "rspamd's DKIM symbols and options equal moat's: $f"
+		done
+		# Where moat differs on purpose.
+		f=$(cd "$D" && ls | grep -E '^[0-9]{4}-sha1-' | grep -v json | head -1)
+		tap_like "$(rsyms "$f")" "R_DKIM_ALLOW\(dkim.test:s=sha1\)" \
+			"rspamd accepts rsa-sha1 ($f) ..."
+		tap_like "$(msyms "$f")" "R_DKIM_PERMFAIL\(dkim.test:s=sha1\)" \
+			"... moat refuses it: RFC 8301 3.1, verifiers MUST NOT consider rsa-sha1 valid"
+		f=$(cd "$D" && ls | grep -E '^[0-9]{4}-.*-expired$' | head -1)
+		tap_is "$(rsyms "$f")" "" "rspamd gives an expired signature no DKIM symbol at all ($f) ..."
+		tap_like "$(msyms "$f")" "R_DKIM_PERMFAIL\(dkim.test:s=rsa\)" \
+			"... moat a PERMFAIL (RFC 6376 6.1.1: PERMFAIL, signature expired)"
+		f=$(cd "$D" && ls | grep -E '^[0-9]{4}-small-' | grep -v json | head -1)
+		tap_like "$(rsyms "$f")" "R_DKIM_ALLOW\(dkim.test:s=small\)" \
+			"rspamd accepts a 512-bit RSA key ($f) ..."
+		tap_like "$(msyms "$f")" "R_DKIM_PERMFAIL\(dkim.test:s=small\)" \
+			"... moat refuses it: RFC 8301 3.2, keys under 1024 bits MUST NOT be valid"
+		f=$(cd "$D" && ls | grep -E '^[0-9]{4}-wrongtype-' | grep -v json | head -1)
+		tap_like "$(rsyms "$f")" "R_DKIM_REJECT\(dkim.test:s=wrongtype\)" \
+			"rspamd calls an Ed25519 key for rsa-sha256 a bad signature ($f) ..."
+		tap_like "$(msyms "$f")" "R_DKIM_PERMFAIL\(dkim.test:s=wrongtype\)" \
+			"... moat a PERMFAIL: RFC 6376 6.1.2 step 7, inappropriate key algorithm"
+	fi
+else
+	tap_skip "rspamd or rspamc not installed" 1
+fi
+
 if [ -n "$diffs" ]; then
 	tap_diag "differences:" "$diffs"
 fi

@@ -6,6 +6,9 @@
   dkim-gen.py verify PORT OUTDIR      dkimpy's verdict on every message, with
                                       keys from the unbound on 127.0.0.1:PORT,
                                       into OUTDIR/dkimpy.txt ("FILE pass|fail")
+  dkim-gen.py rspamd JSONFILE         the R_DKIM_* and DKIM_TRACE symbols of an
+                                      rspamc --json answer, one line, sorted:
+                                      SYMBOL(option,...) ...
 
 A fixed sample of N corpus messages (the same every run) is re-signed with
 RSA-2048 and Ed25519 keys made here, in both canonicalizations; one
@@ -217,10 +220,24 @@ def verify(port, outdir):
             f.write("%s %s\n" % (name, "pass" if ok else "fail"))
 
 
+def rspamd_symbols(path):
+    import json
+
+    syms = json.load(open(path)).get("symbols", {})
+    out = []
+    for name, sym in syms.items():
+        if name.startswith("R_DKIM_") or name == "DKIM_TRACE":
+            opts = sym.get("options") or []
+            out.append(name + ("(%s)" % ",".join(sorted(opts)) if opts else ""))
+    print(" ".join(sorted(out)))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
         gen(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif sys.argv[1] == "verify":
         verify(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "rspamd":
+        rspamd_symbols(sys.argv[2])
     else:
         sys.exit("usage: dkim-gen.py gen CORPUS N OUTDIR | verify PORT OUTDIR")
