@@ -343,6 +343,37 @@ void dns_lookup_txt(struct dns *d, const char *name, dns_txt_cb *cb, void *arg)
 	ares_query(d->ch, name, 1 /* C_IN */, 16 /* T_TXT */, on_txt, q);
 }
 
+struct raw_query {
+	struct dns *d;
+	dns_raw_cb *cb;
+	void *arg;
+};
+
+static void on_raw(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct raw_query *q = arg;
+
+	q->d->pending--;
+	q->cb(q->arg, status, status == ARES_SUCCESS ? abuf : NULL, status == ARES_SUCCESS ? alen : 0);
+	free(q);
+}
+
+void dns_query_raw(struct dns *d, const char *name, int type, dns_raw_cb *cb, void *arg)
+{
+	struct raw_query *q;
+
+	if (strlen(name) >= DNS_NAME_MAX) {
+		cb(arg, ARES_EBADNAME, NULL, 0);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->d = d;
+	q->cb = cb;
+	q->arg = arg;
+	d->pending++;
+	ares_query(d->ch, name, 1 /* C_IN */, type, on_raw, q);
+}
+
 int dns_pending(const struct dns *d)
 {
 	return d->pending;

@@ -76,6 +76,10 @@ void dns_lookup_txt(struct dns *d, const char *name, dns_txt_cb *cb, void *arg);
  * CR, LF, 8-bit) a '?', blanks at the ends trimmed. "" if there is none.
  */
 void dns_txt_parse(int status, const unsigned char *abuf, int alen, char *out, size_t outlen);
+/* Called once per raw query with c-ares' status and answer packet (abuf NULL on failure). */
+typedef void dns_raw_cb(void *arg, int status, const unsigned char *abuf, int alen);
+/* Ask for records of type (16 = TXT) of name, uncached: the caller parses the answer. */
+void dns_query_raw(struct dns *d, const char *name, int type, dns_raw_cb *cb, void *arg);
 /* Lookups in flight. */
 int dns_pending(const struct dns *d);
 /*
