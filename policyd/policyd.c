@@ -17,20 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "daemon.h"
-#include "db.h"
-#include "dns.h"
-#include "evloop.h"
-#include "listen.h"
-#include "log.h"
-#include "pidfile.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "store/db.h"
+#include "dns/dns.h"
+#include "core/evloop.h"
+#include "core/listen.h"
+#include "core/log.h"
+#include "core/pidfile.h"
 #include "policy.h"
 #include "policy_proto.h"
-#include "privs.h"
-#include "sbuf.h"
+#include "core/privs.h"
+#include "core/sbuf.h"
 #include "server.h"
-#include "walbuf.h"
+#include "store/walbuf.h"
 
 #define PROGNAME "moat-policyd"
 #define RETIRED_DNS_MAX 4	/* each takes one of the event loop's 8 ticks */

@@ -25,13 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bayes.h"
-#include "checks.h"
-#include "mbox.h"
-#include "mem.h"
-#include "mime.h"
-#include "sbuf.h"
-#include "url.h"
+#include "scan/bayes.h"
+#include "scan/checks.h"
+#include "mail/mbox.h"
+#include "core/mem.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
+#include "mail/url.h"
 
 #define MAX_SIZE (20 * 1024 * 1024)	/* scan_size_limit's default: what moatctl learns */
 

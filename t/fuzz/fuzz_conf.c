@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "core/conf.h"
 #include "fuzz.h"
 
 static FILE *devnull;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dms_import.h"
+#include "moatctl/dms_import.h"
 #include "fuzz.h"
 
 static FILE *devnull;

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "dnsbl.h"
+#include "dns/dns.h"
+#include "dns/dnsbl.h"
 #include "fuzz.h"
-#include "url.h"
+#include "mail/url.h"
 
 static struct dnsbl *bl;
 static const struct dnsbl_zone *zones[64];

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "mail/codec.h"
 #include "fuzz.h"
-#include "html.h"
-#include "url.h"
+#include "mail/html.h"
+#include "mail/url.h"
 
 #define MAX 20
 

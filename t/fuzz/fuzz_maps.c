@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 #include "fuzz.h"
-#include "maps.h"
+#include "maps/maps.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

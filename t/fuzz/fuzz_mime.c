@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "mail/codec.h"
 #include "fuzz.h"
-#include "mime.h"
-#include "sbuf.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
 
 static size_t sink;	/* keeps the walk from being optimised away */
 

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sbuf.h"
-#include "scan.h"
-#include "url.h"
+#include "core/sbuf.h"
+#include "scan/scan.h"
+#include "mail/url.h"
 
 static struct scan_rules *rules;
 

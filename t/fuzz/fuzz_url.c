@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 #include "fuzz.h"
-#include "url.h"
+#include "mail/url.h"
 
 #define MAX 20
 

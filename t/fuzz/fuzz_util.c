@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "fuzz.h"
-#include "log.h"
+#include "core/log.h"
 
 static char db_dir[64];
 static int memfd = -1;

@@ -28,7 +28,7 @@ m_bin() {
 	case "$1" in
 	moat-policyd) echo "$MOAT_BUILDDIR/policyd/moat-policyd" ;;
 	moat-contentfilter) echo "$MOAT_BUILDDIR/contentfilter/moat-contentfilter" ;;
-	moatctl) echo "$MOAT_BUILDDIR/shared/moatctl" ;;
+	moatctl) echo "$MOAT_BUILDDIR/moatctl/moatctl" ;;
 	*) return 1 ;;
 	esac
 }

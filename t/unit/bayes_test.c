@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bayes.h"
-#include "bayes_store.h"
-#include "checks.h"
-#include "db.h"
-#include "mime.h"
+#include "scan/bayes.h"
+#include "store/bayes_store.h"
+#include "scan/checks.h"
+#include "store/db.h"
+#include "mail/mime.h"
 #include "tap.h"
 
 static struct bayes_tokens tokenize(const char *raw)

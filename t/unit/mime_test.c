@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "codec.h"
-#include "mime.h"
-#include "sbuf.h"
+#include "mail/codec.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
 #include "tap.h"
 
 static char datadir[4096];
