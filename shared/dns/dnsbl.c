@@ -21,7 +21,7 @@
 #include "dns/dnsbl.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "mail/url.h"
+#include "core/domain.h"
 
 #define DNSBL_MAX_TARGETS 64
 #define DNSBL_MAX_PROBLEMS 64
@@ -256,7 +256,7 @@ struct dnsbl *dnsbl_new(sqlite3 *db, const char *abusix_key, char *err, size_t e
 
 	snprintf(bl->key, sizeof(bl->key), "%s", abusix_key ? abusix_key : "");
 	/* One list for the process: loading it costs more than a whole scan. */
-	bl->psl = url_psl();
+	bl->psl = domain_psl();
 	if (dnsbl_reload(bl, db, err, errlen) < 0) {
 		dnsbl_free(bl);
 		return NULL;
@@ -386,7 +386,7 @@ static int domain_qname(const psl_ctx_t *psl, const char *domain, const char *zo
 int dnsbl_domain_qname(const char *domain, const char *zone, int registrable, char *out,
 		       size_t outlen)
 {
-	return domain_qname(url_psl(), domain, zone, registrable, out, outlen);
+	return domain_qname(domain_psl(), domain, zone, registrable, out, outlen);
 }
 
 enum dnsbl_code_result dnsbl_classify(const struct dnsbl_zone *z, struct in_addr a,

@@ -19,7 +19,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 
 #include "core/cidr.h"
 #include "core/log.h"
+#include "core/domain.h"
 #include "core/mem.h"
 #include "mail/url.h"
 
@@ -391,27 +391,6 @@ int url_host_ip(const char *host, size_t len, struct ip_addr *ip)
 	return 0;
 }
 
-static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
-static const psl_ctx_t *psl_ctx;
-
-/*
- * The system's list (Debian's publicsuffix package) when it is newer than
- * the one built into libpsl. Loaded once (the milter has threads) and kept
- * for the life of the process.
- */
-static void psl_load(void)
-{
-	psl_ctx_t *p = psl_latest(NULL);
-
-	psl_ctx = p ? p : psl_builtin();
-}
-
-const psl_ctx_t *url_psl(void)
-{
-	pthread_once(&psl_once, psl_load);
-	return psl_ctx;
-}
-
 /* Registrable domain of host; the list l is asked first, since links repeat. */
 static char *registrable(const struct url_list *l, const char *host)
 {
@@ -423,7 +402,7 @@ static char *registrable(const struct url_list *l, const char *host)
 		if (strcmp(u->host, host) == 0)
 			return u->registrable ? xstrdup(u->registrable) : NULL;
 	}
-	r = url_psl() ? psl_registrable_domain(url_psl(), host) : NULL;
+	r = domain_psl() ? psl_registrable_domain(domain_psl(), host) : NULL;
 	return r ? xstrdup(r) : NULL;
 }
 

@@ -11,7 +11,6 @@
 #ifndef MOAT_URL_H
 #define MOAT_URL_H
 
-#include <libpsl.h>
 #include <stddef.h>
 
 struct ip_addr;
@@ -56,8 +55,6 @@ void email_extract_text(const char *p, size_t len, struct email_list *out, size_
 /* Add one link from an HTML attribute (entities decoded): its index in l, or -1 if it is
  * relative, not http/https/ftp/mailto, has a bad host, or is over max (then counted). */
 long url_list_add_link(struct url_list *l, const char *p, size_t len, size_t max);
-/* The Public Suffix List, loaded once per process (thread-safe). */
-const psl_ctx_t *url_psl(void);
 /* Normalised copy of a host (malloc'd): lower case, punycode, no trailing dot; IP
  * addresses kept as written. NULL if not a host a browser would accept. */
 char *url_host_normalise(const char *host, size_t len);

@@ -19,6 +19,7 @@
 
 #include "dns/dns.h"
 #include "dns/dnsbl.h"
+#include "core/domain.h"
 #include "fuzz.h"
 #include "mail/url.h"
 
@@ -41,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (int i = 0; i < dnsbl_zone_count(bl) && nzones < 64; i++)
 		zones[nzones++] = dnsbl_zone_find(bl, dnsbl_zone_info(bl, i, qzone, sizeof(qzone),
 								       &is_domain, &needs_key));
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mail/codec.h"
+#include "core/domain.h"
 #include "fuzz.h"
 #include "mail/html.h"
 #include "mail/url.h"
@@ -17,7 +18,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

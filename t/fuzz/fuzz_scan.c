@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/domain.h"
 #include "fuzz.h"
 #include "core/sbuf.h"
 #include "scan/scan.h"
@@ -30,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	fuzz_db_close(db);
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

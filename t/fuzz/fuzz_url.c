@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/cidr.h"
+#include "core/domain.h"
 #include "fuzz.h"
 #include "mail/url.h"
 
@@ -35,7 +36,7 @@ static void check_urls(const struct url_list *l)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)url_psl();	/* loaded once per process, as in the daemons */
+	(void)domain_psl();	/* loaded once per process, as in the daemons */
 	return 0;
 }
 
