@@ -60,7 +60,7 @@ qid=$(qid_of "$out")
 m=$(delivered)
 tap_like "$m" $'\nX-Spam: Yes\n' "...with X-Spam: Yes"
 tap_like "$m" $'\nX-Rspamd-Action: add header\n' "...X-Rspamd-Action: add header"
-tap_like "$m" $'\nX-Spamd-Result: default: False \\[6\\.00 / 11\\.00\\]; GTUBE\\(0\\.00\\)\\[\\]\n' \
+tap_like "$m" $'\nX-Spamd-Result: default: False \\[6\\.00 / 11\\.00\\];\n\tGTUBE\\(0\\.00\\)\\[\\]\n' \
 	"...score = the add header threshold, GTUBE the only symbol"
 tap_like "$m" $'\nX-Spamd-Bar: \\+\\+\\+\\+\\+\\+\n' "X-Spamd-Bar: one + per point (6.00: ++++++)"
 tap_like "$m" $'\nX-Rspamd-Queue-Id: '"$qid"$'\n' "X-Rspamd-Queue-Id: Postfix's queue ID ($qid)"
