@@ -1175,6 +1175,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	struct timespec t0;
 	struct scan_result res;
 	struct scan_input in;
+	struct scan_env env;
 	struct rules_ref *ref;
 	struct sbuf hdr;
 	struct worker *w;
@@ -1235,9 +1236,10 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	in.rcpts = (const char *const *)c->rcpts;
 	in.nrcpts = c->nrcpt;
 	in.tls = c->tls;
-	in.bayes = w->bayes;
+	env.bayes = w->bayes;
+	env.dns = w->sd;
 	scan_result_init(&res);
-	scan_message(ref->r, w->sd, &in, &res);
+	scan_message(ref->r, &env, &in, &res);
 	delayed = take_policy_header(ctx, c, ref, &res, qid);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);

@@ -328,19 +328,16 @@ static void print_result(const char *file, const struct scan_result *res, double
 	printf("\n");
 }
 
-static struct scan_dns *scan_sd;	/* DNS lists for scan (NULL with --no-dns) */
-static struct bayes *scan_bayes;	/* the Bayes classifier for scan */
-
-static int scan_buffer(const struct scan_rules *r, const char *name, const char *p, size_t len,
-		       int json)
+static int scan_buffer(const struct scan_rules *r, const struct scan_env *env, const char *name,
+		       const char *p, size_t len, int json)
 {
-	struct scan_input in = {.raw = p, .len = len, .bayes = scan_bayes};
+	struct scan_input in = {.raw = p, .len = len};
 	struct scan_result res;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	scan_result_init(&res);
-	scan_message(r, scan_sd, &in, &res);
+	scan_message(r, env, &in, &res);
 	scan_finish(&res, r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_result(name, &res,
@@ -353,6 +350,7 @@ static int scan_buffer(const struct scan_rules *r, const char *name, const char 
 /* What mbox_walk() hands each message to. */
 struct scan_walk {
 	const struct scan_rules *r;
+	struct scan_env env;	/* DNS lists (NULL with --no-dns) and Bayes */
 	int json;
 };
 
@@ -360,7 +358,7 @@ static int scan_walked(void *arg, const char *name, const char *p, size_t len)
 {
 	struct scan_walk *w = arg;
 
-	scan_buffer(w->r, name, p, len, w->json);
+	scan_buffer(w->r, &w->env, name, p, len, w->json);
 	return 0;
 }
 
@@ -368,7 +366,7 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 {
 	struct bayes_store *st;
 	struct scan_rules *r;
-	struct scan_walk w;
+	struct scan_walk w = {0};
 	char err[512];
 	int json = 0, dns = 1, rc = 0, i = 1;
 
@@ -385,22 +383,21 @@ static int cmd_scan(struct ctl *ctl, int argc, char **argv)
 		return 2;
 	}
 	if ((r = scan_rules_load(ctl_db(ctl), err, sizeof(err))) == NULL ||
-	    (dns && (scan_sd = scan_dns_new(ctl->cf, ctl_db(ctl), err, sizeof(err))) == NULL)) {
+	    (dns && (w.env.dns = scan_dns_new(ctl->cf, ctl_db(ctl), err, sizeof(err))) == NULL)) {
 		msg_error("%s", err);
 		scan_rules_free(r);
 		return 1;
 	}
 	st = bayes_store_sqlite_new(ctl_db(ctl), NULL);
-	scan_bayes = st ? bayes_new(st) : NULL;
+	w.env.bayes = st ? bayes_new(st) : NULL;
 	w.r = r;
 	w.json = json;
 	for (; i < argc; i++)
 		rc |= mbox_walk(argv[i], (size_t)conf_num(ctl->cf, "scan_size_limit"), scan_walked,
 				 &w) != 0;
-	bayes_free(scan_bayes);
+	bayes_free(w.env.bayes);
 	bayes_store_close(st);
-	scan_dns_free(scan_sd);
-	scan_sd = NULL;
+	scan_dns_free(w.env.dns);
 	scan_rules_free(r);
 	return rc;
 }

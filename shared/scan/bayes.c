@@ -11,15 +11,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scan/bayes.h"
-#include "scan/checks.h"
 #include "core/hash.h"
-#include "mail/html.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "mail/mime.h"
-#include "scan/scan.h"
 #include "mail/url.h"
+#include "scan/bayes.h"
+#include "scan/check.h"
+#include "scan/content.h"
+#include "scan/result.h"
+#include "scan/rules.h"
 
 /* Robinson's s and x; SpamBayes' minimum strength and clues kept (see bayes.h). */
 #define ROBINSON_S 1.0
@@ -328,28 +329,6 @@ void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_t
 	url_tokens(t, &c->urls);
 }
 
-void bayes_content(const struct msg *m, struct content *c)
-{
-	/* As check_urls() in checks.c, so learning sees what scanning sees. */
-	for (int i = 0; i < m->nleaves && i < 64; i++) {
-		const struct mime_part *p = m->leaves[i];
-
-		if (p->text == NULL || p->is_attachment)
-			continue;
-		if (strcmp(p->ctype, "text/html") == 0) {
-			size_t n;
-			char *t = html_to_text(p->text, p->text_len, &n, &c->urls, CHECKS_MAX_URLS);
-
-			sbuf_append(&c->text, t, n);
-			free(t);
-		} else {
-			url_extract_text(p->text, p->text_len, &c->urls, CHECKS_MAX_URLS);
-			sbuf_append(&c->text, p->text, p->text_len);
-		}
-		sbuf_putc(&c->text, '\n');
-	}
-}
-
 /*
  * With a Message-ID, that and the body: the id moat 0.1 stored, kept so
  * databases learned then still know those messages. Without one, the
@@ -603,9 +582,8 @@ int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	url_list_init(&c.urls);
-	sbuf_init(&c.text);
-	bayes_content(m, &c);
+	content_init(&c);
+	content_extract(m, &c);
 	bayes_tokenize(m, &c, &l->tok);
 	rc = learn_tokens(l, &l->tok, bayes_message_id(m), cls, err, errlen);
 	/*
@@ -615,8 +593,7 @@ int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int 
 	 */
 	if (rc == BAYES_UNKNOWN && hval(m, "Message-ID") == NULL)
 		rc = learn_tokens(l, &l->tok, bayes_message_id_v1(m), cls, err, errlen);
-	url_list_free(&c.urls);
-	sbuf_free(&c.text);
+	content_free(&c);
 	msg_free(m);
 	return rc;
 }
@@ -728,11 +705,12 @@ static void add_scaled(struct scan_result *res, const struct scan_rules *r, cons
 {
 	char opt[32];
 
+	double w = 0.0;
+
+	if (scan_rules_symbol(r, name, &w) == 0)
+		return;
 	snprintf(opt, sizeof(opt), "%.2f%%", p * 100.0);
-	scan_add(res, r, name, opt);
-	for (size_t i = 0; i < res->n; i++)
-		if (strcmp(res->v[i].name, name) == 0)
-			res->v[i].weight *= scale;
+	scan_add_weighted(res, r, name, w * scale, opt);
 }
 
 void bayes_scan(struct bayes *b, const struct scan_rules *r, const struct msg *m,
@@ -814,3 +792,12 @@ int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, c
 		 cls == BAYES_CLASS_SPAM ? "spam" : "ham", score);
 	return cls;
 }
+
+static void bayes_run(const struct scan_ctx *ctx)
+{
+	if (ctx->env->bayes)
+		bayes_scan(ctx->env->bayes, ctx->rules, ctx->msg, ctx->content, ctx->res);
+}
+
+const struct check check_bayes = {
+	.name = "bayes", .module = "classifier-bayes", .run = bayes_run};

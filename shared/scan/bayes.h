@@ -75,10 +75,8 @@ struct bayes_tokens {
 /* Empty set / free its memory. */
 void bayes_tokens_init(struct bayes_tokens *t);
 void bayes_tokens_free(struct bayes_tokens *t);
-/* The tokens of a parsed message and what the checks extracted from it. */
+/* The tokens of a parsed message and its content (content.h). */
 void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_tokens *t);
-/* Fill c (initialised, empty) with text and URLs as the checks do, for learning. */
-void bayes_content(const struct msg *m, struct content *c);
 /* The identity of a message for "learned already": Message-ID (or, without
  * one, From, Sender, To, Cc, Subject and Date) and the body. */
 uint64_t bayes_message_id(const struct msg *m);

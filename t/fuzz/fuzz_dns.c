@@ -1,9 +1,9 @@
 /*
  * fuzz_dns - DNS answers as the resolver gets them off the wire: raw
- * packets through c-ares' A-record parser the way shared/dns.c reads them
+ * packets through c-ares' A-record parser the way shared/dns/dns.c reads them
  * (dns_answer_parse) and its TXT parser (dns_txt_parse: printable and
  * bounded, for an SMTP reply), each address classified against every shipped
- * zone's return codes (shared/dnsbl.c); and names taken from mail (HELO,
+ * zone's return codes (shared/dns/dnsbl.c); and names taken from mail (HELO,
  * sender domain) turned into query names.
  *
  * Input: first byte = the c-ares status the answer came with (most often

@@ -1,5 +1,5 @@
 /*
- * fuzz_html - HTML reduced to text with its links (shared/html.c), as a
+ * fuzz_html - HTML reduced to text with its links (shared/mail/html.c), as a
  * text/html part's decoded body reaches it; the links then go through the
  * URL code like the scanner's checks do.
  */

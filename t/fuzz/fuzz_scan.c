@@ -1,6 +1,6 @@
 /*
  * fuzz_scan - a whole message scored the way the milter and `moatctl scan`
- * do (shared/scan.c, shared/checks.c), without DNS: MIME parsing, address
+ * do (shared/scan/), without DNS: MIME parsing, address
  * and date parsing of the headers, HTML and URL extraction, every
  * regular-expression rule of the shipped database, the header written.
  * The rules are loaded once from a database with the shipped migrations.

@@ -1,7 +1,7 @@
 /*
  * fuzz_url - URL and e-mail address extraction from text, links as HTML
  * gives them, host normalisation (IDN, public suffix) and every numeric
- * host form (shared/url.c). Each URL found is checked for what url.h
+ * host form (shared/mail/url.c). Each URL found is checked for what url.h
  * promises: NUL-terminated strings within URL_TEXT_MAX, the list within
  * its limit.
  */

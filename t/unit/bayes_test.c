@@ -14,7 +14,7 @@
 
 #include "scan/bayes.h"
 #include "store/bayes_store.h"
-#include "scan/checks.h"
+#include "scan/content.h"
 #include "store/db.h"
 #include "mail/mime.h"
 #include "tap.h"
@@ -31,7 +31,7 @@ static struct bayes_tokens tokenize(const char *raw)
 	m = msg_parse(raw, strlen(raw), &lim);
 	url_list_init(&c.urls);
 	sbuf_init(&c.text);
-	bayes_content(m, &c);
+	content_extract(m, &c);
 	bayes_tokenize(m, &c, &t);
 	url_list_free(&c.urls);
 	sbuf_free(&c.text);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/checks.h"
+#include "scan/check.h"
 #include "store/db.h"
 #include "mail/polhdr.h"
 #include "scan/scan.h"

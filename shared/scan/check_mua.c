@@ -1,6 +1,10 @@
 /*
- * checks_mua - Rspamd's header heuristics for ratware (see checks_mua.h).
- * The patterns are Rspamd's (regexp/headers.lua), compiled once.
+ * check_mua - header checks of Rspamd's regexp/headers.lua (which took
+ * them from SpamAssassin) that moat lacked: forged Outlook MUAs, a
+ * missing X-MimeOLE, undisclosed or sorted recipient lists, a missing
+ * charset, a Content-Type ending in ';'. Same names, meanings and
+ * default weights as Rspamd's (rows in sql/008-accuracy.sql). The
+ * patterns are Rspamd's, compiled once.
  */
 #include "config.h"
 
@@ -10,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scan/checks_mua.h"
+#include "mail/mime.h"
+#include "scan/check.h"
+#include "scan/result.h"
 
 enum pat {
 	P_OE_MUA, P_OE_MID1, P_OE_MID2, P_LYRIS_UNSUB, P_WACKY_RCVD, P_IPLANET_RCVD,
@@ -334,8 +340,11 @@ static int needs_encoding(const struct msg *m, const char *name)
 	return 1;
 }
 
-void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan_result *res)
+static void mua_run(const struct scan_ctx *ctx)
 {
+	const struct scan_rules *r = ctx->rules;
+	const struct msg *m = ctx->msg;
+	struct scan_result *res = ctx->res;
 	const struct mime_part *root = m->root;
 	const char *name;
 
@@ -378,3 +387,5 @@ void checks_mua_run(const struct scan_rules *r, const struct msg *m, struct scan
 	if (needs_encoding(m, "To"))
 		scan_add(res, r, "TO_NEEDS_ENCODING", NULL);
 }
+
+const struct check check_mua = {.name = "mua", .module = NULL, .run = mua_run};

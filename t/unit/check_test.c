@@ -1,0 +1,130 @@
+/* check_test - the scanner's registry, and one check run alone on one
+ * message (STYLE.md: "unit tests ... can run one check on one message"). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sbuf.h"
+#include "mail/mime.h"
+#include "scan/check.h"
+#include "scan/content.h"
+#include "scan/result.h"
+#include "scan/rules.h"
+#include "store/db.h"
+#include "tap.h"
+
+static const struct check *check_named(const char *name)
+{
+	for (const struct check *const *c = scan_checks; *c; c++)
+		if (strcmp((*c)->name, name) == 0)
+			return *c;
+	return NULL;
+}
+
+/* The symbols one check adds to one message, as "A B C" in the result's order. */
+static void run_one(const struct scan_rules *r, const struct check *chk, const char *raw,
+		    const struct scan_env *env, struct sbuf *out)
+{
+	struct scan_input in = {.raw = raw, .len = strlen(raw), .client_ip = "192.0.2.1"};
+	struct mime_limits lim;
+	struct scan_result res;
+	struct content c;
+	struct scan_ctx ctx;
+	struct msg *m;
+
+	mime_limits_default(&lim);
+	m = msg_parse(raw, strlen(raw), &lim);
+	content_init(&c);
+	content_extract(m, &c);
+	scan_result_init(&res);
+	ctx = (struct scan_ctx){.rules = r, .in = &in, .msg = m, .content = &c, .env = env,
+				.res = &res};
+	chk->run(&ctx);
+	scan_finish(&res, r);
+	sbuf_reset(out);
+	for (size_t i = 0; i < res.n; i++) {
+		if (i)
+			sbuf_putc(out, ' ');
+		sbuf_puts(out, res.v[i].name);
+	}
+	scan_result_free(&res);
+	content_free(&c);
+	msg_free(m);
+}
+
+static const char outlook[] = "From: A <a@example.com>\r\n"
+			      "To: b@example.net\r\n"
+			      "Subject: hello\r\n"
+			      "X-MSMail-Priority: High\r\n"
+			      "\r\n"
+			      "hello\r\n";
+
+static const char html_link[] = "From: a@example.com\r\n"
+				"Content-Type: text/html\r\n"
+				"\r\n"
+				"<a href=\"http://198.51.100.7/x\">"
+				"http://bank.example/login</a>\r\n";
+
+int main(void)
+{
+	static const char *const order[] = {"headers", "mime", "mua", "regex", "bayes", "rbl"};
+	const struct scan_env none = {0};
+	char dir[] = "/tmp/moat-check-test.XXXXXX", path[300], err[512];
+	const struct check *const *c;
+	struct scan_rules *r;
+	struct sbuf sb;
+	sqlite3 *db;
+	size_t n = 0;
+
+	for (c = scan_checks; *c && n < 32; c++, n++)
+		ok(n < sizeof(order) / sizeof(order[0]) && strcmp((*c)->name, order[n]) == 0,
+		   "check %zu is %s", n, (*c)->name);
+	is_int((int)n, 6, "six checks, NULL-terminated");
+	is_str(check_named("rbl")->module, "rbl", "the DNS lists are gated by the rbl module");
+	is_str(check_named("bayes")->module, "classifier-bayes",
+	       "Bayes by the classifier-bayes module");
+	ok(check_named("mua")->module == NULL, "the header checks by none");
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/moat.db", dir);
+	db = db_open(path, 1000, err, sizeof(err));
+	r = db ? scan_rules_load(db, err, sizeof(err)) : NULL;
+	ok(r != NULL, "rules load");
+	if (r == NULL)
+		return done_testing();
+	sbuf_init(&sb);
+
+	/* One check, one message: only that check's symbols. */
+	run_one(r, check_named("mua"), outlook, &none, &sb);
+	is_str(sbuf_cstr(&sb), "MISSING_MIMEOLE",
+	       "mua alone: X-MSMail-Priority without X-MimeOLE, and nothing else");
+	run_one(r, check_named("headers"), outlook, &none, &sb);
+	like_str(sbuf_cstr(&sb), "MISSING_MID", "headers alone: no Message-ID");
+	ok(strstr(sbuf_cstr(&sb), "MISSING_MIMEOLE") == NULL &&
+	       strstr(sbuf_cstr(&sb), "MIME_TRACE") == NULL,
+	   "...and no symbol of another check");
+	run_one(r, check_named("mime"), html_link, &none, &sb);
+	like_str(sbuf_cstr(&sb), "PHISHING", "mime alone: a link showing another site's URL");
+	like_str(sbuf_cstr(&sb), "MOAT_URL_IP", "...to an IP address");
+	like_str(sbuf_cstr(&sb), "MIME_HTML_ONLY", "...in HTML only");
+	ok(strstr(sbuf_cstr(&sb), "MISSING_MID") == NULL, "...and no header symbol");
+
+	/* A check whose resource the thread lacks does nothing. */
+	run_one(r, check_named("bayes"), outlook, &none, &sb);
+	is_str(sbuf_cstr(&sb), "", "bayes without a classifier adds nothing");
+	run_one(r, check_named("rbl"), outlook, &none, &sb);
+	is_str(sbuf_cstr(&sb), "", "rbl without DNS lists adds nothing");
+	run_one(r, check_named("regex"), outlook, &none, &sb);
+	is_str(sbuf_cstr(&sb), "", "regex with no rules adds nothing");
+
+	sbuf_free(&sb);
+	scan_rules_free(r);
+	db_close(db);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		ok(0, "cleanup");
+	return done_testing();
+}
