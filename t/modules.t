@@ -47,7 +47,7 @@ tap_is "$(printf 'scan/scan scan/checks\nscan/checks core/log\n' | circles)" "" 
 
 objs=()
 for d in shared/core shared/store shared/dns shared/maps shared/mail shared/scan \
-	policyd contentfilter; do
+	policyd contentfilter moatctl; do
 	for o in "$MOAT_BUILDDIR/$d"/*.o; do
 		[ -f "$o" ] && objs+=("$o")
 	done

@@ -1,5 +1,6 @@
 /*
- * moatctl_maps - moatctl maps; see moatctl_maps.h.
+ * cmd_maps - "moatctl maps": the allow and block lists moat-policyd
+ * uses (view maps_status) and asking it to check them all now.
  *
  * moatctl and moat-policyd share nothing but the database: a refresh is a
  * counter in map_sources that the daemon's fetch thread looks at once a
@@ -11,8 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "moatctl.h"
-#include "moatctl_maps.h"
+#include "cmd.h"
 
 static int usage(void)
 {
@@ -50,8 +50,9 @@ static int refresh(sqlite3 *db)
 	return 0;
 }
 
-int moatctl_maps(sqlite3 *db, int argc, char **argv)
+int cmd_maps(struct ctl *ctl, int argc, char **argv)
 {
+	sqlite3 *db = ctl_db(ctl);
 	const char *sub = argc > 1 ? argv[1] : "list";
 
 	if (argc > 2)

@@ -1,5 +1,7 @@
 /*
- * moatctl_zone - moatctl zone; see moatctl_zone.h.
+ * cmd_zone - "moatctl zone": the DNS lists (RFC 5782) of both daemons,
+ * the rows of dnsbl_zones, dnsbl_codes and their symbols (sql/003-dnsbl.sql),
+ * listed, added, switched on or off and deleted without writing SQL.
  *
  * A DNS list is three kinds of rows: the zone (dnsbl_zones: IP or domain
  * list, which checks query it), what its answers mean (dnsbl_codes: an
@@ -21,8 +23,7 @@
 
 #include "dns/dnsbl.h"
 #include "core/log.h"
-#include "moatctl.h"
-#include "moatctl_zone.h"
+#include "cmd.h"
 #include "core/strdist.h"
 
 #define ZONE_NAME_MAX 159	/* struct dnsbl_zone's name; room for an IPv6 query */
@@ -618,8 +619,9 @@ static int zone_codes(sqlite3 *db, int argc, char **argv)
 	return end(db, ok);
 }
 
-int moatctl_zone(sqlite3 *db, int argc, char **argv)
+int cmd_zone(struct ctl *ctl, int argc, char **argv)
 {
+	sqlite3 *db = ctl_db(ctl);
 	const char *sub = argc > 1 ? argv[1] : "list";
 
 	if (strcmp(sub, "list") == 0 && argc <= 2)

@@ -1,5 +1,6 @@
 /*
- * moatctl_bayes - teach and inspect the Bayes classifier (bayes.h).
+ * cmd_bayes - moatctl learn-spam, learn-ham and bayes: teach and inspect
+ * the Bayes classifier (scan/bayes.h).
  *
  * learn-spam and learn-ham take files, mbox files and directories, as
  * sa-learn and "rspamc learn_spam" do; messages are written in batches of
@@ -18,7 +19,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "mail/mbox.h"
-#include "moatctl_bayes.h"
+#include "cmd.h"
 
 #define LEARN_BATCH 1000
 
@@ -82,8 +83,10 @@ static int learn_paths(const struct conf *cf, sqlite3 *db, struct learn_run *run
 	return rc || run->failed;
 }
 
-int moatctl_learn(const struct conf *cf, sqlite3 *db, int argc, char **argv)
+int cmd_learn(struct ctl *ctl, int argc, char **argv)
 {
+	const struct conf *cf = ctl->cf;
+	sqlite3 *db = ctl_db(ctl);
 	struct learn_run run = {0};
 	const char *what = strcmp(argv[0], "learn-spam") == 0 ? "spam" : "ham";
 	int rc;
@@ -145,8 +148,11 @@ static int bayes_stats(const struct conf *cf, sqlite3 *db)
 	return 0;
 }
 
-int moatctl_bayes(const struct conf *cf, sqlite3 *db, int argc, char **argv)
+int cmd_bayes(struct ctl *ctl, int argc, char **argv)
 {
+	const struct conf *cf = ctl->cf;
+	sqlite3 *db = ctl_db(ctl);
+
 	if (argc >= 2 && strcmp(argv[1], "stats") == 0 && argc == 2)
 		return bayes_stats(cf, db);
 	if (argc >= 3 && strcmp(argv[1], "forget") == 0) {
