@@ -83,6 +83,28 @@ static int private_ip(const struct ip_addr *ip)
 	return 0;
 }
 
+/* See check_rbl.h. */
+int check_rbl_hop(const char *value, struct ip_addr *ip)
+{
+	const char *lb, *rb;
+
+	/* Bounded: each turn moves lb past a '['. */
+	for (lb = strchr(value, '['); lb; lb = strchr(lb + 1, '[')) {
+		rb = strchr(lb, ']');
+		if (rb == NULL || rb - lb > 60)
+			return 0;
+		/*
+		 * ip is written only by a parse that succeeds: "[]" or a word in
+		 * brackets is skipped, never read as an address.
+		 */
+		if (ip_parse(lb + 1, (size_t)(rb - lb - 1), ip) == 0 ||
+		    (rb - lb > 6 && strncasecmp(lb + 1, "IPv6:", 5) == 0 &&
+		     ip_parse(lb + 6, (size_t)(rb - lb - 6), ip) == 0))
+			return ip->family != 0 && !private_ip(ip);
+	}
+	return 0;
+}
+
 /* The relays' IPs: the bracketed address of each Received "from" clause. */
 static void received_targets(const struct msg *m, const struct scan_input *in,
 			     struct dnsbl_job *job)
@@ -91,32 +113,18 @@ static void received_targets(const struct msg *m, const struct scan_input *in,
 
 	for (int k = 0; k < m->root->nheaders && seen < 16; k++) {
 		const struct msg_header *h = &m->root->headers[k];
-		const char *lb, *rb;
+		char txt[IP_TEXT_MAX];
 		struct ip_addr ip;
 
 		if (strcasecmp(h->name, "Received") != 0)
 			continue;
 		seen++;
-		for (lb = strchr(h->value, '['); lb; lb = strchr(lb + 1, '[')) {
-			rb = strchr(lb, ']');
-			if (rb == NULL || rb - lb > 60)
-				break;
-			if (ip_parse(lb + 1, (size_t)(rb - lb - 1), &ip) < 0 && rb - lb > 6 &&
-			    strncasecmp(lb + 1, "IPv6:", 5) == 0 &&
-			    ip_parse(lb + 6, (size_t)(rb - lb - 6), &ip) < 0)
-				continue;
-			if (ip.family == 0 || private_ip(&ip))
-				break;
-			{
-				char txt[IP_TEXT_MAX];
-
-				/* Our own Postfix's hop is the client: the policy server checked it. */
-				ip_format(&ip, txt, sizeof(txt));
-				if (!(seen == 1 && in->client_ip && strcmp(txt, in->client_ip) == 0))
-					dnsbl_job_ip(job, &ip, DNSBL_RECEIVED);
-			}
-			break;
-		}
+		if (!check_rbl_hop(h->value, &ip))
+			continue;
+		/* Our own Postfix's hop is the client: the policy server checked it. */
+		ip_format(&ip, txt, sizeof(txt));
+		if (!(seen == 1 && in->client_ip && strcmp(txt, in->client_ip) == 0))
+			dnsbl_job_ip(job, &ip, DNSBL_RECEIVED);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 struct conf;
+struct ip_addr;
 struct scan_dns;
 
 /* DNS lists for a scanning thread; NULL with err. */
@@ -19,5 +20,12 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
 /* Free (NULL is fine). */
 void scan_dns_free(struct scan_dns *sd);
+/*
+ * The relay one Received header value names: the first bracketed literal
+ * that is an address ("[192.0.2.1]", "[IPv6:2001:db8::1]"); 1 and *ip when
+ * it is a public one, 0 when there is none or it is private. Limited to
+ * brackets 60 bytes apart.
+ */
+int check_rbl_hop(const char *value, struct ip_addr *ip);
 
 #endif

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cidr.h"
 #include "core/sbuf.h"
 #include "mail/mime.h"
 #include "scan/check.h"
+#include "scan/check_rbl.h"
 #include "scan/content.h"
 #include "scan/result.h"
 #include "scan/rules.h"
@@ -67,6 +69,31 @@ static const char html_link[] = "From: a@example.com\r\n"
 				"<a href=\"http://198.51.100.7/x\">"
 				"http://bank.example/login</a>\r\n";
 
+/*
+ * check_rbl_hop() on one Received value: "-" when it names no public relay,
+ * else the address. ip starts as garbage (fill), as a stack variable may,
+ * so an answer read from what the parser never wrote shows.
+ */
+static const char *hop(const char *value, int fill)
+{
+	static char txt[IP_TEXT_MAX];
+	struct ip_addr ip;
+
+	memset(&ip, fill, sizeof(ip));
+	if (!check_rbl_hop(value, &ip))
+		return "-";
+	ip_format(&ip, txt, sizeof(txt));
+	return txt;
+}
+
+/* The same with ip never written at all: valgrind (MOAT_VALGRIND=1) sees a read of it. */
+static int hop_uninit(const char *value)
+{
+	struct ip_addr ip;
+
+	return check_rbl_hop(value, &ip);
+}
+
 int main(void)
 {
 	static const char *const order[] = {"headers", "mime", "mua", "regex", "bayes", "rbl"};
@@ -86,6 +113,18 @@ int main(void)
 	is_str(check_named("bayes")->module, "classifier-bayes",
 	       "Bayes by the classifier-bayes module");
 	ok(check_named("mua")->module == NULL, "the header checks by none");
+
+	/* The Received-hop parser (check_rbl). */
+	is_str(hop("from mx.example (mx.example [203.0.113.9]) by mx.test", 0), "203.0.113.9",
+	       "the relay's bracketed address");
+	is_str(hop("from x ([IPv6:2001:db8::1]) by y", 0), "2001:db8::1", "an IPv6 literal");
+	is_str(hop("from x ([10.1.2.3]) by y", 0), "-", "a private relay is none");
+	is_str(hop("from x ([]) by y", 0x55), "-", "\"[]\" is no address (was: an unwritten one read)");
+	is_str(hop("from x ([]) by y", 0), "-", "...whatever the memory held");
+	is_str(hop("from x ([not an address]) by y", 0x55), "-", "...nor is a word in brackets");
+	is_str(hop("from x ([]) [203.0.113.9] by y", 0x55), "203.0.113.9",
+	       "...and the next bracket is looked at");
+	is_int(hop_uninit("from x ([]) by y"), 0, "\"[]\" with nothing written before");
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
