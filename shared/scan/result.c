@@ -30,6 +30,8 @@ void scan_result_free(struct scan_result *res)
 		free(res->v[i].opts);
 	}
 	free(res->v);
+	free(res->subject);
+	free(res->subject_raw);
 	scan_result_init(res);
 }
 

@@ -43,6 +43,8 @@ struct scan_result {
 	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
 	const char *forced;	/* action a GTUBE pattern forces, or NULL */
 	char soft_reason[200];
+	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
+	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
 };
 
 /* Empty result. */

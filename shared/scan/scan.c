@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "mail/html.h"
 #include "mail/mime.h"
 #include "scan/check.h"
@@ -63,6 +64,19 @@ static int scan_gtube(const struct scan_rules *r, const struct msg *m, struct sc
 	return found;
 }
 
+/* The Subject for the caller (the milter's log, history and rewrite), from the parser. */
+static void subject(const struct msg *m, struct scan_result *res)
+{
+	const struct msg_header *h = msg_header(m->root, "Subject");
+
+	if (h == NULL)
+		return;
+	free(res->subject);
+	free(res->subject_raw);
+	res->subject = xstrdup(h->value);
+	res->subject_raw = xstrdup(h->raw);
+}
+
 void scan_message(const struct scan_rules *r, const struct scan_env *env,
 		  const struct scan_input *in, struct scan_result *res)
 {
@@ -76,6 +90,7 @@ void scan_message(const struct scan_rules *r, const struct scan_env *env,
 	m = msg_parse(in->raw, in->len, &lim);
 	if (m == NULL)
 		return;
+	subject(m, res);
 	if (scan_gtube(r, m, res)) {
 		msg_free(m);
 		return;

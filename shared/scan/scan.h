@@ -23,7 +23,7 @@
  * be NULL (no Bayes, no DNS), as may its members. A GTUBE pattern in a
  * text part skips the checks and forces its action (the gtube_patterns
  * setting says which patterns count). A check whose module is off in the
- * modules table is skipped.
+ * modules table is skipped. res->subject gets the message's Subject.
  */
 void scan_message(const struct scan_rules *r, const struct scan_env *env,
 		  const struct scan_input *in, struct scan_result *res);

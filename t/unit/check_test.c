@@ -14,6 +14,7 @@
 #include "scan/content.h"
 #include "scan/result.h"
 #include "scan/rules.h"
+#include "scan/scan.h"
 #include "store/db.h"
 #include "tap.h"
 
@@ -158,6 +159,25 @@ int main(void)
 	is_str(sbuf_cstr(&sb), "", "rbl without DNS lists adds nothing");
 	run_one(r, check_named("regex"), outlook, &none, &sb);
 	is_str(sbuf_cstr(&sb), "", "regex with no rules adds nothing");
+
+	/* The Subject for the milter, from the parser: decoded, and as written. */
+	{
+		static const char enc[] = "From: a@example.com\r\n"
+					  "Subject: =?UTF-8?Q?caf=C3=A9?=\r\n"
+					  " au lait\r\n"
+					  "\r\n"
+					  "body\r\n";
+		struct scan_input in = {.raw = enc, .len = sizeof(enc) - 1};
+		struct scan_result res;
+
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		is_str(res.subject ? res.subject : "(none)", "caf\xc3\xa9 au lait",
+		       "scan_message: the Subject decoded and unfolded");
+		like_str(res.subject_raw ? res.subject_raw : "(none)", "=?UTF-8?Q?caf=C3=A9?=",
+			 "...and as written, for a rewrite");
+		scan_result_free(&res);
+	}
 
 	sbuf_free(&sb);
 	scan_rules_free(r);
