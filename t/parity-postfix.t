@@ -13,9 +13,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix postconf swaks smtp-sink; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix postconf swaks smtp-sink
 db=$H_TMP/state/moat.db
 m_ctl migrate >/dev/null
 G='JS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
