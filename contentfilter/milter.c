@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/sbuf.h"
+#include "core/text.h"
 #include "history.h"
 #include "localmail.h"
 #include "mail/mime.h"
@@ -350,14 +351,8 @@ static double ms_since(const struct timespec *t0)
 /* Copy s into out, cut at a character boundary: a UTF-8 sequence is never split. */
 static void utf8_copy(char *out, size_t size, const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = text_utf8_cut(s, strlen(s), size - 1);
 
-	if (n >= size) {
-		n = size - 1;
-		/* Bounded: at most three continuation bytes end a cut character. */
-		for (int k = 0; k < 3 && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; k++)
-			n--;
-	}
 	memcpy(out, s, n);
 	out[n] = '\0';
 }

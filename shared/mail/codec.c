@@ -15,6 +15,7 @@
 
 #include "mail/codec.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "core/sbuf.h"
 
 #define B64_SKIP 64	/* line breaks and blanks: not damage */
@@ -101,16 +102,6 @@ size_t codec_b64_decode(const char *in, size_t len, char *out, int *bad)
 	return o;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')	/* RFC 2045 says upper case; mailers differ */
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* The byte of "=XY" at in[i], or -1. */
 static int qp_escape(const char *in, size_t len, size_t i)
@@ -119,8 +110,8 @@ static int qp_escape(const char *in, size_t len, size_t i)
 
 	if (len - i < 3)
 		return -1;
-	hi = hexval((unsigned char)in[i + 1]);
-	lo = hexval((unsigned char)in[i + 2]);
+	hi = text_hexval((unsigned char)in[i + 1]);
+	lo = text_hexval((unsigned char)in[i + 2]);
 	if (hi < 0 || lo < 0)
 		return -1;
 	return hi << 4 | lo;

@@ -22,6 +22,7 @@
 
 #include "mail/html.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "core/sbuf.h"
 #include "mail/url.h"
 
@@ -122,29 +123,6 @@ static const uint16_t cp1252[32] = {
 	0x2013, 0x2014, 0x2dc,	0x2122, 0x161,	0x203a, 0x153,	0x9d,	0x17e,	0x178,
 };
 
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_alnum(int c)
-{
-	return is_alpha(c) || (c >= '0' && c <= '9');
-}
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* HTML white space (the standard's "ASCII whitespace"). */
 static int is_ws(int c)
 {
@@ -157,7 +135,7 @@ static int name_is(const char *p, size_t n, const char *name)
 	if (strlen(name) != n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)p[i]) != name[i])
+		if (text_lower((unsigned char)p[i]) != name[i])
 			return 0;
 	return 1;
 }
@@ -260,11 +238,11 @@ static size_t numeric_ref(const char *p, size_t len, uint32_t *cp)
 	uint32_t v = 0;
 	int d;
 
-	if (i < len && lower(p[i]) == 'x') {
+	if (i < len && text_lower(p[i]) == 'x') {
 		base = 16;
 		i++;
 	}
-	for (; i < len && (d = hexval((unsigned char)p[i])) >= 0 && (unsigned)d < base; i++) {
+	for (; i < len && (d = text_hexval((unsigned char)p[i])) >= 0 && (unsigned)d < base; i++) {
 		if (v <= 0x10ffff)	/* larger stays larger, without overflow */
 			v = v * base + (unsigned)d;
 		digits++;
@@ -295,7 +273,7 @@ static size_t char_ref(const char *p, size_t len, int in_attr, uint32_t *cp)
 
 	if (len >= 2 && p[1] == '#')
 		return numeric_ref(p, len, cp);
-	while (1 + n < len && n < ENTITY_NAME_MAX && is_alnum(p[1 + n])) {
+	while (1 + n < len && n < ENTITY_NAME_MAX && text_is_alnum(p[1 + n])) {
 		name[n] = p[1 + n];
 		n++;
 	}
@@ -312,7 +290,7 @@ static size_t char_ref(const char *p, size_t len, int in_attr, uint32_t *cp)
 
 		if (n < ln || memcmp(name, legacy[k].name, ln) != 0)
 			continue;
-		if (in_attr && (is_alnum(next) || next == '='))
+		if (in_attr && (text_is_alnum(next) || next == '='))
 			return 0;
 		*cp = legacy[k].cp;
 		return 1 + ln;
@@ -355,7 +333,7 @@ static void tag_name(struct html *h, char *name, size_t size)
 
 	for (; h->i < h->len && !is_ws(p[h->i]) && p[h->i] != '/' && p[h->i] != '>'; h->i++) {
 		if (n < size)
-			name[n] = (char)lower((unsigned char)p[h->i]);
+			name[n] = (char)text_lower((unsigned char)p[h->i]);
 		n++;
 	}
 	name[n < size ? n : 0] = '\0';
@@ -436,12 +414,7 @@ static void skip_raw(struct html *h, const char *name)
 /* Copy of at most max bytes, not cutting a UTF-8 character in two. */
 static char *dup_cut(const char *p, size_t len, size_t max)
 {
-	if (len > max) {
-		len = max;
-		for (int k = 0; k < 3 && len > 0 && ((unsigned char)p[len] & 0xc0) == 0x80; k++)
-			len--;
-	}
-	return xstrndup(p, len);
+	return xstrndup(p, text_utf8_cut(p, len, max));
 }
 
 static void link_close(struct html *h)
@@ -522,9 +495,9 @@ static void markup(struct html *h)
 	const char *p = h->p + h->i;
 	size_t left = h->len - h->i;
 
-	if (left >= 2 && is_alpha(p[1])) {
+	if (left >= 2 && text_is_alpha(p[1])) {
 		tag(h, 0);
-	} else if (left >= 3 && p[1] == '/' && is_alpha(p[2])) {
+	} else if (left >= 3 && p[1] == '/' && text_is_alpha(p[2])) {
 		tag(h, 1);
 	} else if (left >= 2 && (p[1] == '!' || p[1] == '?' || p[1] == '/')) {
 		markup_decl(h);

@@ -28,6 +28,7 @@
 
 #include "mail/codec.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "mail/mime.h"
 #include "core/sbuf.h"
 
@@ -713,13 +714,6 @@ static void param_copy(const struct ctval *ct, const struct param *pv, struct sb
 	}
 }
 
-static int hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* RFC 2231 extended value: "charset'lang'%XX..." (first section) or "%XX...". */
 static void param_ext(const struct ctval *ct, const struct param *pv, int first, char *cs,
@@ -740,8 +734,8 @@ static void param_ext(const struct ctval *ct, const struct param *pv, int first,
 		v = q2 + 1;
 	}
 	for (i = 0; i < len; i++) {
-		if (v[i] == '%' && i + 2 < len && (hi = hexdig(v[i + 1])) >= 0 &&
-		    (lo = hexdig(v[i + 2])) >= 0) {
+		if (v[i] == '%' && i + 2 < len && (hi = text_hexval(v[i + 1])) >= 0 &&
+		    (lo = text_hexval(v[i + 2])) >= 0) {
 			sbuf_putc(out, hi << 4 | lo);
 			i += 2;
 			continue;

@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/domain.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "mail/url.h"
 
 #define HOST_RAW_MAX 1024	/* bytes of a host before IDN; no 253-byte name needs more */
@@ -48,34 +49,6 @@ struct url_span {
 };
 
 /* ASCII classes by hand: <ctype.h> follows the locale, input must not. */
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_alnum(int c)
-{
-	return is_alpha(c) || is_digit(c);
-}
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int hexval(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* c is one of set; never true for NUL (strchr would match the terminator). */
 static int in_set(int c, const char *set)
 {
@@ -151,21 +124,15 @@ static int is_cjk(const char *p, size_t i, size_t len)
  */
 static int ends_host(const char *p, size_t i, size_t len)
 {
-	return ends_url(p, i, len) || (i > 0 && is_alnum(p[i - 1]) && is_cjk(p, i, len));
+	return ends_url(p, i, len) || (i > 0 && text_is_alnum(p[i - 1]) && is_cjk(p, i, len));
 }
 
 /* Copy of at most max bytes of p, not cutting a UTF-8 character in two. */
 static char *dup_cut(const char *prefix, const char *p, size_t len, size_t max)
 {
-	size_t plen = strlen(prefix), n = len;
+	size_t plen = strlen(prefix), n = text_utf8_cut(p, len, max > plen ? max - plen : 0);
 	char *s;
 
-	if (plen + n > max) {
-		n = max > plen ? max - plen : 0;
-		/* Back up over at most 3 continuation bytes to a character start. */
-		for (int k = 0; k < 3 && n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80; k++)
-			n--;
-	}
 	s = xmalloc(plen + n + 1);
 	memcpy(s, prefix, plen);
 	memcpy(s + plen, p, n);
@@ -230,7 +197,7 @@ static int ipv4_number(const char *p, size_t len, uint64_t *out)
 	unsigned base = 10;
 	uint64_t v = 0;
 
-	if (len >= 2 && p[0] == '0' && lower(p[1]) == 'x') {
+	if (len >= 2 && p[0] == '0' && text_lower(p[1]) == 'x') {
 		base = 16;
 		p += 2;
 		len -= 2;
@@ -242,7 +209,7 @@ static int ipv4_number(const char *p, size_t len, uint64_t *out)
 	if (len == 0 && base == 10)
 		return -1;	/* an empty part, "1..2" */
 	for (size_t i = 0; i < len; i++) {
-		int d = hexval((unsigned char)p[i]);
+		int d = text_hexval((unsigned char)p[i]);
 
 		if (d < 0 || (unsigned)d >= base)
 			return -1;
@@ -300,14 +267,14 @@ static int ends_in_number(const char *p, size_t len)
 		s--;
 	if (s == len)
 		return 0;
-	if (len - s >= 2 && p[s] == '0' && lower(p[s + 1]) == 'x') {
+	if (len - s >= 2 && p[s] == '0' && text_lower(p[s + 1]) == 'x') {
 		for (size_t i = s + 2; i < len; i++)
-			if (hexval((unsigned char)p[i]) < 0)
+			if (text_hexval((unsigned char)p[i]) < 0)
 				return 0;
 		return 1;
 	}
 	for (size_t i = s; i < len; i++)
-		if (!is_digit(p[i]))
+		if (!text_is_digit(p[i]))
 			return 0;
 	return 1;
 }
@@ -326,7 +293,7 @@ static int valid_hostname(const char *s, size_t len)
 			label = 0;
 			continue;
 		}
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_')
+		if (!text_is_alnum(s[i]) && s[i] != '-' && s[i] != '_')
 			return 0;
 		if (++label > 63)
 			return 0;
@@ -363,7 +330,7 @@ char *url_host_normalise(const char *host, size_t len)
 	if (len == 0 || len > HOST_RAW_MAX || memchr(host, '\0', len))
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		buf[i] = (char)lower((unsigned char)host[i]);
+		buf[i] = (char)text_lower((unsigned char)host[i]);
 		nonascii |= (unsigned char)host[i] >= 0x80;
 	}
 	buf[len] = '\0';
@@ -420,8 +387,8 @@ static char *span_host(const struct url_span *sp)
 		if (n == sizeof(buf))
 			return NULL;
 		if (sp->p[i] == '%' && i + 2 < sp->he &&
-		    (hi = hexval((unsigned char)sp->p[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)sp->p[i + 2])) >= 0) {
+		    (hi = text_hexval((unsigned char)sp->p[i + 1])) >= 0 &&
+		    (lo = text_hexval((unsigned char)sp->p[i + 2])) >= 0) {
 			buf[n++] = (char)(hi << 4 | lo);
 			i += 2;
 			continue;
@@ -437,7 +404,7 @@ static int port_ok(const char *p, size_t len)
 	unsigned long v = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(p[i]))
+		if (!text_is_digit(p[i]))
 			return 0;
 		v = v * 10 + (unsigned long)(p[i] - '0');
 		if (v > 65535)
@@ -578,12 +545,12 @@ static size_t scheme_at(const char *p, size_t len, size_t k, struct url_list *ou
 
 	if (k + 2 >= len || !is_slash(p[k + 1]) || !is_slash(p[k + 2]))
 		return 0;
-	while (s > 0 && k - s < 6 && is_alpha(p[s - 1]))
+	while (s > 0 && k - s < 6 && text_is_alpha(p[s - 1]))
 		s--;
-	if (s == k || (s > 0 && is_alnum(p[s - 1])))
+	if (s == k || (s > 0 && text_is_alnum(p[s - 1])))
 		return 0;	/* "xhttp://" is not ours */
 	for (size_t i = s; i < k; i++)
-		name[i - s] = (char)lower(p[i]);
+		name[i - s] = (char)text_lower(p[i]);
 	name[k - s] = '\0';
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		if (strcmp(name, schemes[i]) != 0)
@@ -603,7 +570,7 @@ static int bare_host_char(const char *p, size_t i, size_t len)
 	int c = (unsigned char)p[i];
 
 	if (c < 0x80)
-		return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '%';
+		return text_is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '%';
 	return !ends_host(p, i, len);
 }
 
@@ -626,9 +593,9 @@ static size_t www_at(const char *p, size_t len, size_t k, size_t *seen, struct u
 {
 	size_t e, t;
 
-	if (len - k < 5 || lower(p[k + 1]) != 'w' || lower(p[k + 2]) != 'w' || p[k + 3] != '.')
+	if (len - k < 5 || text_lower(p[k + 1]) != 'w' || text_lower(p[k + 2]) != 'w' || p[k + 3] != '.')
 		return 0;
-	if (k < *seen || (k > 0 && (is_alnum(p[k - 1]) || in_set(p[k - 1], "-._%@/:"))))
+	if (k < *seen || (k > 0 && (text_is_alnum(p[k - 1]) || in_set(p[k - 1], "-._%@/:"))))
 		return 0;	/* part of a longer name, a URL or an address */
 	*seen = e = t = bare_host_end(p, k, len);
 	while (t > k + 4 && p[t - 1] == '.')
@@ -638,7 +605,7 @@ static size_t www_at(const char *p, size_t len, size_t k, size_t *seen, struct u
 	if (e < len && p[e] == '@')
 		e = bare_host_end(p, e + 1, len);
 	if (e < len && p[e] == ':')
-		while (++e < len && is_digit(p[e]))
+		while (++e < len && text_is_digit(p[e]))
 			;
 	*seen = e;
 	return prose_url(p, len, k, k, e, "http", "http://", out, max);
@@ -653,7 +620,7 @@ void url_extract_text(const char *p, size_t len, struct url_list *out, size_t ma
 		end = 0;
 		if (p[i] == ':')
 			end = scheme_at(p, len, i, out, max);
-		else if (lower(p[i]) == 'w')
+		else if (text_lower(p[i]) == 'w')
 			end = www_at(p, len, i, &seen, out, max);
 		i = end > i ? end : i + 1;
 	}
@@ -693,8 +660,8 @@ static long parse_link(struct url_list *l, const char *p, size_t len, size_t max
 	if (len >= 2 && is_slash(p[0]) && is_slash(p[1])) {
 		sp.prefix = "http:";	/* protocol-relative: what a webmail shows it as */
 	} else {
-		while (n < len && n < sizeof(name) - 1 && is_alpha(p[n])) {
-			name[n] = (char)lower(p[n]);
+		while (n < len && n < sizeof(name) - 1 && text_is_alpha(p[n])) {
+			name[n] = (char)text_lower(p[n]);
 			n++;
 		}
 		name[n] = '\0';
@@ -755,14 +722,14 @@ long url_list_add_link(struct url_list *l, const char *p, size_t len, size_t max
  */
 static int local_char(int c)
 {
-	return is_alnum(c) || c == '.' || c == '_' || c == '+' || c == '-' || c == '\'';
+	return text_is_alnum(c) || c == '.' || c == '_' || c == '+' || c == '-' || c == '\'';
 }
 
 static int domain_char(const char *p, size_t i, size_t len)
 {
 	int c = (unsigned char)p[i];
 
-	return is_alnum(c) || c == '-' || c == '.' || (c >= 0x80 && !ends_host(p, i, len));
+	return text_is_alnum(c) || c == '-' || c == '.' || (c >= 0x80 && !ends_host(p, i, len));
 }
 
 /* A domain to send mail to: a name with a dot, a last label of 2+ characters, not a number. */
