@@ -190,13 +190,6 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-}
 
 /*
  * smfi_stop() cannot stop libmilter at once: its listener waits for a
@@ -238,7 +231,7 @@ static int serve(const struct daemon_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	/* libmilter's threads start with these blocked (they inherit the mask). */
-	stop_signals(&set);
+	daemon_stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&tid, NULL, milter_thread, &rc) != 0)
 		msg_fatal("cannot start the milter thread");
@@ -262,7 +255,7 @@ static int serve(const struct daemon_opts *o)
 		} else if (c != SIGHUP && !stopping) {
 			msg_info("signal %d received, stopping", (int)c);
 			stopping = 1;
-			stop_signals(&set);
+			daemon_stop_signals(&set);
 			pthread_sigmask(SIG_BLOCK, &set, NULL);
 			if (pthread_create(&stopper, NULL, stop_thread, NULL) != 0)
 				msg_fatal("cannot start the stop thread");
@@ -350,9 +343,7 @@ int main(int argc, char **argv)
 
 	daemon_getopt(argc, argv, &o, usage);
 	cf = daemon_setup(PROGNAME, &o);
-	if (privs_init(cf, &pv, err, sizeof(err)) < 0 ||
-	    daemon_state_dir(cf, err, sizeof(err)) < 0 ||
-	    privs_own_state(cf, &pv, err, sizeof(err)) < 0)
+	if (daemon_privs_setup(cf, &pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (listen_parse(conf_str(cf, "milter_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("milter_listen: %s", err);
@@ -383,13 +374,7 @@ int main(int argc, char **argv)
 		msg_fatal("%s", err);
 	serve_la = &la;
 	serve_fd = listener_nodelay(&la);
-	if (*conf_str(cf, "milter_pid_file") &&
-	    (pf = pidfile_open(conf_str(cf, "milter_pid_file"), err, sizeof(err))) == NULL) {
-		listen_unix_remove(&la);
-		msg_fatal("milter_pid_file: %s", err);
-	}
-	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
-	    privs_drop(&pv, err, sizeof(err)) < 0)
+	if (daemon_bound(cf, "milter_pid_file", &la, &pv, &pf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	/* As run_as: a new database's files then belong to it. */
 	db = db_open(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
@@ -406,7 +391,7 @@ int main(int argc, char **argv)
 		sigset_t set;
 
 		/* Threads started before libmilter's must not take the signals either. */
-		stop_signals(&set);
+		daemon_stop_signals(&set);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}
 	if (hist_start(err, sizeof(err)) < 0)

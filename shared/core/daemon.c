@@ -17,8 +17,11 @@
 
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/pidfile.h"
+#include "core/privs.h"
 
 void daemon_usage_options(FILE *fp)
 {
@@ -247,4 +250,39 @@ int daemon_detach(const struct daemon_opts *o, struct pidfile *pf)
 			close(fd);
 	}
 	return 0;
+}
+
+int daemon_privs_setup(const struct conf *cf, struct privs *pv, char *err, size_t errlen)
+{
+	if (privs_init(cf, pv, err, errlen) < 0 || daemon_state_dir(cf, err, errlen) < 0 ||
+	    privs_own_state(cf, pv, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int daemon_bound(const struct conf *cf, const char *pid_setting, const struct listen_addr *la,
+		 const struct privs *pv, struct pidfile **pf, char *err, size_t errlen)
+{
+	const char *path = conf_str(cf, pid_setting);
+	char why[1024];
+
+	*pf = NULL;
+	/* After the socket: a second start is refused there, with its reason. */
+	if (*path && (*pf = pidfile_open(path, why, sizeof(why))) == NULL) {
+		listen_unix_remove(la);
+		snprintf(err, errlen, "%s: %s", pid_setting, why);
+		return -1;
+	}
+	if ((la->is_unix && privs_socket(pv, la->path, err, errlen) < 0) ||
+	    privs_drop(pv, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void daemon_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
 }
