@@ -3,6 +3,7 @@
 # folders below it (README, "Layout"; STYLE.md, "Shape"):
 #
 #   scan                 scoring a message
+#   auth                 sender authentication (SPF, DKIM): DNS answers about mail
 #   dns   maps   mail    side by side: none uses another
 #   store                SQLite and the state stores
 #   core                 runtime
@@ -22,7 +23,8 @@ rank() {
 	core) echo 0 ;;
 	store) echo 1 ;;
 	dns | maps | mail) echo 2 ;;
-	scan) echo 3 ;;
+	auth) echo 3 ;;
+	scan) echo 4 ;;
 	esac
 }
 

@@ -46,7 +46,7 @@ tap_is "$(printf 'scan/scan scan/checks\nscan/checks core/log\n' | circles)" "" 
 	"...and none where there is none"
 
 objs=()
-for d in shared/core shared/store shared/dns shared/maps shared/mail shared/scan \
+for d in shared/core shared/store shared/dns shared/maps shared/mail shared/auth shared/scan \
 	policyd contentfilter moatctl; do
 	for o in "$MOAT_BUILDDIR/$d"/*.o; do
 		[ -f "$o" ] && objs+=("$o")
