@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 #include "localmail.h"
-#include "log.h"
-#include "mem.h"
-#include "postconf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/postconf.h"
 
 #define LOCALNETS_MAX 4096
 #define SEPARATORS ", \t\r\n"

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "sbuf.h"
+#include "core/sbuf.h"
 
 struct localnets;
 

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include "greylist.h"
-#include "hash.h"
-#include "mem.h"
+#include "core/hash.h"
+#include "core/mem.h"
 
 #define INSTANCES 20	/* as postgrey: remember the last 20 messages */
 #define LAST_SEEN_GRAIN 3600	/* seconds; see greylist_check() */

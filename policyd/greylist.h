@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cidr.h"
-#include "gl_store.h"
+#include "core/cidr.h"
+#include "store/gl_store.h"
 
 struct greylist_params {
 	int64_t delay;		/* seconds a new triplet must wait */

@@ -17,18 +17,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "dns.h"
-#include "dnsbl.h"
-#include "gl_store.h"
+#include "core/cidr.h"
+#include "dns/dns.h"
+#include "dns/dnsbl.h"
+#include "store/gl_store.h"
 #include "greylist.h"
-#include "hdrsafe.h"
-#include "log.h"
-#include "mapfetch.h"
-#include "mem.h"
+#include "mail/hdrsafe.h"
+#include "core/log.h"
+#include "maps/mapfetch.h"
+#include "core/mem.h"
 #include "policy.h"
-#include "postconf.h"
-#include "polhdr.h"
+#include "core/postconf.h"
+#include "mail/polhdr.h"
 
 /* The allow and block lists, and the thread that keeps them fresh. */
 struct lists {

@@ -17,10 +17,10 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#include "conf.h"
-#include "dns.h"
+#include "core/conf.h"
+#include "dns/dns.h"
 #include "policy_proto.h"
-#include "sbuf.h"
+#include "core/sbuf.h"
 
 struct policy;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+#include "core/mem.h"
 #include "policy_proto.h"
 
 void policy_parser_init(struct policy_parser *pp, const struct policy_limits *lim)

@@ -17,20 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "daemon.h"
-#include "db.h"
-#include "dns.h"
-#include "evloop.h"
-#include "listen.h"
-#include "log.h"
-#include "pidfile.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "store/db.h"
+#include "dns/dns.h"
+#include "core/evloop.h"
+#include "core/listen.h"
+#include "core/log.h"
+#include "core/pidfile.h"
 #include "policy.h"
 #include "policy_proto.h"
-#include "privs.h"
-#include "sbuf.h"
+#include "core/privs.h"
+#include "core/sbuf.h"
 #include "server.h"
-#include "walbuf.h"
+#include "store/walbuf.h"
 
 #define PROGNAME "moat-policyd"
 #define RETIRED_DNS_MAX 4	/* each takes one of the event loop's 8 ticks */
@@ -175,13 +175,6 @@ static void on_signal(int fd, unsigned events, void *arg)
 	evloop_stop(pd->ev);
 }
 
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-}
 
 /*
  * Block the stop signals before any thread starts (threads inherit the
@@ -192,7 +185,7 @@ static void block_signals(void)
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
-	stop_signals(&set);
+	daemon_stop_signals(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		msg_fatal("sigprocmask: %s", strerror(errno));
 }
@@ -202,7 +195,7 @@ static int setup_signals(struct policyd *pd)
 	sigset_t set;
 	int fd;
 
-	stop_signals(&set);
+	daemon_stop_signals(&set);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0 || evloop_add(pd->ev, fd, EPOLLIN, on_signal, pd) == NULL)
 		return -1;
@@ -267,9 +260,7 @@ int main(int argc, char **argv)
 	daemon_getopt(argc, argv, &o, usage);
 	pd.cf = daemon_setup(PROGNAME, &o);
 	pd.opts = &o;
-	if (privs_init(pd.cf, &pv, err, sizeof(err)) < 0 ||
-	    daemon_state_dir(pd.cf, err, sizeof(err)) < 0 ||
-	    privs_own_state(pd.cf, &pv, err, sizeof(err)) < 0)
+	if (daemon_privs_setup(pd.cf, &pv, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	if (listen_parse(conf_str(pd.cf, "policy_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("policy_listen: %s", err);
@@ -278,14 +269,7 @@ int main(int argc, char **argv)
 	daemon_raise_fd_limit(conf_num(pd.cf, "policy_max_connections") + 64);
 	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
 		msg_fatal("%s", err);
-	/* After the socket: a second start is refused there, with its reason. */
-	if (*conf_str(pd.cf, "policy_pid_file") &&
-	    (pf = pidfile_open(conf_str(pd.cf, "policy_pid_file"), err, sizeof(err))) == NULL) {
-		listen_unix_remove(&la);
-		msg_fatal("policy_pid_file: %s", err);
-	}
-	if ((la.is_unix && privs_socket(&pv, la.path, err, sizeof(err)) < 0) ||
-	    privs_drop(&pv, err, sizeof(err)) < 0)
+	if (daemon_bound(pd.cf, "policy_pid_file", &la, &pv, &pf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
 	/*
 	 * Check the database before detaching, so a bad path fails loudly; as

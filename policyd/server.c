@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hdrsafe.h"
-#include "log.h"
-#include "mem.h"
-#include "sbuf.h"
+#include "mail/hdrsafe.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/sbuf.h"
 #include "server.h"
 
 #define READ_CHUNK 16384

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "evloop.h"
+#include "core/evloop.h"
 #include "policy_proto.h"
 
 struct server;

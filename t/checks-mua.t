@@ -1,5 +1,5 @@
 #!/bin/bash
-# checks-mua.t - Rspamd's header heuristics for ratware (shared/checks_mua.c):
+# checks-mua.t - Rspamd's header heuristics for ratware (shared/scan/check_mua.c):
 # each fires on a hand-made message showing it, and none on a genuine
 # Outlook Express reply to unsorted recipients.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# dkim.t - moat's DKIM verifier (shared/dkim.c, driven by t/dkimverify)
+# dkim.t - moat's DKIM verifier (shared/auth/dkim.c, driven by t/dkimverify)
 # against dkimpy: a fixed sample of the corpus re-signed by dkimpy with
 # RSA-2048 and Ed25519 keys made here, both canonicalizations, some then
 # tampered with (body, signed header, text past l=, expired x=, revoked key,

@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dkim.h"
-#include "dns.h"
-#include "evloop.h"
-#include "sbuf.h"
+#include "auth/dkim.h"
+#include "dns/dns.h"
+#include "core/evloop.h"
+#include "core/sbuf.h"
 
 static int read_file(const char *path, struct sbuf *out)
 {

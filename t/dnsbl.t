@@ -9,9 +9,7 @@ h_init
 # doctor reads main.cf with postconf: a private, empty one, not this machine's.
 mkdir -p "$H_TMP/pf" && : >"$H_TMP/pf/main.cf" && : >"$H_TMP/pf/master.cf"
 export MOAT_POSTCONF="postconf -c $H_TMP/pf"
-for prog in rbldnsd unbound; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need rbldnsd unbound
 q() { # q PORT CLIENT [SENDER] [HELO] [RCPT]
 	m_policy_query "$1" request=smtpd_access_policy protocol_state=RCPT client_address="$2" \
 		client_name=unknown sender="${3:-a@sender.example}" helo_name="${4:-mx.sender.example}" \

@@ -9,9 +9,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 h_init
-for prog in postfix swaks smtp-sink rbldnsd unbound; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink rbldnsd unbound
 tap_ok "test lists served" z_start_lists
 tap_ok "test zones in the database" z_setup_db
 tap_ok "moat-policyd starts (2 s delay)" m_start_policyd -o dns_servers="127.0.0.1:$H_UNBOUND_PORT" \

@@ -6,9 +6,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix swaks smtp-sink; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink
 
 printf '# postgrey format\n192.0.2.0/24\n' >"$H_TMP/clients"
 printf 'postmaster@\n' >"$H_TMP/recipients"

@@ -8,9 +8,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix swaks smtp-sink; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink
 [ -x /usr/bin/time ] || tap_skip_all "/usr/bin/time not installed"
 cases="big parts deep headers longhdr badenc nul utf8 polhdr"
 # Peak RSS bound: the 50 MB message is read whole by moatctl and 20 MB of it

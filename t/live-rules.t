@@ -7,9 +7,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 h_init
-for prog in rbldnsd unbound miltertest; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need rbldnsd unbound miltertest
 db=$(m_state)/moat.db
 
 # --- the milter: a weight --------------------------------------------------

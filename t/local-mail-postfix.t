@@ -12,9 +12,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix swaks smtp-sink sendmail; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink sendmail
 db=$H_TMP/state/moat.db
 m_ctl migrate >/dev/null
 # The default weights, as in the trial: an all-capitals subject (3) and no

@@ -15,9 +15,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/bench/peers.sh"
 h_init
-for prog in rspamd unbound postfix swaks smtp-sink python3; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need rspamd unbound postfix swaks smtp-sink python3
 [ -d /etc/rspamd ] || tap_skip_all "no /etc/rspamd"
 
 tap_ok "unbound answering NXDOMAIN (rspamd stays offline)" z_start_nx_unbound

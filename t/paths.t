@@ -14,7 +14,7 @@ mkdir -p "$b"
 # Unoptimised: the test is about which objects are rebuilt, not about speed.
 conf() { (cd "$b" && "$MOAT_SRCDIR/configure" -q CFLAGS=-O0 "$@" >"$H_TMP/logs/configure.log" 2>&1); }
 mk() { make -s -C "$b" -j2 policyd/moat-policyd contentfilter/moat-contentfilter \
-	shared/moatctl >"$H_TMP/logs/make.log" 2>&1; }
+	moatctl/moatctl >"$H_TMP/logs/make.log" 2>&1; }
 help() { "$b/$1" --help 2>&1; }
 
 tap_ok "configure --prefix=/opt/moat-a" conf --prefix=/opt/moat-a
@@ -29,6 +29,6 @@ for p in policyd/moat-policyd contentfilter/moat-contentfilter; do
 	tap_like "$(help $p)" "default /etc/moat/moat\.conf" "$p now reads /etc/moat/moat.conf"
 	tap_ok "...and has no /opt/moat-a left" sh -c "! grep -q /opt/moat-a '$b/$p'"
 done
-tap_like "$("$b/shared/moatctl" -c /dev/null config -d state_directory)" \
+tap_like "$("$b/moatctl/moatctl" -c /dev/null config -d state_directory)" \
 	"^state_directory = /var/lib/moat$" "the state directory is /var/lib/moat"
 tap_done

@@ -9,9 +9,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
 h_init
-for prog in rbldnsd unbound miltertest; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need rbldnsd unbound miltertest
 q() { # q PORT CLIENT [SENDER]
 	m_policy_query "$1" request=smtpd_access_policy protocol_state=RCPT client_address="$2" \
 		client_name=unknown sender="${3:-a@sender.example}" helo_name=mx.sender.example \

@@ -39,7 +39,7 @@ tap_is "$l2" "" "...ended by the empty line"
 h_stop "$M_POLICYD_PID"
 
 # 3. SQL: every statement is a constant with bound parameters.
-src=$(cd "$MOAT_SRCDIR" && ls shared/*.c policyd/*.c contentfilter/*.c)
+src=$(cd "$MOAT_SRCDIR" && ls shared/*/*.c policyd/*.c contentfilter/*.c moatctl/*.c)
 tap_is "$(cd "$MOAT_SRCDIR" && grep -nE 'sqlite3_(v?mprintf|snprintf)|%[qQw]' $src | grep -v '^\s*\*')" "" \
 	"no SQL text is formatted (sqlite3_mprintf, %q)"
 tap_is "$(cd "$MOAT_SRCDIR" && grep -nE '(s?n?printf|sbuf_printf)\([^;]*"[^"]*\b(SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA) ' $src |

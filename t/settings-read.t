@@ -5,7 +5,7 @@
 # moat-policyd alone looked enough.
 #
 # What a daemon reads is found in its code: the program's own sources and
-# the shared objects the linker took from libmoat.a into its binary (an
+# the shared objects the linker took from the layer libraries into its binary (an
 # object is in when one of its global symbols is), and in them every
 # string literal that is exactly a setting's name (conf_str(cf, "name"),
 # or a table of names passed on). conf.c, which holds all the names, is
@@ -13,18 +13,21 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-lib=$MOAT_BUILDDIR/shared/libmoat.a
+libs=$(ls "$MOAT_BUILDDIR"/shared/*/lib*.a 2>/dev/null)
 command -v nm >/dev/null || tap_skip_all "no nm (binutils)"
-[ -f "$lib" ] || tap_skip_all "no $lib"
+[ -n "$libs" ] || tap_skip_all "no $MOAT_BUILDDIR/shared/*/lib*.a"
 
 names=$("$(m_bin moatctl)" -c /dev/null config -d | sed 's/ =.*//')
 tap_ok "the settings are listed by moatctl config -d" test "$(echo "$names" | wc -l)" -ge 40
 
-# Global symbols each libmoat.a member defines: "member symbol" lines.
-nm -g --defined-only "$lib" 2>/dev/null | awk '
-	/^$/ { next }
-	/:$/ { m = $0; sub(/:$/, "", m); next }
-	NF == 3 { print m, $3 }' >"$H_TMP/members.txt"
+# Global symbols each library member defines: "folder/member symbol" lines.
+for lib in $libs; do
+	d=$(basename "$(dirname "$lib")")
+	nm -g --defined-only "$lib" 2>/dev/null | awk -v d="$d" '
+		/^$/ { next }
+		/:$/ { m = $0; sub(/:$/, "", m); next }
+		NF == 3 { print d "/" m, $3 }'
+done >"$H_TMP/members.txt"
 
 # The source files that make up program $1 (its binary), one per line.
 sources_of() {
@@ -35,7 +38,7 @@ sources_of() {
 		"$H_TMP/binsyms.txt" "$H_TMP/members.txt" | sort -u |
 		while read -r m; do
 			src=$MOAT_SRCDIR/shared/${m%.o}.c
-			[ -f "$src" ] && [ "${m%.o}" != conf ] && echo "$src"
+			[ -f "$src" ] && [ "${m%.o}" != core/conf ] && echo "$src"
 		done
 }
 

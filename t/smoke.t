@@ -5,9 +5,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix swaks smtp-sink; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink
 
 # Greylisting has its own end-to-end test (greylist-postfix.t): here the
 # client is on the allow list, so the message goes straight through.

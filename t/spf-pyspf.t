@@ -1,5 +1,5 @@
 #!/bin/bash
-# spf-pyspf.t - moat's SPF engine (shared/spf.c, through t/spf_query)
+# spf-pyspf.t - moat's SPF engine (shared/auth/spf.c, through t/spf_query)
 # against pyspf (python3-spf), the independent implementation Debian ships,
 # on generated cases: random record trees with include, redirect, a, mx,
 # ptr, exists, macros, exp=, syntax errors, void lookups and the limits,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# spf.t - moat's SPF engine (shared/spf.c, through t/spf_query) on fixed
+# spf.t - moat's SPF engine (shared/auth/spf.c, through t/spf_query) on fixed
 # records served by a private unbound: each result and Rspamd symbol with
 # its option, the limits of RFC 7208 4.6.4 (10 DNS terms, 2 void lookups,
 # 10 MX names), include and redirect loops, the HELO identity, exp= text,

@@ -1,5 +1,5 @@
 /*
- * spf_query - the SPF engine (shared/spf.c) from the command line, for the
+ * spf_query - the SPF engine (shared/auth/spf.c) from the command line, for the
  * tests: one check per input line, all in flight at once on one event loop
  * and one resolver, so that a thousand generated cases take seconds.
  *
@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "evloop.h"
-#include "spf.h"
+#include "dns/dns.h"
+#include "core/evloop.h"
+#include "auth/spf.h"
 
 #define MAX_CASES 100000
 

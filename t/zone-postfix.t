@@ -8,9 +8,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-for prog in postfix swaks smtp-sink rbldnsd unbound miltertest; do
-	command -v $prog >/dev/null || [ -x /usr/sbin/$prog ] || tap_skip_all "$prog not installed"
-done
+m_need postfix swaks smtp-sink rbldnsd unbound miltertest
 db=$(m_state)/moat.db
 m_quiet_zones
 own() { sqlite3 "$db" "SELECT count(*) FROM dnsbl_zones WHERE name = 'own.test'"; }

@@ -9,7 +9,7 @@
  * 2nd, 4th... are never read), dealt into K folds round robin. Each fold
  * is classified with bayes_probability() on counts summed from the other
  * folds with bayes_tokenize(): the product's tokenizer and combiner, not
- * a copy, so a change to shared/bayes.c is measured by rebuilding this.
+ * a copy, so a change to shared/scan/bayes.c is measured by rebuilding this.
  *
  * Prints how far Bayes alone separates the classes: how many spam score
  * above the highest ham, the 2nd, 3rd and 6th highest (the spam caught
@@ -25,13 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bayes.h"
-#include "checks.h"
-#include "mbox.h"
-#include "mem.h"
-#include "mime.h"
-#include "sbuf.h"
-#include "url.h"
+#include "scan/bayes.h"
+#include "scan/content.h"
+#include "mail/mbox.h"
+#include "core/mem.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
+#include "mail/url.h"
 
 #define MAX_SIZE (20 * 1024 * 1024)	/* scan_size_limit's default: what moatctl learns */
 
@@ -65,7 +65,7 @@ static int one(void *arg, const char *name, const char *p, size_t len)
 		return -1;
 	url_list_init(&ct.urls);
 	sbuf_init(&ct.text);
-	bayes_content(m, &ct);
+	content_extract(m, &ct);
 	bayes_tokenize(m, &ct, &c->tok);
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 1024;

@@ -43,10 +43,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "db.h"
-#include "gl_store.h"
-#include "greylist.h"
+#include "core/cidr.h"
+#include "store/db.h"
+#include "store/gl_store.h"
+#include "policyd/greylist.h"
 
 struct worker {
 	pthread_t th;

@@ -7,7 +7,7 @@
 # The sources are compiled again with clang and -fsanitize=fuzzer-no-link,
 # address,undefined into their own archive under $BUILDDIR/t/fuzz/: libmoat.a
 # is gcc's, maybe with other sanitizer flags, and the fuzzer needs every
-# parser instrumented for coverage. shared/log.c is left out: fuzz_util.c
+# parser instrumented for coverage. shared/core/log.c is left out: fuzz_util.c
 # stands in for it, quietly. Objects are rebuilt only when out of date.
 set -euo pipefail
 
@@ -28,7 +28,7 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0
 	exit 1
 fi
 
-headers=$(ls "$SRCDIR"/shared/*.h "$SRCDIR"/policyd/*.h "$SRCDIR"/t/fuzz/*.h)
+headers=$(ls "$SRCDIR"/shared/*/*.h "$SRCDIR"/policyd/*.h "$SRCDIR"/moatctl/*.h "$SRCDIR"/t/fuzz/*.h)
 newest_header=$(ls -t $headers | head -1)
 
 # compile SRC OBJ EXTRA-FLAGS: in the background, at most $JOBS at a time
@@ -49,10 +49,10 @@ compile() {
 lib_objs=()
 for s in $SOURCES policyd/policy_proto.c t/fuzz/fuzz_util.c; do
 	case $s in
-	*.h | shared/log.c) continue ;;
+	*.h | shared/core/log.c) continue ;;
 	esac
 	src=$SRCDIR/$s
-	[ -f "$src" ] || src=$BUILDDIR/$s	# generated: shared/sql_migrations.c
+	[ -f "$src" ] || src=$BUILDDIR/$s	# generated: shared/store/sql_migrations.c
 	o=$obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
 	compile "$src" "$o" -fsanitize=fuzzer-no-link
 	lib_objs+=("$o")

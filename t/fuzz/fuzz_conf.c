@@ -1,5 +1,5 @@
 /*
- * fuzz_conf - moat.conf as the operator writes it (shared/conf.c): the
+ * fuzz_conf - moat.conf as the operator writes it (shared/core/conf.c): the
  * file read from a memfd, then $name expansion and every value's type
  * checked, then printed back. An input line starting with "-o " is also
  * applied as a command-line override. Then read as moatctl reads it
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "core/conf.h"
 #include "fuzz.h"
 
 static FILE *devnull;

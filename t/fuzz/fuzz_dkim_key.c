@@ -1,5 +1,5 @@
 /*
- * fuzz_dkim_key - the DKIM key record parser (shared/dkim.c
+ * fuzz_dkim_key - the DKIM key record parser (shared/auth/dkim.c
  * dkim_key_parse), on its own and read as a DNS answer packet first
  * (dkim_dns_parse joins the strings of the first TXT record). Promises
  * checked: a parsed key is revoked or has key bytes within DKIM_KEY_BYTES;
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim.h"
+#include "auth/dkim.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -1,6 +1,6 @@
 /*
  * fuzz_dkim_sig - the DKIM-Signature tag-list and its checks
- * (shared/dkim.c dkim_sig_parse), then the same bytes as one signed
+ * (shared/auth/dkim.c dkim_sig_parse), then the same bytes as one signed
  * message's DKIM-Signature field hashed for verification (no key lookup:
  * the resolver answers "temporary failure" at once). Promises checked: a
  * usable signature has its required parts within their bounds.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim.h"
+#include "auth/dkim.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

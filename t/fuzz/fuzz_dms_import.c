@@ -1,6 +1,6 @@
 /*
  * fuzz_dms_import - docker-mailserver's custom-commands.conf as an admin
- * brings it (shared/dms_import.c): the parser over any bytes, then, for a
+ * brings it (moatctl/dms_import.c): the parser over any bytes, then, for a
  * file it accepts, the changes applied to a real database in dry-run mode
  * (rolled back, so every input starts from the shipped rules). Checks the
  * parser's promises: an accepted file has no errors and at most
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dms_import.h"
+#include "moatctl/dms_import.h"
 #include "fuzz.h"
 
 static FILE *devnull;

@@ -1,9 +1,9 @@
 /*
  * fuzz_dns - DNS answers as the resolver gets them off the wire: raw
- * packets through c-ares' A-record parser the way shared/dns.c reads them
+ * packets through c-ares' A-record parser the way shared/dns/dns.c reads them
  * (dns_answer_parse) and its TXT parser (dns_txt_parse: printable and
  * bounded, for an SMTP reply), each address classified against every shipped
- * zone's return codes (shared/dnsbl.c); and names taken from mail (HELO,
+ * zone's return codes (shared/dns/dnsbl.c); and names taken from mail (HELO,
  * sender domain) turned into query names.
  *
  * Input: first byte = the c-ares status the answer came with (most often
@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "dnsbl.h"
+#include "dns/dns.h"
+#include "dns/dnsbl.h"
+#include "core/domain.h"
 #include "fuzz.h"
-#include "url.h"
+#include "mail/url.h"
 
 static struct dnsbl *bl;
 static const struct dnsbl_zone *zones[64];
@@ -41,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (int i = 0; i < dnsbl_zone_count(bl) && nzones < 64; i++)
 		zones[nzones++] = dnsbl_zone_find(bl, dnsbl_zone_info(bl, i, qzone, sizeof(qzone),
 								       &is_domain, &needs_key));
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

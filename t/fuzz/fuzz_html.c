@@ -1,5 +1,5 @@
 /*
- * fuzz_html - HTML reduced to text with its links (shared/html.c), as a
+ * fuzz_html - HTML reduced to text with its links (shared/mail/html.c), as a
  * text/html part's decoded body reaches it; the links then go through the
  * URL code like the scanner's checks do.
  */
@@ -8,16 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "mail/codec.h"
+#include "core/domain.h"
 #include "fuzz.h"
-#include "html.h"
-#include "url.h"
+#include "mail/html.h"
+#include "mail/url.h"
 
 #define MAX 20
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

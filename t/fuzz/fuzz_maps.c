@@ -1,5 +1,5 @@
 /*
- * fuzz_maps - postgrey allow-list files (shared/maps.c) as the operator
+ * fuzz_maps - postgrey allow-list files (shared/maps/maps.c) as the operator
  * supplies them: the input loaded as a whitelist_clients and as a
  * whitelist_recipients file (from a memfd), then matched against clients
  * and recipients, some of them taken from the input itself.
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 #include "fuzz.h"
-#include "maps.h"
+#include "maps/maps.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

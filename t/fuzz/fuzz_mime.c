@@ -1,8 +1,8 @@
 /*
- * fuzz_mime - a whole message through the MIME parser (shared/mime.c):
+ * fuzz_mime - a whole message through the MIME parser (shared/mail/mime.c):
  * headers, unfolding, RFC 2047 and RFC 2231, the part tree, transfer
  * decoding and charsets; then every result is walked so a bad pointer or
- * length shows. The codecs (shared/codec.c) also get the raw input
+ * length shows. The codecs (shared/mail/codec.c) also get the raw input
  * directly, and a charset named by the input.
  *
  * Limits are small (depth 6, 40 parts, 64 KiB) so the over-limit paths
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "mail/codec.h"
 #include "fuzz.h"
-#include "mime.h"
-#include "sbuf.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
 
 static size_t sink;	/* keeps the walk from being optimised away */
 

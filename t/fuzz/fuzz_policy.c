@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "policy_proto.h"
+#include "policyd/policy_proto.h"
 
 /* Small limits: over-limit paths get as much exercise as the rest. */
 static const struct policy_limits lim = {.line_max = 200, .request_max = 1000, .attr_max = 12};

@@ -1,6 +1,6 @@
 /*
  * fuzz_scan - a whole message scored the way the milter and `moatctl scan`
- * do (shared/scan.c, shared/checks.c), without DNS: MIME parsing, address
+ * do (shared/scan/), without DNS: MIME parsing, address
  * and date parsing of the headers, HTML and URL extraction, every
  * regular-expression rule of the shipped database, the header written.
  * The rules are loaded once from a database with the shipped migrations.
@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/domain.h"
 #include "fuzz.h"
-#include "sbuf.h"
-#include "scan.h"
-#include "url.h"
+#include "core/sbuf.h"
+#include "scan/scan.h"
+#include "mail/url.h"
 
 static struct scan_rules *rules;
 
@@ -30,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	fuzz_db_close(db);
-	(void)url_psl();
+	(void)domain_psl();
 	return 0;
 }
 

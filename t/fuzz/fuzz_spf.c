@@ -1,5 +1,5 @@
 /*
- * fuzz_spf - the SPF record and macro parser (shared/spf.c) and the DNS
+ * fuzz_spf - the SPF record and macro parser (shared/auth/spf.c) and the DNS
  * answer parser SPF reads records with (dns_answer_parse_rr): hostile TXT
  * records and packets come from whoever runs the sender's DNS.
  *
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "fuzz.h"
-#include "spf.h"
+#include "auth/spf.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -1,7 +1,7 @@
 /*
  * fuzz_url - URL and e-mail address extraction from text, links as HTML
  * gives them, host normalisation (IDN, public suffix) and every numeric
- * host form (shared/url.c). Each URL found is checked for what url.h
+ * host form (shared/mail/url.c). Each URL found is checked for what url.h
  * promises: NUL-terminated strings within URL_TEXT_MAX, the list within
  * its limit.
  */
@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
+#include "core/domain.h"
 #include "fuzz.h"
-#include "url.h"
+#include "mail/url.h"
 
 #define MAX 20
 
@@ -35,7 +36,7 @@ static void check_urls(const struct url_list *l)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)url_psl();	/* loaded once per process, as in the daemons */
+	(void)domain_psl();	/* loaded once per process, as in the daemons */
 	return 0;
 }
 

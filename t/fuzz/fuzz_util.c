@@ -1,5 +1,5 @@
 /*
- * fuzz_util - see fuzz.h. Also stands in for shared/log.c: the parsers warn
+ * fuzz_util - see fuzz.h. Also stands in for shared/core/log.c: the parsers warn
  * about what they skip, and a million warnings a minute would bury the
  * fuzzer's own output; msg_fatal still aborts so it counts as a crash.
  */
@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "fuzz.h"
-#include "log.h"
+#include "core/log.h"
 
 static char db_dir[64];
 static int memfd = -1;
@@ -88,7 +88,7 @@ void fuzz_file_close(void)
 		abort();
 }
 
-/* --- shared/log.c's interface, quiet ------------------------------------- */
+/* --- shared/core/log.c's interface, quiet ------------------------------------- */
 
 /* Formatted and dropped: the arguments are still read, so a bad one shows. */
 static void __attribute__((format(printf, 1, 0))) format(const char *fmt, va_list ap)

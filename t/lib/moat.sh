@@ -13,6 +13,8 @@
 #   (both run as the user running the test: run_as is that user, so a root
 #   test keeps root; a later -o run_as=... wins)
 #   m_ctl ARGS...              moatctl with the test's state directory
+#   m_need PROG...             skip the whole test unless each program is
+#                              installed (in PATH or /usr/sbin)
 #   m_policy_query PORT "name=value"...  one request over a fresh connection;
 #                              prints the reply's action
 #
@@ -24,11 +26,18 @@ MOAT_SRCDIR=${MOAT_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+m_need() {
+	local prog
+	for prog in "$@"; do
+		command -v "$prog" >/dev/null || [ -x "/usr/sbin/$prog" ] || tap_skip_all "$prog not installed"
+	done
+}
+
 m_bin() {
 	case "$1" in
 	moat-policyd) echo "$MOAT_BUILDDIR/policyd/moat-policyd" ;;
 	moat-contentfilter) echo "$MOAT_BUILDDIR/contentfilter/moat-contentfilter" ;;
-	moatctl) echo "$MOAT_BUILDDIR/shared/moatctl" ;;
+	moatctl) echo "$MOAT_BUILDDIR/moatctl/moatctl" ;;
 	*) return 1 ;;
 	esac
 }

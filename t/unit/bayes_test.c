@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bayes.h"
-#include "bayes_store.h"
-#include "checks.h"
-#include "db.h"
-#include "mime.h"
+#include "scan/bayes.h"
+#include "store/bayes_store.h"
+#include "scan/content.h"
+#include "store/db.h"
+#include "mail/mime.h"
 #include "tap.h"
 
 static struct bayes_tokens tokenize(const char *raw)
@@ -31,7 +31,7 @@ static struct bayes_tokens tokenize(const char *raw)
 	m = msg_parse(raw, strlen(raw), &lim);
 	url_list_init(&c.urls);
 	sbuf_init(&c.text);
-	bayes_content(m, &c);
+	content_extract(m, &c);
 	bayes_tokenize(m, &c, &t);
 	url_list_free(&c.urls);
 	sbuf_free(&c.text);

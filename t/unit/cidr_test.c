@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 #include "tap.h"
 
 static int match(const char *net, const char *addr)

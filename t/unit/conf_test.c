@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "core/conf.h"
 #include "tap.h"
 
 static char path[] = "/tmp/moat-conf-test.XXXXXX";

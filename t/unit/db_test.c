@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/moat-db-test.XXXXXX";

@@ -1,5 +1,5 @@
 /*
- * dkim_test - shared/dkim.c: the tag-list, signature and key parsers, both
+ * dkim_test - shared/auth/dkim.c: the tag-list, signature and key parsers, both
  * canonicalizations (RFC 6376 section 3.4.5's examples), the signed
  * example of RFC 8463 Appendix A with its two keys (RSA and Ed25519) fed
  * whole and in one-byte chunks, tampering, the verdicts without a key,
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim.h"
-#include "sbuf.h"
+#include "auth/dkim.h"
+#include "core/sbuf.h"
 #include "tap.h"
 
 #define ED_KEY "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "dms_import.h"
+#include "store/db.h"
+#include "moatctl/dms_import.h"
 #include "tap.h"
 
 /* The example of the seed page, as a DMS user has it. */

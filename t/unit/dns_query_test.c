@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "tap.h"
 
 static unsigned char pkt[70000];

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
-#include "db.h"
-#include "dns.h"
-#include "dnsbl.h"
-#include "log.h"
+#include "core/cidr.h"
+#include "store/db.h"
+#include "dns/dns.h"
+#include "dns/dnsbl.h"
+#include "core/log.h"
 #include "tap.h"
 
 static const char *ipq(const char *ip, const char *zone)

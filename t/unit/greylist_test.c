@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "db.h"
-#include "gl_store.h"
-#include "greylist.h"
+#include "core/cidr.h"
+#include "store/db.h"
+#include "store/gl_store.h"
+#include "policyd/greylist.h"
 #include "tap.h"
 
 static struct greylist_params gp = {

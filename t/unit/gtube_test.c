@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gtube.h"
+#include "scan/gtube.h"
 #include "tap.h"
 
 #define TAIL "JS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"

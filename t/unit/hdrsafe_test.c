@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "hdrsafe.h"
+#include "mail/hdrsafe.h"
 #include "tap.h"
 
 static const char *value(struct sbuf *sb, const char *s)

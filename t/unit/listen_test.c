@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "core/listen.h"
 #include "tap.h"
 
 static ino_t inode(const char *path)

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "db.h"
-#include "log.h"
-#include "mapfetch.h"
+#include "core/cidr.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "maps/mapfetch.h"
 #include "tap.h"
 
 static const char *client(struct mapfetch_list *l, const char *ip)

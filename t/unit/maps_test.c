@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "log.h"
-#include "maps.h"
+#include "core/cidr.h"
+#include "core/log.h"
+#include "maps/maps.h"
 #include "tap.h"
 
 #define MAPS_TEST_LONG 5000

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mime.h"
-#include "sbuf.h"
+#include "mail/mime.h"
+#include "core/sbuf.h"
 #include "tap.h"
 
 #define NFLAGS 12

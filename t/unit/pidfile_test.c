@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pidfile.h"
+#include "core/pidfile.h"
 #include "tap.h"
 
 static char *slurp(const char *path)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy_proto.h"
+#include "policyd/policy_proto.h"
 #include "tap.h"
 
 static struct policy_limits lim = {.line_max = 100, .request_max = 400, .attr_max = 8};

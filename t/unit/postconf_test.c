@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "postconf.h"
+#include "core/postconf.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/moat-postconf-XXXXXX";

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "sbuf.h"
-#include "scan.h"
+#include "store/db.h"
+#include "core/sbuf.h"
+#include "scan/scan.h"
 #include "tap.h"
 
 static int read_file(const char *path, struct sbuf *out)

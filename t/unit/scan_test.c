@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checks.h"
-#include "db.h"
-#include "polhdr.h"
-#include "scan.h"
-#include "siphash.h"
+#include "scan/check.h"
+#include "store/db.h"
+#include "mail/polhdr.h"
+#include "scan/scan.h"
+#include "core/siphash.h"
 #include "tap.h"
 
 #define R "\xef\xbf\xbd" /* U+FFFD */

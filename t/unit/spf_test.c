@@ -1,5 +1,5 @@
 /*
- * spf_test - the parts of shared/spf.c that need no DNS: record syntax
+ * spf_test - the parts of shared/auth/spf.c that need no DNS: record syntax
  * (RFC 7208 4.6, 5, 6), macro expansion with the examples of section 7.4,
  * and the mapping of outcomes to Rspamd's symbols and options. Evaluation,
  * limits and DNS outcomes are in t/spf.t and t/spf-pyspf.t (real unbound).
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "spf.h"
+#include "auth/spf.h"
 #include "tap.h"
 
 static const struct spf_request v4 = {.ip = "192.0.2.3",

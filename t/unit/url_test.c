@@ -7,12 +7,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cidr.h"
-#include "html.h"
-#include "mem.h"
-#include "sbuf.h"
+#include "core/cidr.h"
+#include "mail/html.h"
+#include "core/mem.h"
+#include "core/sbuf.h"
 #include "tap.h"
-#include "url.h"
+#include "mail/url.h"
 
 #define BIG (1024 * 1024)
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "walbuf.h"
+#include "store/walbuf.h"
 
 /*
  * A VFS under walbuf that can make -wal writes fail as on a full disk:

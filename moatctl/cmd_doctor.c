@@ -1,0 +1,89 @@
+/*
+ * cmd_doctor - moatctl doctor: the database (here), then the daemons and
+ * Postfix's wiring (doctor_daemons.h) and the DNS lists (doctor.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "core/log.h"
+#include "doctor.h"
+#include "doctor_daemons.h"
+#include "store/db.h"
+
+/* --- doctor: the database side, then the DNS side (doctor.c) ------------------- */
+
+/* Print each row of a one-column query after a heading; the number of rows. */
+static int list_rows(sqlite3 *db, const char *sql, const char *heading)
+{
+	sqlite3_stmt *st = ctl_prepare(db, sql);
+	int n = 0;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)
+			printf("%s\n", heading);
+		printf("  %s\n", sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Damage and rules that cannot work; 1 if the database is damaged. */
+static int doctor_db(sqlite3 *db)
+{
+	sqlite3_stmt *st = ctl_prepare(db, "PRAGMA quick_check");
+	const char *res = NULL;
+	int bad = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		res = (const char *)sqlite3_column_text(st, 0);
+	printf("database: schema version %d of %d, integrity %s\n", db_version(db),
+	       db_schema_version(), res ? res : "unknown");
+	bad = res == NULL || strcmp(res, "ok") != 0;
+	sqlite3_finalize(st);
+	list_rows(db,
+		  "SELECT printf('%s (%.2f) is at or above reject (%.2f): it never happens', a.name,"
+		  " a.threshold, r.threshold) FROM actions a, actions r WHERE r.name = 'reject'"
+		  " AND a.name <> 'reject' AND a.threshold >= r.threshold",
+		  "warning: actions that cannot happen:");
+	list_rows(db,
+		  "SELECT DISTINCT printf('%s (rule %d): weighs 0 (moatctl weight %s VALUE)', r.symbol,"
+		  " r.id, r.symbol) FROM rules r LEFT JOIN symbols s ON s.name = r.symbol"
+		  " WHERE r.enabled = 1 AND s.name IS NULL",
+		  "warning: regex rules whose symbol is not in the symbols table:");
+	list_rows(db, "SELECT printf('%s is disabled', name) FROM modules WHERE enabled = 0",
+		  "modules switched off:");
+	list_rows(db,
+		  "SELECT printf('%d docker-mailserver setting(s) not applied:"
+		  " SELECT * FROM dms_not_applied', count(*)) FROM dms_unmapped HAVING count(*) > 0",
+		  "import-custom-commands:");
+	list_rows(db,
+		  "SELECT printf('%d message(s) in the last 24 hours, the last at %s', count(*),"
+		  " coalesce(datetime(max(time), 'unixepoch', 'localtime'), '-')) FROM history"
+		  " WHERE time >= unixepoch() - 86400",
+		  "history:");
+	return bad;
+}
+
+int cmd_doctor(struct ctl *ctl, int argc, char **argv)
+{
+	int bad = doctor_db(ctl_db(ctl));
+
+	if (ctl->conf_warnings) {
+		printf("FAILED: %s has %d error(s) (warned about above): the daemons will not"
+		       " start with it; moatctl config shows them\n",
+		       ctl->conf_path, ctl->conf_warnings);
+		bad = 1;
+	}
+	bad |= doctor_daemons(ctl->cf, stdout);
+	fflush(stdout);
+	return doctor_run(ctl->cf, ctl_db(ctl), stdout, bad);
+}

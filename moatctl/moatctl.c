@@ -1,0 +1,295 @@
+/*
+ * moatctl - look at and change moat's configuration and database.
+ *
+ * Each command is one function taking the rest of the command line
+ * (cmd.h), in a file of its own (cmd_*.c), and one row of the table here.
+ * The database is the daemons' own (database_path in moat.conf), opened
+ * and migrated like they do, so moatctl also creates a fresh one.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "store/db.h"
+
+#define PROGNAME "moatctl"
+
+struct command {
+	const char *name;
+	cmd_fn *fn;
+	const char *args;
+	const char *help;
+	const char *details;	/* for moatctl COMMAND --help, or NULL */
+};
+
+static const struct command commands[];
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "Usage: " PROGNAME " [-c FILE] [-o NAME=VALUE]... COMMAND [ARGS]\n"
+		    "\n"
+		    "Look at and change moat's settings and rules.\n"
+		    "\n"
+		    "Options:\n"
+		    "  -c FILE        configuration file (default " CONF_DEFAULT_PATH ")\n"
+		    "  -o NAME=VALUE  override one setting (repeatable)\n"
+		    "  -h, --help     this text\n"
+		    "  -V, --version  print the version and exit\n"
+		    "\n"
+		    "Commands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(fp, "  %s%s%s\n      %s\n", c->name, *c->args ? " " : "", c->args, c->help);
+	fprintf(fp, "\n" PROGNAME " COMMAND --help explains one command.\n");
+}
+
+/*
+ * Every command, in the order --help lists them: its name, its function,
+ * its arguments, one line of help, and the longer text moatctl COMMAND
+ * --help adds (or NULL).
+ */
+static const struct command commands[] = {
+	{"config", cmd_config, "[-n|-d|-H] [NAME...]",
+	 "effective settings (-n: only those set, -d: defaults, -H: help)",
+	 "Prints moat.conf's settings as \"name = value\" lines, like postconf(1):\n"
+	 "every setting with its effective value, or only the NAMEs given.\n"
+	 "  -n  only the settings set in the file or with -o\n"
+	 "  -d  the compiled-in defaults instead of the effective values\n"
+	 "  -H  every setting with its type, default and meaning"},
+	{"actions", cmd_actions, "[set NAME SCORE|off]",
+	 "score thresholds of the actions; set one",
+	 "Without arguments, lists the actions (greylist, add header, rewrite subject,\n"
+	 "reject) from the lowest threshold up, with \"off\" for actions turned off.\n"
+	 "\"set NAME SCORE\" moves a threshold, \"set NAME off\" turns the action off;\n"
+	 "NAME may be written add_header or add-header as in Rspamd's actions.conf.\n"
+	 "Prints old -> new, and warns when a threshold at or above reject's makes an\n"
+	 "action unreachable. The daemons use the new value within seconds."},
+	{"symbols", cmd_symbols, "[-a] [GROUP|PATTERN]",
+	 "symbols, their weights, groups and state",
+	 "Lists the enabled symbols, largest effect first, with weight, group, state\n"
+	 "and description.\n"
+	 "  -a       disabled symbols too\n"
+	 "  GROUP    only this group (headers, mime, url, rbl, ...)\n"
+	 "  PATTERN  only names matching a shell pattern (RBL_*, *SPAMHAUS*)"},
+	{"symbol", cmd_symbol, "enable|disable NAME...",
+	 "switch symbols on or off",
+	 "A disabled symbol is not added to any message (and weighs nothing). A\n"
+	 "symbol a regex rule or a DNS list code names but the symbols table lacks\n"
+	 "is added first. Prints old -> new for each NAME."},
+	{"weight", cmd_weight, "SYMBOL [VALUE]",
+	 "show or change the weight of a symbol",
+	 "With VALUE (a decimal number, negative for ham signs), sets the weight the\n"
+	 "symbol adds to the score and prints old -> new; without, prints it. An\n"
+	 "unknown name is an error listing the close ones. A symbol that a regex rule\n"
+	 "or DNS list code names but the symbols table lacks is added first."},
+	{"modules", cmd_modules, "",
+	 "modules, enabled or not, with their options",
+	 "Lists greylist, rbl, classifier-bayes, ...: enabled or disabled, and their\n"
+	 "options (set-option-for-module in a docker-mailserver import)."},
+	{"module", cmd_module, "enable|disable NAME",
+	 "switch a module (greylist, rbl, classifier-bayes, ...) on or off",
+	 "Like disable-module / enable-module in docker-mailserver's custom-commands.conf.\n"
+	 "An unknown NAME is an error listing the modules. Prints old -> new."},
+	{"greylist", cmd_greylist, "list|delete|delete-client|allow|unallow",
+	 "greylisting state: list, forget or allow clients",
+	 "  list [pending|passed|clients]        triplets (or allowed clients)\n"
+	 "  delete CLIENT SENDER RECIPIENT       forget one triplet\n"
+	 "  delete-client ADDRESS-OR-NETWORK     forget a client's triplets and its allowance\n"
+	 "  allow ADDRESS                        never greylist this client\n"
+	 "  unallow ADDRESS                      undo allow"},
+	{"history", cmd_history, "[-n N] [--action ACTION] [--since WHEN]",
+	 "recent messages the content filter scanned, newest first",
+	 "One line per message: local time, queue id, client, envelope sender,\n"
+	 "recipients, score, action, reason, scan time in ms and the symbols with\n"
+	 "weights. greylist is mail held (451) for greylisting; let through on its\n"
+	 "retry it is \"no action\" with the reason \"greylisting passed after Ns\" and\n"
+	 "GREYLIST(0.00)[pass], as Rspamd has it. skipped is local mail not scanned\n"
+	 "(scan_local = no); the reason says why it is local.\n"
+	 "  -n N             at most N messages (default 20)\n"
+	 "  --action ACTION  only this action (reject, add_header, \"no action\",\n"
+	 "                   greylist, skipped, ...)\n"
+	 "  --since WHEN     a duration back from now (90s, 30m, 2h, 7d, 1w) or a local\n"
+	 "                   date and time (\"2026-11-25\", \"2026-11-25 14:00\")"},
+	{"stats", cmd_stats, "[--since WHEN] [-n TOP]",
+	 "messages per action, top symbols, scan times",
+	 "Over the last 24 hours, or since WHEN (as for history): messages in all and\n"
+	 "per hour; scan time mean, median (p50), p99 and max (of the messages\n"
+	 "scanned: local mail skipped unscanned has none); per action the count,\n"
+	 "share, average score and scan time; the TOP (default 10) symbols by the\n"
+	 "number of messages that got them."},
+	{"zone", cmd_zone, "list|codes|add|enable|disable|delete",
+	 "DNS lists: list them and their codes, add your own, switch on or off, delete",
+	 "The DNS block and allow lists (RFC 5782) both daemons query.\n"
+	 "  list                     every zone: kind, checks, state, listing codes\n"
+	 "  codes ZONE               what the zone's answers mean: code, symbol, weight\n"
+	 "  codes ZONE add SPEC...   add or replace codes (SPEC as for --code)\n"
+	 "  codes ZONE delete CODE...\n"
+	 "  add ZONE [OPTIONS]       a list of your own, in one transaction:\n"
+	 "    --kind ip|domain       queried with the client's address (default), or a name\n"
+	 "    --checks LIST          what is looked up: client, received, url (ip lists;\n"
+	 "                           default client), helo, sender, client_name, url (domain\n"
+	 "                           lists; default all four)\n"
+	 "    --symbol SYMBOL        the symbol of a listing (upper case; made if new)\n"
+	 "    --weight WEIGHT        its weight (needed for a new symbol)\n"
+	 "    --code SPEC            what an answer means (repeatable): CODE for --symbol,\n"
+	 "                           CODE=SYMBOL, CODE=SYMBOL:WEIGHT, or CODE=error for the\n"
+	 "                           list's own error answers; CODE is 127.0.0.2, 127.0.*.3\n"
+	 "                           or bit:N. Without --code: 127.0.0.* is --symbol.\n"
+	 "    --full                 domain lists: the full host name, not the registrable\n"
+	 "                           domain\n"
+	 "    --no-ipv6              ip lists: do not ask about IPv6 clients\n"
+	 "    --description TEXT     shown by zone list\n"
+	 "    --disabled             add it switched off\n"
+	 "  enable|disable ZONE...   switch zones on or off (the shipped ones too)\n"
+	 "  delete ZONE              the zone and its codes (its symbols stay)\n"
+	 "The running daemons use a change within seconds. A listing in a zone that\n"
+	 "moat-policyd queries and whose weight reaches reject is rejected with the\n"
+	 "list's TXT record in the reply, as Postfix's reject_rbl_client does."},
+	{"maps", cmd_maps, "[list|refresh]",
+	 "allow and block lists: sources, fetch times, entries, errors; refresh now", NULL},
+	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
+	 "scan messages (files, mbox files, directories) as the milter would",
+	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
+	 "--no-dns skips the DNS lists."},
+	{"learn-spam", cmd_learn, "FILE|DIR|MBOX...",
+	 "teach the Bayes classifier spam",
+	 "A message learned before in the same class is skipped (\"already learned\"),\n"
+	 "one learned in the other class is moved. A message is known by its\n"
+	 "Message-ID and body; one without a Message-ID by its From, Sender, To, Cc,\n"
+	 "Subject and Date headers and body (see moatctl(1))."},
+	{"learn-ham", cmd_learn, "FILE|DIR|MBOX...",
+	 "teach the Bayes classifier ham",
+	 "As learn-spam, for ham."},
+	{"bayes", cmd_bayes, "stats|forget FILE...",
+	 "what the Bayes classifier learned; unlearn", NULL},
+	{"doctor", cmd_doctor, "",
+	 "check the database, the daemons, Postfix's wiring and every DNS list in use",
+	 "Checks the database (schema version, integrity) and warns about rules that\n"
+	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
+	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
+	 "applied and the last day's history; fails on errors in moat.conf. Then sends\n"
+	 "moat-policyd a policy request and moat-contentfilter a milter negotiation,\n"
+	 "checks that Postfix's mail_owner can reach a unix socket, and with postconf\n"
+	 "that main.cf names both (check_policy_service, smtpd_milters). Then asks\n"
+	 "every DNS list in use for its RFC 5782 test points, reports error answers (a\n"
+	 "list refusing a public resolver) and the problems the daemons logged. Exit 1\n"
+	 "if anything is wrong."},
+	{"import-custom-commands", cmd_import, "[--dry-run] FILE",
+	 "apply a docker-mailserver rspamd/custom-commands.conf",
+	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"
+	 "(disable-module, enable-module, set-option-for-module,\n"
+	 "set-option-for-controller, set-option-for-proxy, set-common-option, add-line)\n"
+	 "and applies them to the database in one transaction: modules, module\n"
+	 "options, action thresholds (module actions, add-line actions.conf), the\n"
+	 "rewrite subject, symbol weights (add-line groups.conf / *_group.conf).\n"
+	 "Options moat keeps in moat.conf (greylist timeout, expire, ipv4_mask,\n"
+	 "ipv6_mask, message; proxy timeout; soft_reject_on_timeout) are printed as the\n"
+	 "moat.conf line to write. Rspamd modules and options moat has no equivalent\n"
+	 "for are reported and kept in the dms_unmapped table (view dms_not_applied).\n"
+	 "An unknown command, module or option, or a bad value, is an error naming the\n"
+	 "line, and nothing is applied (exit 1). The summary counts the lines applied,\n"
+	 "unchanged, not applied and the moat.conf lines to add by hand; importing the\n"
+	 "same file again applies nothing (\"0 applied\").\n"
+	 "  --dry-run  show what would change; write nothing"},
+	{"migrate", cmd_migrate, "",
+	 "create or upgrade the database; print its version",
+	 "Opens the database (database_path), creating it and applying the schema\n"
+	 "migrations it lacks, as the daemons do at start-up."},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+
+/* moatctl COMMAND --help */
+static void command_help(const struct command *c)
+{
+	printf("Usage: " PROGNAME " [-c FILE] [-o NAME=VALUE]... %s%s%s\n\n%s\n", c->name,
+	       *c->args ? " " : "", c->args, c->help);
+	if (c->details)
+		printf("\n%s\n", c->details);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = CONF_DEFAULT_PATH;
+	/* Static: still reachable when an early return ends the program. */
+	static char **ov;
+	char err[1024];
+	struct ctl ctl = {0};
+	int nov = 0, explicit_path = 0, c, rc;
+
+	ov = xcalloc((size_t)argc + 1, sizeof(char *));
+	/*
+	 * "moatctl: unknown symbol: ..." whether a person or a script reads
+	 * it: a script or cron adds its own time, and one format keeps the
+	 * messages easy to match.
+	 */
+	log_init(PROGNAME, LOG_TO_TERMINAL, NULL);
+	/* "+": stop at the command, its options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			explicit_path = 1;
+			break;
+		case 'o':
+			ov[nov++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROGNAME " %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		usage(stderr);
+		return 2;
+	}
+	ctl.conf_path = path;
+	for (const struct command *cmd = commands; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[optind]) != 0)
+			continue;
+		if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+					  strcmp(argv[optind + 1], "-h") == 0)) {
+			command_help(cmd);
+			free(ov);
+			return 0;
+		}
+		/*
+		 * "config" shows moat.conf, so an error in it is its answer; the
+		 * other commands need little of it (most only the database), and
+		 * go on past a typo with a warning, as postconf does.
+		 */
+		if (cmd->fn == cmd_config)
+			ctl.cf = conf_load(path, explicit_path, ov, nov, err, sizeof(err));
+		else
+			ctl.cf = conf_load_lenient(path, explicit_path, ov, nov,
+						   &ctl.conf_warnings, err, sizeof(err));
+		if (ctl.cf == NULL)
+			msg_fatal("%s", err);
+		rc = cmd->fn(&ctl, argc - optind, argv + optind);
+		db_close(ctl.db);
+		conf_free(ctl.cf);
+		free(ov);
+		return rc;
+	}
+	fprintf(stderr, PROGNAME ": unknown command \"%s\"; see moatctl --help\n", argv[optind]);
+	free(ov);
+	return 2;
+}
+

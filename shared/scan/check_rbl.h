@@ -1,0 +1,31 @@
+/*
+ * check_rbl - the DNS lists for a scanning thread: its own event loop and
+ * resolver, used synchronously, against Received-header IPs and URL hosts
+ * and IPs. The check itself is check_rbl (check.h); this is the resource
+ * a thread keeps for it in its struct scan_env.
+ */
+#ifndef MOAT_CHECK_RBL_H
+#define MOAT_CHECK_RBL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+struct conf;
+struct ip_addr;
+struct scan_dns;
+
+/* DNS lists for a scanning thread; NULL with err. */
+struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen);
+/* Re-read the zones (after the database changed). */
+void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
+/* Free (NULL is fine). */
+void scan_dns_free(struct scan_dns *sd);
+/*
+ * The relay one Received header value names: the first bracketed literal
+ * that is an address ("[192.0.2.1]", "[IPv6:2001:db8::1]"); 1 and *ip when
+ * it is a public one, 0 when there is none or it is private. Limited to
+ * brackets 60 bytes apart.
+ */
+int check_rbl_hop(const char *value, struct ip_addr *ip);
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * checks - the registry: every check, in the order the scanner runs them.
+ * A new check is a file exporting one `struct check` and a line here.
+ * Bayes comes after the checks whose symbols it does not read but whose
+ * content it shares; the DNS lists come last, because they wait.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "scan/check.h"
+
+const struct check *const scan_checks[] = {
+	&check_headers, &check_mime, &check_mua, &check_regex, &check_bayes, &check_rbl, NULL,
+};
