@@ -24,36 +24,8 @@ $PY -c 'import dkim, nacl, dns.resolver' 2>/dev/null ||
 
 # start_unbound DATAFILE...: an unbound answering only from local-data. -> U_PORT
 start_unbound() {
-	local dir=$H_TMP/unbound-dkim port pid
-	mkdir -p "$dir"
-	port=$(h_free_port) || return 1
-	{
-		cat <<EOF
-server:
-  interface: 127.0.0.1
-  port: $port
-  do-ip6: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  logfile: "$dir/unbound.log"
-  use-syslog: no
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  module-config: "iterator"
-  local-zone: "." refuse
-EOF
-		cat "$@"
-		printf 'remote-control:\n  control-enable: no\n'
-	} >"$dir/unbound.conf"
-	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-dkim.log" 2>&1 &
-	pid=$!
-	h_track $pid unbound
-	h_wait_udp_port "$port" 10 $pid || return 1
-	U_PORT=$port
+	h_start_local_unbound dkim refuse "$@" || return 1
+	U_PORT=$H_LOCAL_UNBOUND_PORT
 }
 
 # The RFC 8463 example's keys as local-data, split into several strings.

@@ -62,34 +62,8 @@ rr() { echo "  local-data: '$1. 300 IN $2 $3'"; }
 } >"$dir/zone.conf"
 
 start_unbound() {
-	local port pid
-	port=$(h_free_port) || return 1
-	cat >"$dir/unbound.conf" <<EOC
-server:
-  interface: 127.0.0.1
-  port: $port
-  do-ip6: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  logfile: "$dir/unbound.log"
-  use-syslog: no
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  module-config: "iterator"
-  local-zone: "." refuse
-$(cat "$dir/zone.conf")
-remote-control:
-  control-enable: no
-EOC
-	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-spf.log" 2>&1 &
-	pid=$!
-	h_track $pid unbound
-	h_wait_udp_port "$port" 30 $pid || return 1
-	PORT=$port
+	h_start_local_unbound spf refuse "$dir/zone.conf" || return 1
+	PORT=$H_LOCAL_UNBOUND_PORT
 }
 tap_ok "unbound serves the records" start_unbound || { tap_done; exit; }
 

@@ -871,6 +871,49 @@ h_rbldnsd_reload() {
 
 _h_count_gt() { [ "$(grep -c "$1" "$2")" -gt "$3" ]; }
 
+# h_start_local_unbound NAME ROOT [FILE...]: a private unbound on 127.0.0.1
+# that answers only from the "server:" lines in FILEs (local-zone,
+# local-data); every other name gets the root local-zone's type ROOT:
+# "static" (NXDOMAIN, a fast "not listed") or "refuse". Answers keep the
+# order written (no round robin), so a test's records read back as given.
+# -> H_LOCAL_UNBOUND_PORT
+h_start_local_unbound() {
+    _h_need_init || return 1
+    local name=$1 root=$2 dir port pid
+    shift 2
+    dir=$H_TMP/unbound-$name
+    mkdir -p "$dir"
+    port=$(h_free_port) || return 1
+    {
+        cat <<EOF
+server:
+  interface: 127.0.0.1
+  port: $port
+  do-ip6: no
+  num-threads: 1
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$dir"
+  pidfile: "$dir/unbound.pid"
+  logfile: "$dir/unbound.log"
+  use-syslog: no
+  access-control: 127.0.0.0/8 allow
+  outgoing-interface: 127.0.0.1
+  module-config: "iterator"
+  rrset-roundrobin: no
+  local-zone: "." $root
+EOF
+        [ $# -gt 0 ] && cat "$@"
+        printf 'remote-control:\n  control-enable: no\n'
+    } >"$dir/unbound.conf"
+    unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-$name.log" 2>&1 &
+    pid=$!
+    h_track $pid unbound
+    h_wait_udp_port "$port" 30 $pid || return 1
+    H_LOCAL_UNBOUND_PORT=$port
+}
+
 # h_start_unbound ZONE@PORT...: a private caching resolver on 127.0.0.1.
 # Each ZONE is forwarded to 127.0.0.1@PORT; everything else is answered
 # REFUSED locally, so unbound never tries to reach the root servers.

@@ -24,34 +24,8 @@ z_start_lists() {
 # name ("." is a static local zone without data): a fast "not listed" for
 # benchmarks, and no query leaves the machine. -> NX_PORT
 z_start_nx_unbound() {
-	local dir=$H_TMP/unbound-nx port pid
-	mkdir -p "$dir"
-	port=$(h_free_port) || return 1
-	cat >"$dir/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: $port
-  do-ip6: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  logfile: "$dir/unbound.log"
-  use-syslog: no
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  module-config: "iterator"
-  local-zone: "." static
-remote-control:
-  control-enable: no
-EOF
-	unbound -d -c "$dir/unbound.conf" </dev/null >>"$H_TMP/logs/unbound-nx.log" 2>&1 &
-	pid=$!
-	h_track $pid unbound
-	h_wait_udp_port "$port" 10 $pid || return 1
-	NX_PORT=$port
+	h_start_local_unbound nx static || return 1
+	NX_PORT=$H_LOCAL_UNBOUND_PORT
 }
 
 z_setup_db() {
