@@ -35,6 +35,17 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
+size_t printable_seq(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	if (len == 0)
+		return 0;
+	if ((s[0] >= 0x20 && s[0] < 0x7f) || s[0] == '\t')
+		return 1;
+	return s[0] >= 0x80 ? utf8_len(s, len) : 0;
+}
+
 size_t printable(char *str, size_t len)
 {
 	unsigned char *s = (unsigned char *)str;
@@ -48,10 +59,7 @@ size_t printable(char *str, size_t len)
 		if (c >= 0x20 && c < 0x7f) {
 			s[w++] = c;
 			r++;
-		} else if (c == '\t') {
-			s[w++] = c;
-			r++;
-		} else if (c >= 0x80 && (n = utf8_len(s + r, len - r)) > 0) {
+		} else if ((n = printable_seq(str + r, len - r)) > 0) {
 			for (size_t i = 0; i < n; i++)
 				s[w++] = s[r++];
 		} else {
@@ -64,18 +72,12 @@ size_t printable(char *str, size_t len)
 
 int printable_ok(const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
 	size_t r = 0, n;
 
 	while (r < len) {
-		unsigned char c = s[r];
-
-		if ((c >= 0x20 && c < 0x7f) || c == '\t')
-			r++;
-		else if (c >= 0x80 && (n = utf8_len(s + r, len - r)) > 0)
-			r += n;
-		else
+		if ((n = printable_seq(str + r, len - r)) == 0)
 			return 0;
+		r += n;
 	}
 	return 1;
 }

@@ -14,6 +14,11 @@
 
 #include <stddef.h>
 
+/*
+ * Length of the character printable() keeps at s (len bytes left): 1 for
+ * printable ASCII or tab, 2-4 for well-formed UTF-8 but C1; 0 if replaced.
+ */
+size_t printable_seq(const char *s, size_t len);
 /* Make the len bytes at s printable in place; returns the new length (<= len). */
 size_t printable(char *s, size_t len);
 /* Whether the len bytes at s are already what printable() would leave unchanged. */
