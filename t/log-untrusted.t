@@ -1,9 +1,10 @@
 #!/bin/bash
 # log-untrusted.t - issue 19: text from outside never reaches the log as it
 # came. Every byte value 0-255 goes through the policy attributes, the
-# milter macros, the envelope and the headers; the log then holds no byte
-# below 0x20 but tab and newline, no DEL, no C1 control, and the rest of
-# each line (the marker after the hostile text) stays intact.
+# milter macros, the envelope, the headers and a DNS list's TXT answer;
+# the log then holds no byte below 0x20 but tab and newline, no DEL, no C1
+# control, and the rest of each line (the text after the hostile part)
+# stays intact.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
@@ -38,9 +39,30 @@ every_byte() { # every_byte SKIP... -> the bytes 1..255 as \ooo escapes for prin
 	printf '%s' "$s"
 }
 
+# --- DNS answers: a list's TXT record with every byte 1-255 (unbound's \DDD) --
+dns=
+if command -v unbound >/dev/null; then
+	txt=$(python3 -c 'print(" ".join(chr(34) + "".join("\\%03d" % i for i in r) + chr(34)
+		for r in (range(1, 128), range(128, 256))))')
+	printf "server:\n  local-zone: \"bl.test.\" static\n  local-data: \"99.2.0.192.bl.test. A 127.0.0.2\"\n  local-data: '99.2.0.192.bl.test. TXT \"\\027[2J\" %s \"DNS-TXT-END\"'\n" \
+		"$txt" >"$H_TMP/txt.conf"
+	if h_start_local_unbound txt static "$H_TMP/txt.conf"; then
+		dns="-o dns_servers=127.0.0.1:$H_LOCAL_UNBOUND_PORT"
+		m_ctl migrate >/dev/null
+		sqlite3 "$(m_state)/moat.db" "UPDATE dnsbl_zones SET enabled = 0;
+			INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('bl.test', 'ip', 'client');
+			INSERT INTO symbols (name, weight, group_name) VALUES ('TEST_BL', 12.0, 'test');
+			INSERT INTO dnsbl_codes (zone, code, kind, symbol)
+			VALUES ('bl.test', '127.0.0.2', 'listing', 'TEST_BL');"
+	fi
+fi
+
 # --- policy attributes ------------------------------------------------------
-tap_ok "moat-policyd starts" m_start_policyd -o greylist_delay=300
+# shellcheck disable=SC2086 # $dns is two words or none
+tap_ok "moat-policyd starts" m_start_policyd -o greylist_delay=300 $dns
 P=$M_POLICY_PORT
+# (printf formats with the bytes in them on purpose: every_byte gives \ooo escapes.)
+# shellcheck disable=SC2059
 exec {a}<>"/dev/tcp/127.0.0.1/$P"
 # A malformed attribute line (no '=') with every other byte: logged, then closed.
 printf "request=smtpd_access_policy\n\033[2J$(every_byte 0 10 61) POLICY-MALFORMED-END\n\n" >&"$a"
@@ -57,6 +79,18 @@ tap_like "$reply" "^action=" "a request whose sender holds every byte is answere
 tap_ok "...and logged with the rest of the line intact" \
 	h_wait_log "from=<a\?\[31m.*@example\.org>, to=<POLICY-RCPT-END@example\.com>, action=" 5 \
 	"$M_POLICYD_LOG"
+if [ -n "$dns" ]; then
+	out=$(m_policy_query "$P" request=smtpd_access_policy protocol_state=RCPT \
+		client_address=192.0.2.99 client_name=unknown sender=a@x.example helo_name=x.example \
+		recipient=r@example.com)
+	tap_like "$out" "^REJECT 5\.7\.1 .*listed at bl\.test; \?\[2J\?+ !.*xyz\{\|\}~\?+" \
+		"a listing whose TXT holds every byte: rejected with the text (bounded)"
+	tap_ok "...logged with the rest of the line intact" \
+		h_wait_log "client=192\.0\.2\.99, .*action=REJECT .*bl\.test; \?\[2J.*~\?+, reason=.*, symbols=TEST_BL" 5 \
+		"$M_POLICYD_LOG"
+else
+	tap_skip "unbound not installed or not started" 2
+fi
 tap_ok "the policy log holds no control byte, DEL or ill-formed UTF-8" clean_log "$M_POLICYD_LOG"
 
 # --- milter: macros, envelope, headers ----------------------------------------
