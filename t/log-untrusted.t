@@ -5,6 +5,8 @@
 # the log then holds no byte below 0x20 but tab and newline, no DEL, no C1
 # control, and the rest of each line (the text after the hostile part)
 # stays intact.
+# printf formats hold the hostile bytes on purpose (every_byte gives \ooo).
+# shellcheck disable=SC2059
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
@@ -61,8 +63,6 @@ fi
 # shellcheck disable=SC2086 # $dns is two words or none
 tap_ok "moat-policyd starts" m_start_policyd -o greylist_delay=300 $dns
 P=$M_POLICY_PORT
-# (printf formats with the bytes in them on purpose: every_byte gives \ooo escapes.)
-# shellcheck disable=SC2059
 exec {a}<>"/dev/tcp/127.0.0.1/$P"
 # A malformed attribute line (no '=') with every other byte: logged, then closed.
 printf "request=smtpd_access_policy\n\033[2J$(every_byte 0 10 61) POLICY-MALFORMED-END\n\n" >&"$a"
