@@ -49,8 +49,12 @@ size_t printable_seq(const char *str, size_t len)
 size_t printable(char *str, size_t len)
 {
 	unsigned char *s = (unsigned char *)str;
-	size_t r = 0, w = 0;
+	size_t r = 0, w;
 
+	/* Most lines are plain ASCII: read, and write only from the first byte that is not. */
+	while (r < len && s[r] >= 0x20 && s[r] < 0x7f)
+		r++;
+	w = r;
 	/* r advances by at least one each step, w never passes r. */
 	while (r < len) {
 		unsigned char c = s[r];
