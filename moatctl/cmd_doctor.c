@@ -30,7 +30,7 @@ static int list_rows(sqlite3 *db, const char *sql, const char *heading)
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		if (n++ == 0)
 			printf("%s\n", heading);
-		printf("  %s\n", sqlite3_column_text(st, 0));
+		printf("  %s\n", ctl_show((const char *)sqlite3_column_text(st, 0)));
 	}
 	sqlite3_finalize(st);
 	return n;

@@ -234,16 +234,16 @@ static void stats_print(struct stats *s, int top)
 	qsort(s->act, (size_t)s->nact, sizeof(s->act[0]), by_messages);
 	printf("action\tmessages\tpercent\tavg_score\tavg_scan_ms\n");
 	for (int i = 0; i < s->nact; i++)
-		printf("%s\t%lld\t%.1f%%\t%.2f\t%.2f\n", s->act[i].name, s->act[i].n,
-		       100.0 * (double)s->act[i].n / (double)t, s->act[i].score / (double)s->act[i].n,
-		       s->act[i].ms / (double)s->act[i].n);
+		printf("%s\t%lld\t%.1f%%\t%.2f\t%.2f\n", ctl_show(s->act[i].name), s->act[i].n,
+		       100.0 * (double)s->act[i].n / (double)t,
+		       s->act[i].score / (double)s->act[i].n, s->act[i].ms / (double)s->act[i].n);
 	for (int i = 0; i < SYM_BUCKETS; i++)
 		for (struct sym_count *c = s->b[i]; c; c = c->next)
 			all[k++] = c;
 	qsort(all, k, sizeof(*all), by_count);
 	printf("\ntop symbols (of %zu seen)\nsymbol\tmessages\tpercent\n", s->distinct);
 	for (size_t i = 0; i < k && i < (size_t)top; i++)
-		printf("%s\t%ld\t%.1f%%\n", all[i]->name, all[i]->count,
+		printf("%s\t%ld\t%.1f%%\n", ctl_show(all[i]->name), all[i]->count,
 		       100.0 * (double)all[i]->count / (double)t);
 	for (size_t i = 0; i < k; i++) {
 		free(all[i]->name);

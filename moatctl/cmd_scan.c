@@ -13,23 +13,48 @@
 #include "cmd.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/printable.h"
 #include "core/sbuf.h"
 #include "mail/mbox.h"
 #include "scan/bayes.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
 
-/* JSON string with the escapes RFC 8259 requires. */
+/*
+ * JSON string (RFC 8259): '"', '\\', the C0 controls, DEL and C1 escaped as
+ * \\u00XX, well-formed UTF-8 as is, each ill-formed byte U+FFFD (JSON text
+ * is UTF-8, and a parser may reject the whole document otherwise). Only
+ * the output is changed: the message and the database keep the original.
+ */
 static void json_str(FILE *fp, const char *s)
 {
+	size_t len = strlen(s), i = 0, n;
+
 	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
+	/* Each step consumes at least one byte. */
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			fprintf(fp, "\\%c", c);
+			i++;
+		} else if (c == '\t') {
+			fputs("\\t", fp);
+			i++;
+		} else if ((n = printable_seq(s + i, len - i)) > 0) {
+			fwrite(s + i, 1, n, fp);
+			i += n;
+		} else if (c < 0x80) {
+			fprintf(fp, "\\u%04x", c);
+			i++;
+		} else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+		           (unsigned char)s[i + 1] <= 0x9f) {
+			fprintf(fp, "\\u%04x", (unsigned char)s[i + 1]);
+			i += 2;
+		} else {
+			fputs("\\ufffd", fp);
+			i++;
+		}
 	}
 	fputc('"', fp);
 }
@@ -60,7 +85,7 @@ static void print_result(const char *file, const struct scan_result *res, double
 	}
 	printf("Results for file: %s (%.3f seconds)\n[Metric: default]\nAction: %s\n"
 	       "Spam: %s\nScore: %.2f / %.2f\n",
-	       file, secs, res->action, strcmp(res->action, "reject") == 0 ? "true" : "false",
+	       ctl_show(file), secs, res->action, strcmp(res->action, "reject") == 0 ? "true" : "false",
 	       res->score, isinf(res->required) ? 0.0 : res->required);
 	/* As rspamc prints a symbol: options after ", ", no brackets without any. */
 	for (size_t i = 0; i < res->n; i++) {
@@ -69,7 +94,7 @@ static void print_result(const char *file, const struct scan_result *res, double
 		sbuf_init(&o);
 		scan_symbol_opts(&res->v[i], &o, ", ");
 		printf("Symbol: %s (%.2f)%s%s%s\n", res->v[i].name, res->v[i].weight,
-		       o.len ? "[" : "", sbuf_cstr(&o), o.len ? "]" : "");
+		       o.len ? "[" : "", ctl_show(sbuf_cstr(&o)), o.len ? "]" : "");
 		sbuf_free(&o);
 	}
 	printf("\n");

@@ -10,6 +10,8 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "core/printable.h"
+#include "core/sbuf.h"
 #include "ctl.h"
 #include "store/db.h"
 
@@ -38,6 +40,31 @@ sqlite3 *ctl_db(struct ctl *ctl)
 }
 
 /* See ctl.h. */
+/*
+ * See ctl.h. Four buffers in turn, so that one printf() can show up to
+ * four values; moatctl is single-threaded.
+ */
+const char *ctl_show(const char *s)
+{
+	static struct sbuf ring[4];
+	static unsigned next;
+	struct sbuf *sb = &ring[next++ % 4];
+	size_t n;
+
+	if (s == NULL)
+		return "-";
+	sbuf_reset(sb);
+	sbuf_puts(sb, s);
+	n = printable(sb->data, sb->len);
+	/* A tab would start a column of its own in the tab-separated output. */
+	for (size_t i = 0; i < n; i++)
+		if (sb->data[i] == '\t')
+			sb->data[i] = '?';
+	sb->len = n;
+	return sbuf_cstr(sb);
+}
+
+/* See ctl.h. */
 int ctl_print_rows(sqlite3 *db, sqlite3_stmt *st)
 {
 	int ncol, rc;
@@ -52,7 +79,7 @@ int ctl_print_rows(sqlite3 *db, sqlite3_stmt *st)
 		for (int i = 0; i < ncol; i++) {
 			const unsigned char *v = sqlite3_column_text(st, i);
 
-			printf(i ? "\t%s" : "%s", v ? (const char *)v : "-");
+			printf(i ? "\t%s" : "%s", ctl_show((const char *)v));
 		}
 		printf("\n");
 	}

@@ -19,6 +19,12 @@ struct ctl {
 
 /* The database, opened (created, migrated) on first use; exits if it cannot be. */
 sqlite3 *ctl_db(struct ctl *ctl);
+/*
+ * Stored text as moatctl shows it: through printable() (control bytes, DEL,
+ * C1 and ill-formed UTF-8 become '?'), tabs too; NULL shows as "-". The
+ * result lives until the fourth call after this one.
+ */
+const char *ctl_show(const char *s);
 /* Print a query's rows as tab-separated columns under a header line; 0, or 1 on error. */
 int ctl_print_query(sqlite3 *db, const char *sql);
 /* The same for a prepared statement (NULL: 1), which it finalizes. */

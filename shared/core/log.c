@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/printable.h"
 
 static const char *log_name = "moat";
 static enum log_dest log_to = LOG_TO_STDERR;
@@ -257,10 +258,13 @@ static size_t format_line(char *line, size_t size, const char *level, const char
 	n = pre + (size_t)r;
 	if (n > size - 2)
 		n = size - 2;
-	/* Log injection: a CR or LF from mail input must not start a new line. */
-	for (char *p = line + pre; p < line + n; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/*
+	 * Messages carry text from the network (attributes, addresses, DNS
+	 * answers): a CR or LF must not start a line of its own, nor an escape
+	 * sequence drive the terminal of whoever tails the log. Done here, on
+	 * the formatted message, so that no call site can forget it.
+	 */
+	n = pre + printable(line + pre, n - pre);
 	line[n++] = '\n';
 	return n;
 }
@@ -282,10 +286,14 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 	if (log_to == LOG_TO_SYSLOG) {
 		char msg[4096];
 
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		for (char *p = msg; *p; p++)
-			if (*p == '\n' || *p == '\r')
-				*p = ' ';
+		int r = vsnprintf(msg, sizeof(msg), fmt, ap);
+		size_t len;
+
+		if (r < 0)
+			return;
+		len = (size_t)r < sizeof(msg) ? (size_t)r : sizeof(msg) - 1;
+		/* As format_line(); a NUL (from %.*s) becomes '?' rather than end the line. */
+		msg[printable(msg, len)] = '\0';
 		if (level)
 			syslog(prio, "%s: %s", level, msg);
 		else

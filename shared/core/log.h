@@ -6,7 +6,10 @@
  * foreground (-f), to stderr with a timestamp. Each line is formatted into
  * one buffer and written with a single call (O_APPEND for a file), so
  * lines from the milter's threads, or from both daemons sharing one file,
- * never interleave.
+ * never interleave. Every message goes through printable() once
+ * formatted: control bytes (CR and LF too), DEL, C1 and ill-formed UTF-8
+ * become '?', so text from outside can neither start a line nor drive a
+ * terminal, and callers need not clean what they log.
  */
 #ifndef MOAT_LOG_H
 #define MOAT_LOG_H

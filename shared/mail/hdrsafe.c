@@ -21,8 +21,22 @@ static int fold_has_text(const char *p)
 	return 0;
 }
 
+/*
+ * Put a line break into out at offset at (before the blank there), so the
+ * blank starts a continuation line: folding, as RFC 5322 2.2.3 allows.
+ */
+static void fold_at(struct sbuf *out, size_t at)
+{
+	sbuf_putc(out, '\n');
+	memmove(out->data + at + 1, out->data + at, out->len - 1 - at);
+	out->data[at] = '\n';
+}
+
 void hdrsafe_value(struct sbuf *out, const char *s)
 {
+	size_t line = out->len; /* where the current line of the value starts */
+	size_t blank = 0;       /* the last blank in it after its start, 0 if none */
+
 	for (const char *p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -30,10 +44,30 @@ void hdrsafe_value(struct sbuf *out, const char *s)
 		 * A fold is "\n" + blank + text; an empty continuation line would
 		 * end the header section for some parsers, so it is joined too.
 		 */
-		if (c == '\n' && p > s && (p[1] == ' ' || p[1] == '\t') && fold_has_text(p + 1))
+		if (c == '\n' && p > s && (p[1] == ' ' || p[1] == '\t') && fold_has_text(p + 1)) {
 			sbuf_putc(out, '\n');
-		else
-			sbuf_putc(out, is_ctl(c) && c != '\t' ? ' ' : c);
+			line = out->len, blank = 0;
+			continue;
+		}
+		c = is_ctl(c) && c != '\t' ? ' ' : c;
+		/*
+		 * RFC 5322 2.1.1: no line over 998 bytes. Fold at the last blank;
+		 * a run without one is broken where it stands (a word changed is
+		 * better than a header the next hop truncates or rejects).
+		 */
+		if (out->len - line >= HDRSAFE_LINE_MAX) {
+			if (blank > line) {
+				fold_at(out, blank);
+				line = blank + 1;
+			} else {
+				sbuf_append(out, "\n ", 2);
+				line = out->len - 1;
+			}
+			blank = 0;
+		}
+		if ((c == ' ' || c == '\t') && out->len > line)
+			blank = out->len;
+		sbuf_putc(out, c);
 	}
 }
 

@@ -13,7 +13,16 @@
 
 #include "core/sbuf.h"
 
-/* Append s to out as a header value: folds kept, every other control byte a space. */
+/*
+ * Longest line of a value hdrsafe_value() writes: RFC 5322's 998 bytes less
+ * room for the field name ("X-Spamd-Result: ") on the first line.
+ */
+#define HDRSAFE_LINE_MAX 900
+
+/*
+ * Append s to out as a header value: folds kept, every other control byte
+ * a space, a line longer than HDRSAFE_LINE_MAX folded at its last blank.
+ */
 void hdrsafe_value(struct sbuf *out, const char *s);
 /* Append s to out as one line: every control byte (CR, LF, TAB...) a space. */
 void hdrsafe_line(struct sbuf *out, const char *s);

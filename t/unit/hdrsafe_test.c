@@ -1,6 +1,7 @@
 /* hdrsafe_test - hostile text cannot end a header or a policy reply line. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mail/hdrsafe.h"
@@ -25,6 +26,103 @@ static const char *opt(struct sbuf *sb, const char *s, size_t len)
 	sbuf_reset(sb);
 	hdrsafe_option(sb, s, len);
 	return sbuf_cstr(sb);
+}
+
+/*
+ * Does "name: value" read as exactly one header field (RFC 5322 2.2, 2.2.3,
+ * 2.1.1)? Lines end in LF (the milter's and Postfix's convention) and no
+ * CR anywhere; each continuation line starts with a blank and holds more;
+ * no line over 998 bytes; no control byte but tab, no DEL. Says why not.
+ */
+static const char *field_bad(const char *name, const char *value)
+{
+	static char why[100];
+	size_t col = strlen(name) + 2;
+
+	for (const char *p = value; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n') {
+			if (p == value || (p[1] != ' ' && p[1] != '\t'))
+				return "a line break that is not a fold";
+			col = 0;
+			continue;
+		}
+		if ((c < 32 && c != '\t') || c == 127) {
+			snprintf(why, sizeof(why), "control byte 0x%02x at %zu", c,
+			         (size_t)(p - value));
+			return why;
+		}
+		if (++col > 998)
+			return "a line over 998 bytes";
+	}
+	return NULL;
+}
+
+/* Hostile values through hdrsafe_value(): every one must stay one field. */
+static void hostile_values(struct sbuf *sb)
+{
+	static char big[20000], all[256], word[5000];
+	static const char *const cases[] = {
+	    "a\r\nX-Evil: yes",
+	    "a\nX-Evil: yes",
+	    "a\rX-Evil: yes",
+	    "a\n\tX-Evil: folded",
+	    "\n\tX-Evil: first",
+	    "a\r\n\r\nbody",
+	    "a\n\n\tX: y",
+	    "a\n \n\tX: y",
+	    "a\n\t\r\nX: y",
+	    "a\r\n \r\nX: y",
+	    "\r",
+	    "\n",
+	    "\r\n",
+	    "\n\t",
+	    "a\n\t",
+	    "a\n \t \n",
+	    "\x7f\x1b[2J\x07",
+	};
+	const char *why;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if ((why = field_bad("X-Moat-Policy", value(sb, cases[i]))) != NULL) {
+			printf("#   case %zu: %s\n", i, why);
+			bad++;
+		}
+	ok(bad == 0, "CR LF, lone CR, lone LF, folds onto nothing or a forged name: one field");
+	ok(strstr(value(sb, "a\r\nX-Evil: yes"), "\nX-Evil") == NULL,
+	   "no line of the output starts a header of its own");
+
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	why = field_bad("X-Spamd-Result", value(sb, all));
+	ok(why == NULL, "every byte value 1-255: one field (%s)", why ? why : "ok");
+
+	/* Every byte again, repeated, with CR LF TAB runs: 20000 bytes. */
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = i % 7 == 0 ? "\r\n\t"[i % 3] : (char)(1 + i % 255);
+	why = field_bad("X-Spamd-Result", value(sb, big));
+	ok(why == NULL, "20000 hostile bytes: one field (%s)", why ? why : "ok");
+
+	memset(word, 'x', sizeof(word) - 1);
+	why = field_bad("Subject", value(sb, word));
+	ok(why == NULL, "a 4999-byte word: broken into lines of at most 998 (%s)",
+	   why ? why : "ok");
+	for (size_t i = 0; i < sizeof(word) - 1; i++)
+		word[i] = i % 10 == 9 ? ' ' : 'w';
+	why = field_bad("Subject", value(sb, word));
+	ok(why == NULL, "5000 bytes of words: folded at blanks (%s)", why ? why : "ok");
+	{
+		/* Folding only adds line breaks before blanks: unfolded it is the input. */
+		const char *v = value(sb, word);
+		size_t k = 0, same = 1;
+
+		for (const char *p = v; *p; p++)
+			if (*p != '\n' && word[k++] != *p)
+				same = 0;
+		ok(same && k == sizeof(word) - 1, "...and unfolding gives the text back");
+	}
 }
 
 #define OPT(sb, lit) opt(sb, lit, sizeof(lit) - 1)
@@ -112,6 +210,7 @@ int main(void)
 	       "a reply line cannot carry a second attribute");
 	is_str(line(&sb, "x\n\ty"), "x  y", "folds are not kept in a line");
 	options(&sb);
+	hostile_values(&sb);
 	sbuf_free(&sb);
 	return done_testing();
 }
