@@ -240,6 +240,13 @@ int main(void)
 	    "[192.0.2.1:client,192.0.2.1:received]; MOAT_X(0.00)[]",
 	    "X-Moat-Policy: a list of options stays a list, each its own option");
 	is_int(res.v[1].nopts, 2, "...two options, not one joined");
+	/* A DNS list failed (soft_reject_on_timeout): soft reject, unless the score rejects. */
+	res.soft_reject = 1;
+	scan_finish(&res, r);
+	is_str(res.action, "soft reject", "a DNS list failed, 8.50 < 11: soft reject");
+	scan_add_weighted(&res, r, "MOAT_TEST_BIG", 5.0, NULL);
+	scan_finish(&res, r);
+	is_str(res.action, "reject", "...13.50 >= 11: reject, not a soft reject");
 	scan_result_free(&res);
 
 	/* Rspamd's limits on options: 100 a symbol, 4096 bytes, no repeats. */
