@@ -57,8 +57,11 @@ main() {
 		return 1
 	fi
 
-	local n=0 caught=0 bad=0 survivors=() id file text repl tests count
-	while IFS=$'\t' read -r id file text repl tests; do
+	local n=0 caught=0 bad=0 survivors=() id file text repl tests count list line
+	# Read whole first: the list may be edited while a long run goes on.
+	mapfile -t list <"$here/mutations"
+	for line in "${list[@]}"; do
+		IFS=$'\t' read -r id file text repl tests <<<"$line"
 		case $id in '#'* | '') continue ;; esac
 		if [ ${#ids[@]} -gt 0 ] && ! printf '%s\n' "${ids[@]}" | grep -qxF "$id"; then
 			continue
@@ -90,7 +93,7 @@ open(p, "w").write(s.replace(os.environ["MUT_TEXT"], os.environ["MUT_REPL"], 1))
 		# Back to the original, newer than anything built from the mutant.
 		cp "$scratch/orig" "$tree/$file"
 		touch "$tree/$file"
-	done <"$here/mutations"
+	done
 	echo "1..$n"
 	echo "# $n mutations, $caught caught${survivors:+; not caught: ${survivors[*]}}"
 	finish "$n" "$caught" "$bad" "$trsdir"
