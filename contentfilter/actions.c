@@ -169,7 +169,8 @@ sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why)
  * greylist_delay; let through, it gets Rspamd's answer: the action drops
  * to "no action" and GREYLIST(0.00)[pass] joins the symbols (Rspamd's
  * greylist module: disable_action), so history, statistics and
- * X-Rspamd-Action tell held mail from mail let through.
+ * X-Rspamd-Action tell held mail from mail let through. With the greylist
+ * state unavailable, milter_error_action decides: -1 to tempfail.
  */
 int greylist_decide(struct cf_conn *c, struct greylist_msg *gl, const struct rules_ref *ref,
 		    struct scan_result *res, const char *qid, char *why, size_t whylen)
@@ -191,13 +192,19 @@ int greylist_decide(struct cf_conn *c, struct greylist_msg *gl, const struct rul
 		scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "greylisted");
 		return 1;
 	}
-	res->action = "no action";
 	if (g < 0) {
-		msg_warn("%s: greylist state unavailable; accepting", qid);
-		snprintf(why, whylen, "greylist state unavailable (let through)");
+		/* An internal error like any other: milter_error_action decides. */
+		msg_warn("%s: greylist state unavailable; %s", qid,
+			 error_accepts ? "accepting" : "tempfailing");
+		snprintf(why, whylen, "greylist state unavailable (%s)",
+			 error_accepts ? "let through" : "tempfail");
 		scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "unavailable");
+		if (!error_accepts)
+			return -1;
+		res->action = "no action";
 		return 0;
 	}
+	res->action = "no action";
 	snprintf(why, whylen, "greylisting passed after %llds", waited);
 	scan_add_weighted(res, ref->r, "GREYLIST", 0.0, "pass");
 	return 0;
@@ -220,6 +227,10 @@ sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result
 
 		snprintf(text, sizeof(text), "Try again later: %s", res->soft_reason);
 		smfi_setreply(ctx, "451", "4.7.1", text);
+		return SMFIS_TEMPFAIL;
+	}
+	if (held < 0) {
+		smfi_setreply(ctx, "451", "4.3.0", "Temporary content filter problem, try again later");
 		return SMFIS_TEMPFAIL;
 	}
 	if (held) {

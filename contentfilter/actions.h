@@ -37,14 +37,16 @@ void add_rspamd_headers(SMFICTX *ctx, const struct scan_rules *r, const struct s
 /* Log why, then tempfail the message (or accept it: milter_error_action). */
 sfsistat internal_error(SMFICTX *ctx, const char *qid, const char *why);
 /*
- * The greylist action decided (gl NULL: unavailable, let through); 1 if
- * the message is to be held (451). Local mail is never held; mail let
+ * The greylist action decided; 1 if the message is to be held (451), -1
+ * if the greylist state is unavailable (gl NULL or a database error) and
+ * milter_error_action is tempfail. Local mail is never held; mail let
  * through drops to "no action" with GREYLIST(0.00)[pass], as Rspamd's
  * greylist module does. why gets the reason for the log and history.
  */
 int greylist_decide(struct cf_conn *c, struct greylist_msg *gl, const struct rules_ref *ref,
 		    struct scan_result *res, const char *qid, char *why, size_t whylen);
-/* The reply for the action, and the spam header and subject rewrite it asks for. */
+/* The reply for the action (held from greylist_decide), and the spam header and subject
+ * rewrite it asks for. */
 sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result *res, int held,
 	     const char *subject);
 

@@ -62,6 +62,21 @@ out=$(h_swaks --xclient-addr 203.0.113.51 --xclient-name unknown --from a@sender
 tap_like "$out" "<\*\* 451 4\.7\.1 Try again later: DNS lookup at [a-z.]+ timed out" \
 	"resolver silent: 451 4.7.1 at end of DATA (soft reject)"
 
+# soft_reject_on_timeout = no: the lists that did not answer count as not listed.
+kill "$M_MILTER_PID"
+wait "$M_MILTER_PID" 2>/dev/null
+tap_ok "moat-contentfilter restarts with soft_reject_on_timeout = no" m_start_contentfilter \
+	-o dns_servers="127.0.0.1:$H_BLACKHOLE_PORT" -o dns_timeout=1s -o dns_retries=0 \
+	-o soft_reject_on_timeout=no
+h_postfix_postconf -e "smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT"
+h_postfix_reload
+sleep 1
+out=$(h_swaks --xclient-addr 203.0.113.52 --xclient-name unknown --from a@sender.example \
+	--to bob@example.com --header "Subject: silent, soft reject off" \
+	--body "See http://www.example.org/" 2>&1)
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" \
+	"resolver silent, soft_reject_on_timeout = no: accepted, not soft-rejected"
+
 h_postfix_stop
 kill "$M_MILTER_PID" "$M_POLICYD_PID"
 wait "$M_MILTER_PID" "$M_POLICYD_PID" 2>/dev/null

@@ -29,6 +29,9 @@
 #   tap_like GOT ERE DESC      bash [[ =~ ]] match (ERE over the whole string)
 #   tap_skip REASON [N]        emit N (default 1) "ok N # SKIP REASON" lines
 #   tap_skip_all REASON        print "1..0 # SKIP REASON" and exit 0
+#                              With MOAT_REQUIRE_ALL=1 (bootstrap check, so
+#                              CI) both are failures instead: a missing tool
+#                              or file must not silently remove assertions.
 #   tap_bail REASON            print "Bail out! REASON" and exit 255
 #   tap_diag MSG...            "# MSG" on stderr (one line per line of MSG)
 #   tap_note MSG...            "# MSG" on stdout
@@ -206,12 +209,22 @@ tap_like() {
 tap_skip() {
     local reason=${1//\#/\\#} n=${2:-1} i
     for ((i = 0; i < n; i++)); do
+        if [ "${MOAT_REQUIRE_ALL:-0}" = 1 ]; then
+            _tap_result 1 "not skipped (MOAT_REQUIRE_ALL=1): $1"
+            continue
+        fi
         _TAP_N=$((_TAP_N + 1))
         echo "ok $_TAP_N # SKIP $reason"
     done
 }
 
 tap_skip_all() {
+    if [ "${MOAT_REQUIRE_ALL:-0}" = 1 ]; then
+        _tap_result 1 "not skipped (MOAT_REQUIRE_ALL=1): $*"
+        echo "1..$_TAP_N"
+        _TAP_DONE=1
+        exit 1
+    fi
     echo "1..0 # SKIP $*"
     _TAP_DONE=1
     exit 0

@@ -254,7 +254,7 @@ mnt_tmpfs() {
 # goes on (history rows are lost and logged) or tempfails; nothing crashes,
 # no message is lost.
 s_db_full() {
-	local port a1 a2 a3 line act fs want k rc=0 spid got mline
+	local port a1 a2 a3 line act fs want k rc=0 spid got mline tf tf0 f unscanned
 	mnt_tmpfs mnt-full || { FIG="cannot mount a tmpfs"; return 1; }
 	port=$(h_free_port)
 	for act in dunno defer_if_permit; do
@@ -291,17 +291,34 @@ s_db_full() {
 	kill "$RP_MPID"
 	wait "$RP_MPID" 2>/dev/null
 	_h_untrack "$RP_MPID"
-	rp_milter "$MNT/m" "$MILTER_PORT" || rc=1
+	# The test mail comes from 127.0.0.1: with loopback local, it would not be
+	# scanned at all and the full database would go unnoticed.
+	rp_milter "$MNT/m" "$MILTER_PORT" -o local_networks= || rc=1
 	dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null
+	# One message for the history thread to fail a commit on: the milter
+	# knows then that its database takes no writes.
+	send 1 1 dbprobe 30 >/dev/null 2>&1
+	h_wait_log 'takes no writes' 15 "$RP_MLOG" || rc=1
+	tf0=$(grep -c 'milter-reject: END-OF-MESSAGE .*4\.3\.0 Temporary content filter problem' "$H_PF_LOG")
 	send 20 2 dbfull 120 >"$H_TMP/dbfull.out" 2>&1 &
 	spid=$!
 	sleep 4
 	mline=$(grep -v 'running as root' "$RP_MLOG" | grep -m1 -E 'error|warning|fatal' | sed 's/^.*contentfilter[^:]*: //')
 	got=$(grep -h -m1 -o "^Message-ID: <dbfull-[0-9]*@moat.test>" "$H_SINK_DIR"/* 2>/dev/null | wc -l)
-	tap_note "milter on a full file system: $got/20 delivered meanwhile; log: $mline"
-	FIG+="milter: alive=$(_h_alive "$RP_MPID" && echo y || echo n) delivered_meanwhile=$got/20"
-	# It tempfails (milter_error_action) while its database takes no writes.
-	_h_alive "$RP_MPID" && [ -n "$mline" ] && grep -q 'takes no writes' "$RP_MLOG" || rc=1
+	tf=$(($(grep -c 'milter-reject: END-OF-MESSAGE .*4\.3\.0 Temporary content filter problem' "$H_PF_LOG") - tf0))
+	# What got through meanwhile (a probe write that worked lets the next
+	# message in) must have been scanned all the same.
+	unscanned=0
+	for f in "$H_SINK_DIR"/*; do
+		grep -q '^Message-ID: <dbfull-' "$f" 2>/dev/null &&
+			! grep -q '^X-Spamd-Result: ' "$f" && unscanned=$((unscanned + 1))
+	done
+	tap_note "milter on a full file system: $got/20 delivered meanwhile ($unscanned unscanned), $tf tempfails (451 4.3.0); log: $mline"
+	FIG+="milter: alive=$(_h_alive "$RP_MPID" && echo y || echo n) delivered_meanwhile=$got/20 unscanned=$unscanned tempfails=$tf"
+	# It tempfails (milter_error_action) while its database takes no writes:
+	# 451s, and no message accepted unscanned.
+	_h_alive "$RP_MPID" && [ -n "$mline" ] && grep -q 'takes no writes' "$RP_MLOG" &&
+		[ "$unscanned" -eq 0 ] && [ "$tf" -gt 0 ] || rc=1
 	kill "$RP_MPID" 2>/dev/null
 	wait "$RP_MPID" 2>/dev/null
 	_h_untrack "$RP_MPID"

@@ -191,6 +191,8 @@ int main(void)
 	       "127.255.255.x is an error even where the zone does not list it");
 	is_int(classify(bl, "wl.test", "10.0.0.3", &sym), DNSBL_UNKNOWN_CODE,
 	       "an answer outside 127/8 is never a listing");
+	is_int(classify(bl, "wl.test", "10.0.0.9", &sym), DNSBL_UNKNOWN_CODE,
+	       "...not even by a bit mask (bit:8 would match .9)");
 	dnsbl_free(bl);
 
 	bl = dnsbl_new(db, "SECRETKEY", err, sizeof(err));

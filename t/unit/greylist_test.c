@@ -90,6 +90,9 @@ int main(void)
 	       "early retry deferred");
 	is_int(r.wait, 200, "...with the seconds left");
 	ok(strcmp(r.why, "early retry") == 0, "...as early retry");
+	is_int(check(t + 299, "192.0.2.10", "a@x.org", "b@y.com", "i1", &r), GL_DEFER,
+	       "a retry one second before the delay: still deferred");
+	is_int(r.wait, 1, "...for the last second");
 	is_int(check(t + 300, "192.0.2.77", "a@x.org", "B@Y.com", "i2", &r), GL_PASS_DELAYED,
 	       "retry after the delay from the same /24 passes, recipient case ignored");
 	is_int(r.delayed, 300, "...with the delay for the X-Greylist header");

@@ -63,7 +63,7 @@ int main(void)
 	ok(localnets_new("mx.example.com", err, sizeof(err)) == NULL, "so is a host name");
 
 	if (mkdtemp(dir) == NULL || access("/usr/sbin/postconf", X_OK) != 0) {
-		printf("# SKIP no /usr/sbin/postconf\n");
+		tap_skip("no /usr/sbin/postconf");
 		return done_testing();
 	}
 	snprintf(path, sizeof(path), "%s/main.cf", dir);

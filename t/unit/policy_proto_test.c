@@ -108,6 +108,12 @@ int main(void)
 		       POLICY_ERROR, "request over the size limit");
 		like_str(err, "request larger than 50", "...explained");
 		policy_parser_free(&pp);
+		/* Whole, with its blank line: the same limit, before it is taken as done. */
+		strcat(many, "\n");
+		policy_parser_init(&pp, &big);
+		is_int(policy_parse(&pp, many, strlen(many), &req, &used, err, sizeof(err)),
+		       POLICY_ERROR, "a complete request over the size limit too");
+		policy_parser_free(&pp);
 	}
 	{
 		/* A long dribbled request costs linear time: the parser resumes. */

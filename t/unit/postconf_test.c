@@ -57,7 +57,7 @@ int main(void)
 		       buf[0] == '\0',
 		   "an unknown parameter is -1 and empty");
 	} else {
-		printf("# SKIP no /usr/sbin/postconf\n");
+		tap_skip("no /usr/sbin/postconf");
 	}
 
 	write_file("long", "#!/bin/sh\nprintf 'abcdefghijklmnopqrstuvwxyz0123456789%%0200d\\n' 0\n",

@@ -240,7 +240,40 @@ int main(void)
 	    "[192.0.2.1:client,192.0.2.1:received]; MOAT_X(0.00)[]",
 	    "X-Moat-Policy: a list of options stays a list, each its own option");
 	is_int(res.v[1].nopts, 2, "...two options, not one joined");
+	/* A DNS list failed (soft_reject_on_timeout): soft reject, unless the score rejects. */
+	res.soft_reject = 1;
+	scan_finish(&res, r);
+	is_str(res.action, "soft reject", "a DNS list failed, 8.50 < 11: soft reject");
+	scan_add_weighted(&res, r, "MOAT_TEST_BIG", 5.0, NULL);
+	scan_finish(&res, r);
+	is_str(res.action, "reject", "...13.50 >= 11: reject, not a soft reject");
 	scan_result_free(&res);
+
+	/* Each action from its threshold on: a score equal to it is enough (Rspamd's >=). */
+	{
+		static const char *const want[] = {"greylist", "add header", "rewrite subject",
+						   "reject"};
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			double at =
+			    i == 3 ? scan_rules_reject(r) : scan_rules_threshold(r, want[i]);
+
+			if (isinf(at))
+				continue; /* turned off above */
+			scan_result_init(&res);
+			scan_add_weighted(&res, r, "MOAT_TEST_AT", at, NULL);
+			scan_finish(&res, r);
+			is_str(res.action, want[i], "score %.2f, the %s threshold: %s", at, want[i],
+			       want[i]);
+			scan_result_free(&res);
+			scan_result_init(&res);
+			scan_add_weighted(&res, r, "MOAT_TEST_AT", at - 0.01, NULL);
+			scan_finish(&res, r);
+			ok(strcmp(res.action, want[i]) != 0, "score %.2f, just below: not %s (%s)",
+			   at - 0.01, want[i], res.action);
+			scan_result_free(&res);
+		}
+	}
 
 	/* Rspamd's limits on options: 100 a symbol, 4096 bytes, no repeats. */
 	scan_result_init(&res);

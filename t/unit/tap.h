@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -53,6 +54,21 @@ static inline int tap_ok(int cond, const char *fmt, ...)
 		if (!tap_ok(g_ && strstr(g_, n_) != NULL, __VA_ARGS__))                            \
 			printf("#   \"%s\" does not contain \"%s\"\n", g_ ? g_ : "(null)", n_);       \
 	} while (0)
+
+/*
+ * Skip the rest for REASON: a "# SKIP" note, or, with MOAT_REQUIRE_ALL=1
+ * (bootstrap check, so CI), a failure, so that a missing tool or file cannot
+ * silently remove assertions.
+ */
+static inline void tap_skip(const char *reason)
+{
+	const char *req = getenv("MOAT_REQUIRE_ALL");
+
+	if (req && strcmp(req, "1") == 0)
+		tap_ok(0, "not skipped (MOAT_REQUIRE_ALL=1): %s", reason);
+	else
+		printf("# SKIP %s\n", reason);
+}
 
 static inline int done_testing(void)
 {
