@@ -39,7 +39,14 @@ STARTED=()
 run_child() { # run_child SCRIPT-BODY -> CHILD_OUT CHILD_ERR CHILD_RC
     printf '. %q\n%s\n' "$H_LIB_FILE" "$1" >"$H_TMP/child.sh"
     CHILD_RC=0
-    bash "$H_TMP/child.sh" >"$H_TMP/child.out" 2>"$H_TMP/child.err" || CHILD_RC=$?
+    # The TAP helpers' plain behaviour; MOAT_REQUIRE_ALL (CI's) is tried below on purpose.
+    if [ -n "${REQUIRE_ALL:-}" ]; then
+        MOAT_REQUIRE_ALL=1 bash "$H_TMP/child.sh" >"$H_TMP/child.out" 2>"$H_TMP/child.err" ||
+            CHILD_RC=$?
+    else
+        env -u MOAT_REQUIRE_ALL bash "$H_TMP/child.sh" >"$H_TMP/child.out" \
+            2>"$H_TMP/child.err" || CHILD_RC=$?
+    fi
     CHILD_OUT=$(cat "$H_TMP/child.out")
     CHILD_ERR=$(cat "$H_TMP/child.err")
 }
@@ -79,6 +86,14 @@ tap_is "$CHILD_RC" 255 "TAP: plan mismatch fails"
 
 run_child 'tap_skip_all "no frobnicator"; echo notreached'
 tap_is "$CHILD_OUT/$CHILD_RC" "1..0 # SKIP no frobnicator/0" "TAP: tap_skip_all"
+
+# Under MOAT_REQUIRE_ALL=1, as ./bootstrap check (so CI) runs, a skip is a failure.
+REQUIRE_ALL=1 run_child 'tap_plan 1; tap_skip "not here"; tap_done'
+tap_like "$CHILD_OUT/$CHILD_RC" "^1\.\.1"$'\n'"not ok 1 - not skipped \(MOAT_REQUIRE_ALL=1\): not here/1$" \
+    "TAP: MOAT_REQUIRE_ALL=1 makes tap_skip fail"
+REQUIRE_ALL=1 run_child 'tap_skip_all "no frobnicator"; echo notreached'
+tap_ok "TAP: ...and tap_skip_all fails too (exit $CHILD_RC, no SKIP plan)" \
+    test "$CHILD_RC" -ne 0 -a "${CHILD_OUT#1..0 # SKIP}" = "$CHILD_OUT"
 
 # ---------------------------------------------------------------------------
 # h_init, ports
