@@ -453,6 +453,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	in.rcpts = (const char *const *)c->rcpts;
 	in.nrcpts = c->nrcpt;
 	in.tls = c->tls;
+	in.local = c->local != NULL;
+	in.auth_user = c->auth[0] ? c->auth : NULL;
 	env.bayes = w->bayes;
 	env.dns = w->sd;
 	scan_result_init(&res);

@@ -15,7 +15,9 @@
 struct bayes;
 struct content;
 struct msg;
+struct scan_auth;
 struct scan_dns;
+struct spf_outcome;
 struct scan_result;
 struct scan_rules;
 
@@ -30,6 +32,12 @@ struct scan_input {
 	const char *const *rcpts;	/* envelope recipients */
 	int nrcpts;
 	int tls;		/* the client used TLS */
+	int local;		/* the site's own mail: local_networks, local submission or
+				 * a SASL session (contentfilter/localmail.h); only scanned
+				 * with scan_local = yes */
+	const char *auth_user;	/* the SASL login ({auth_authen}), or NULL */
+	const struct spf_outcome *spf_given; /* SPF already judged at RCPT by moat-policyd
+					      * (X-Moat-Policy), or NULL: check it here */
 };
 
 /* A scanning thread's own resources; either may be NULL (that check then does nothing). */
@@ -46,6 +54,7 @@ struct scan_ctx {
 	const struct content *content;	/* its text and URLs (content.h) */
 	const struct scan_env *env;	/* never NULL; its members may be */
 	struct scan_result *res;	/* where symbols go (result.h) */
+	struct scan_auth *auth;		/* authentication results, shared by the checks (auth.h) */
 };
 
 struct check {

@@ -32,6 +32,7 @@ void scan_result_free(struct scan_result *res)
 	free(res->v);
 	free(res->subject);
 	free(res->subject_raw);
+	free(res->auth);
 	scan_result_init(res);
 }
 

@@ -18,6 +18,7 @@
 
 #include "core/sbuf.h"
 
+struct scan_auth;
 struct scan_rules;
 
 /* Rspamd's limits on one symbol's options (default_max_shots, max_opts_len). */
@@ -45,6 +46,7 @@ struct scan_result {
 	char soft_reason[200];
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
+	struct scan_auth *auth;	/* what SPF, DKIM, DMARC and ARC found (scan_message), or NULL */
 };
 
 /* Empty result. */

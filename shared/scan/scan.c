@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "mail/html.h"
 #include "mail/mime.h"
+#include "scan/auth.h"
 #include "scan/check.h"
 #include "scan/content.h"
 #include "scan/gtube.h"
@@ -97,8 +98,11 @@ void scan_message(const struct scan_rules *r, const struct scan_env *env,
 	}
 	content_init(&c);
 	content_extract(m, &c);
+	if (res->auth == NULL)
+		res->auth = xcalloc(1, sizeof(*res->auth));
 	ctx = (struct scan_ctx){.rules = r, .in = in, .msg = m, .content = &c,
-				.env = env ? env : &none, .res = res};
+				.env = env ? env : &none, .res = res,
+				.auth = res->auth};
 	for (const struct check *const *k = scan_checks; *k; k++)
 		if ((*k)->module == NULL || scan_rules_module(r, (*k)->module))
 			(*k)->run(&ctx);
