@@ -5,9 +5,12 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
-# tap_unlike GOT RE DESC: GOT does not match RE.
+# tap_unlike GOT RE DESC: GOT is a scan result (empty output would match
+# nothing) and does not match RE.
 tap_unlike() {
-	if [[ $1 =~ $2 ]]; then
+	if [[ $1 != *"Action: "* ]]; then
+		tap_is "${1:-(no output)}" "a scan result with an Action line" "$3"
+	elif [[ $1 =~ $2 ]]; then
 		tap_is "${BASH_REMATCH[0]}" "" "$3"
 	else
 		tap_is "" "" "$3"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # hostile.t - hostile mail through the scanner and the content filter:
-# 50 MB, 10,000 parts, nesting 10,000 deep, 100,000 header lines, a 1 MB
+# 50 MB, 10,000 parts, multipart and message/rfc822 nesting 10,000 deep, 100,000 header lines, a 1 MB
 # header line, broken base64/QP, NUL bytes, invalid UTF-8. Each is scanned
 # in bounded memory and time, and through Postfix + milter each is either
 # accepted with an X-Spamd-Result or tempfailed by policy: never a crash,
@@ -10,7 +10,7 @@
 h_init
 m_need postfix swaks smtp-sink
 [ -x /usr/bin/time ] || tap_skip_all "/usr/bin/time not installed"
-cases="big parts deep headers longhdr badenc nul utf8 polhdr"
+cases="big parts deep deep822 headers longhdr badenc nul utf8 polhdr"
 # Peak RSS bound: the 50 MB message is read whole by moatctl and 20 MB of it
 # (scan_size_limit) is kept by the milter; the sanitizers' shadow memory and
 # quarantine roughly triple that.
@@ -36,6 +36,13 @@ for c in $cases; do
 	tap_ok "scan $c: exit 0, an action other than reject, ${t}s < ${secs}s, ${r} kB < $rss_mb MB" \
 		test "$rc" = 0 -a -n "$act" -a "$act" != reject -a -n "$t" -a -n "$r" \
 		-a "${t%.*}" -lt "$secs" -a "${r:-999999999}" -lt $((rss_mb * 1024))
+	# Bounded because the depth limit (20) stopped the parse, and the result says so.
+	case $c in deep | deep822)
+		tap_like "$out" "Symbol: MOAT_MIME_LIMITS" "scan $c: the depth limit fired (MOAT_MIME_LIMITS)"
+		n=$(grep -oE '[0-9]+:[^], ]+' <<<"$(grep '^Symbol: MIME_TRACE' <<<"$out")" | wc -l)
+		tap_ok "scan $c: the parts seen stop at the limit ($n <= 21)" test "$n" -ge 2 -a "$n" -le 21
+		;;
+	esac
 done
 
 # 2. The same through Postfix and the content filter.

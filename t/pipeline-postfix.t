@@ -23,7 +23,8 @@ out=$(h_swaks --xclient-addr 192.0.2.98 --xclient-name unknown --from a@sender.e
 tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "a client with a DNS list hit below the thresholds is accepted"
 tap_ok "...and the message arrives" h_sink_wait 1 20
 m=$(cat "$(h_sink_last)")
-tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];"$'\n\t'"([^$'\n']*"$'\n\t'")*TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]" \
+# Within the one header: the folded lines between are TAB-led and hold no newline.
+tap_like "$m" "X-Spamd-Result: default: False \[[0-9.]+ / 11\.00\];"$'\n\t'"([^"$'\n'"]*"$'\n\t'")*TEST_BL_XBL\(3\.00\)\[192\.0\.2\.98:client\]" \
 	"the policy server's symbol is in the content filter's result"
 tap_ok "...and X-Moat-Policy is removed" bash -c "! grep -qi '^X-Moat-Policy' '$(h_sink_last)'"
 tap_ok "...after it verified" bash -c "! grep -q 'ignoring an X-Moat-Policy' '$M_MILTER_LOG'"

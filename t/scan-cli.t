@@ -44,7 +44,7 @@ if [ -d "$corpus/ham" ]; then
 	m_ctl scan --json "$corpus/ham" "$corpus/spam" >"$H_TMP/corpus.json" 2>"$H_TMP/corpus.err"
 	tap_is "$?" 0 "the whole corpus scans without an error"
 	lines=$(wc -l <"$H_TMP/corpus.json")
-	tap_ok "one result per message ($lines for $n files)" test "$lines" -ge "$n"
+	tap_is "$lines" "$n" "one result per message ($lines for $n files)"
 	tap_is "$(grep -vc '^{"file":.*"symbols":{.*}}$' "$H_TMP/corpus.json")" 0 "every result is a JSON object"
 	tap_ok "nothing on stderr" test ! -s "$H_TMP/corpus.err"
 else

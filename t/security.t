@@ -49,9 +49,6 @@ tap_is "$(cd "$MOAT_SRCDIR" && grep -nE '(s?n?printf|sbuf_printf)\([^;]*"[^"]*\b
 # 4. Files: the database holds senders, recipients and subjects.
 mode() { stat -c %a "$1"; }
 tap_like "$(mode "$db")" '^6[04]0$' "the database is 0640 or 0600 ($(mode "$db"))"
-for f in "$db-wal" "$db-shm"; do
-	[ -e "$f" ] && tap_like "$(mode "$f")" '^6[04]0$' "$(basename "$f") is not world-readable ($(mode "$f"))"
-done
 rm -rf "$H_TMP/fresh"
 m_ctl -o state_directory="$H_TMP/fresh/state" migrate >/dev/null
 tap_is "$(mode "$H_TMP/fresh/state")" 750 "a state directory moat creates is 0750"
@@ -64,6 +61,11 @@ h_track "$upid" moat-policyd
 tap_ok "moat-policyd on a unix socket" h_wait_log "ready: listening" 10 "$H_TMP/logs/policyd-unix.log"
 tap_note "policy socket mode: $(mode "$sock")"
 tap_ok "the socket is not writable by others" test $(($(stat -c '%#a' "$sock") & 2)) = 0
+# The WAL and its index exist only while a daemon holds the database: look now.
+for f in "$db-wal" "$db-shm"; do
+	tap_ok "$(basename "$f") exists while moat-policyd holds the database" test -e "$f"
+	tap_like "$(mode "$f" 2>/dev/null)" '^6[04]0$' "...and is not world-readable ($(mode "$f" 2>/dev/null))"
+done
 
 # 5. Not root: started as root, both daemons process mail as run_as.
 h_stop "$upid"

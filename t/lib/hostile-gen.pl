@@ -8,6 +8,7 @@
 #   big       50 MB text body (over the 20 MB scan_size_limit)
 #   parts     10,000 MIME parts in one multipart
 #   deep      multipart nested 10,000 deep
+#   deep822   message/rfc822 nested 10,000 deep (forwarded inside forwarded ...)
 #   headers   100,000 header lines
 #   longhdr   one 1 MB header line (Subject), unfolded
 #   badenc    broken base64 and quoted-printable in every part and header
@@ -54,6 +55,13 @@ if ($case eq 'big') {
 	}
 	print $fh "--d$d\nContent-Type: text/plain\n\ninnermost\n--d$d--\n";
 	for my $i (reverse 0 .. $d - 1) { print $fh "--d$i--\n"; }
+} elsif ($case eq 'deep822') {
+	my $d = 10000;
+	head("Subject: deep822\nContent-Type: message/rfc822\n\n");
+	for my $i (1 .. $d - 1) {
+		print $fh "Subject: level $i\nContent-Type: message/rfc822\n\n";
+	}
+	print $fh "Subject: innermost\nContent-Type: text/plain\n\ninnermost\n";
 } elsif ($case eq 'headers') {
 	head("Subject: headers\n");
 	for my $i (1 .. 100000) { print $fh "X-Hostile-$i: value $i\n"; }
