@@ -31,6 +31,12 @@ tap_like "$out" "^learned 2 message\(s\) as spam \(2 moved from ham" "...and mov
 cat "${ham[@]:0:5}" >"$H_TMP/ham.mbox"
 out=$(m_ctl learn-ham "$H_TMP/ham.mbox")
 tap_like "$out" "^learned 5 message\(s\) as ham .*5 examined" "an mbox of 5 messages"
+# 25 spam and 5 ham: each class needs bayes_min_learns, not just one of them.
+sqlite3 "$db" "UPDATE settings SET value = '20' WHERE name = 'bayes_min_learns'"
+out=$(m_ctl scan "${spam[0]}" "${spam[1]}" "${spam[2]}")
+tap_like "$out" "Action: " "25 spam, 5 ham: the scan runs"
+tap_ok "...and no Bayes verdict while ham is below bayes_min_learns" bash -c "! grep -q BAYES_ <<<'$out'"
+sqlite3 "$db" "UPDATE settings SET value = '200' WHERE name = 'bayes_min_learns'"
 mkdir -p "$H_TMP/hamdir/sub"
 cp "${ham[@]:5:15}" "$H_TMP/hamdir/"
 cp "${ham[@]:20:5}" "$H_TMP/hamdir/sub/"
