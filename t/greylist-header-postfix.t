@@ -51,6 +51,25 @@ tap_ok "...and arrives" h_sink_wait 2 20
 tap_ok "...without X-Greylist (it did not wait)" bash -c "! grep -qi '^X-Greylist' '$(h_sink_last)'"
 tap_like "$(cat "$(h_sink_last)")" "TEST_DBL\(2\.50\)" "...but with the symbol"
 
+# Two recipients of one message that waited: each triplet passes, but the
+# message was delayed once, so it gets one X-Greylist (Postfix's instance
+# attribute tells the second RCPT of a message from a new one).
+send2() { # send2 SUBJECT
+	h_swaks --xclient-addr 203.0.113.21 --xclient-name unknown --from list@spammer.example \
+		--to bob@example.com,carol@example.com --header "Subject: $1" --body "x" 2>&1
+}
+out=$(send2 "two, first try")
+tap_like "$out" "<\*\* 450 4\.7\.1 .*Greylisted" "two recipients: greylisted at RCPT"
+sleep 2.2
+out=$(send2 "two, retry")
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "the retry to both is accepted"
+tap_ok "...and arrives" h_sink_wait 3 20
+f=$(h_sink_last)
+tap_like "$(cat "$f")" "Subject: two, retry" "...as this message"
+tap_is "$(grep -ci '^X-Greylist:' "$f")" 1 "...with one X-Greylist for the two recipients"
+tap_is "$(grep -c 'greylist=[0-9]' "$M_POLICYD_LOG" | tr -d ' ')" 2 \
+	"...and the wait carried once for it (twice in all, with the first message)"
+
 h_postfix_stop
 kill "$M_MILTER_PID" "$M_POLICYD_PID"
 wait "$M_MILTER_PID" "$M_POLICYD_PID" 2>/dev/null
