@@ -26,7 +26,7 @@
 #include "core/sbuf.h"
 #include "core/text.h"
 #include "history.h"
-#include "localmail.h"
+#include "maps/localmail.h"
 #include "mail/mime.h"
 #include "mail/polhdr.h"
 #include "milter.h"
