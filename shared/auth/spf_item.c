@@ -38,7 +38,7 @@ static void put_field(struct sbuf *out, const char *s)
 void spf_item_format(const struct spf_outcome *o, struct sbuf *out)
 {
 	sbuf_printf(out, "spf=%s,%s%s", spf_result_str(o->result), o->helo_identity ? "h" : "",
-		    o->plus_all ? "a" : "");
+	            o->plus_all ? "a" : "");
 	put_field(out, o->domain);
 	put_field(out, o->mechanism);
 	put_field(out, o->explanation);
@@ -85,9 +85,8 @@ static int get_field(const char **p, char out[SPF_TEXT_MAX])
 
 int spf_item_parse(const char *value, struct spf_outcome *o)
 {
-	static const enum spf_result results[] = {SPF_NONE,	SPF_NEUTRAL,   SPF_PASS,
-						  SPF_FAIL,	SPF_SOFTFAIL,  SPF_TEMPERROR,
-						  SPF_PERMERROR};
+	static const enum spf_result results[] = {
+	    SPF_NONE, SPF_NEUTRAL, SPF_PASS, SPF_FAIL, SPF_SOFTFAIL, SPF_TEMPERROR, SPF_PERMERROR};
 	char *texts[] = {o->domain, o->mechanism, o->explanation, o->problem};
 	const char *p = strchr(value, ',');
 	size_t rlen = p ? (size_t)(p - value) : 0;
