@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "actions.h"
+#include "auth/spf_item.h"
 #include "cf.h"
 #include "core/conf.h"
 #include "core/log.h"
@@ -53,27 +54,36 @@ int add_header(SMFICTX *ctx, const char *name, const char *value)
 }
 
 
-/*
- * Symbols of the first X-Moat-Policy that verifies (NULL ref: none wanted);
- * all of them are removed. Returns how long policyd greylisted the
- * message's triplet, when it says so, or -1.
- */
-long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
-			struct scan_result *res, const char *qid)
+/* What the first X-Moat-Policy that verifies brought (NULL ref: none wanted); see actions.h. */
+void take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+			struct policy_taken *pt, const char *qid)
 {
-	char symbols[4096], why[200];
+	char why[200];
 	int used = 0;
-	long delayed = -1;
 
+	if (pt) {
+		pt->symbols[0] = '\0';
+		pt->delayed = -1;
+		pt->spf_given = 0;
+	}
 	for (int i = 0; i < c->npolicy && i < MAX_POLICY_HDRS; i++) {
 		if (used)
 			continue;
-		if (ref == NULL)
+		if (ref == NULL || pt == NULL)
 			break;
-		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i], symbols,
-				  sizeof(symbols), why, sizeof(why)) == 0) {
-			delayed = polhdr_take_greylist(symbols);
-			scan_add_policy(res, ref->r, symbols);
+		if (polhdr_verify(ref->key, c->client, (long)time(NULL), 3600, c->policy[i],
+				  pt->symbols, sizeof(pt->symbols), why, sizeof(why)) == 0) {
+			/* The wait is the last item; the SPF verdict stands before it. */
+			pt->delayed = polhdr_take_greylist(pt->symbols);
+			pt->spf_given = spf_item_take(pt->symbols, &pt->spf);
+			if (pt->spf_given < 0)
+				msg_warn("%s: ignoring the SPF verdict in %s: not understood", qid,
+					 POLHDR_NAME);
+			else if (pt->spf_given)
+				msg_debug("%s: SPF from moat-policyd: spf=%s, domain=%s, mechanism=%s",
+					  qid, spf_result_str(pt->spf.result), pt->spf.domain,
+					  pt->spf.mechanism[0] ? pt->spf.mechanism : "-");
+			pt->spf_given = pt->spf_given > 0;
 			used = 1;
 		} else {
 			msg_info("%s: ignoring an %s header: %s", qid, POLHDR_NAME, why);
@@ -81,7 +91,6 @@ long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref 
 	}
 	for (int i = c->npolicy; i >= 1; i--)
 		smfi_chgheader(ctx, POLHDR_NAME, i, NULL);
-	return delayed;
 }
 
 /* X-Greylist for a message moat-policyd delayed, which its own PREPEND could not carry. */

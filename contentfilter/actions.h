@@ -11,6 +11,8 @@
 #include <libmilter/mfapi.h>
 #include <stddef.h>
 
+#include "auth/spf.h"
+
 struct cf_conn;
 struct greylist_msg;
 struct rules_ref;
@@ -22,13 +24,21 @@ struct scan_rules;
 int set_header(SMFICTX *ctx, const char *name, const char *value, int change);
 /* Add a header at the end; 0 or -1. */
 int add_header(SMFICTX *ctx, const char *name, const char *value);
+/* What moat-policyd said at RCPT, from its X-Moat-Policy header. */
+struct policy_taken {
+	char symbols[8192];	/* its symbols, for scan_add_policy() after the scan; "" if none */
+	long delayed;		/* how long greylisting held the triplet, or -1 */
+	int spf_given;		/* spf holds its SPF verdict (scan_input.spf_given) */
+	struct spf_outcome spf;
+};
+
 /*
- * Symbols of the first X-Moat-Policy that verifies into res (NULL ref:
- * none wanted); all of them are removed. How long policyd greylisted the
- * message's triplet, when it says so, or -1.
+ * Read the first X-Moat-Policy that verifies into pt (NULL ref or pt: none
+ * wanted), before the scan, so that the checks see the SPF verdict; all of
+ * them are removed.
  */
-long take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
-			struct scan_result *res, const char *qid);
+void take_policy_header(SMFICTX *ctx, struct cf_conn *c, const struct rules_ref *ref,
+			struct policy_taken *pt, const char *qid);
 /* X-Greylist for a message moat-policyd delayed (delayed >= 0), at the top. */
 void add_greylist_header(SMFICTX *ctx, long delayed);
 /* X-Spamd-Bar, X-Rspamd-Queue-Id, X-Rspamd-Server, as the milter_headers setting asks. */

@@ -35,7 +35,7 @@
 #include "store/db.h"
 #include "dns/dns.h"
 #include "core/listen.h"
-#include "localmail.h"
+#include "maps/localmail.h"
 #include "milter.h"
 #include "workers.h"
 #include "history.h"

@@ -26,7 +26,7 @@
 #include "core/sbuf.h"
 #include "core/text.h"
 #include "history.h"
-#include "localmail.h"
+#include "maps/localmail.h"
 #include "mail/mime.h"
 #include "mail/polhdr.h"
 #include "milter.h"
@@ -393,6 +393,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	char qid[64], subject[256] = "", why[300] = "";
 	struct timespec t0;
 	struct scan_result res;
+	struct policy_taken pt;
 	struct scan_input in;
 	struct scan_env env;
 	struct rules_ref *ref;
@@ -400,7 +401,6 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	struct worker *w;
 	sfsistat rc;
 	unsigned gen;
-	long delayed;
 	int held = 0;
 
 	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
@@ -455,11 +455,15 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	in.tls = c->tls;
 	in.local = c->local != NULL;
 	in.auth_user = c->auth[0] ? c->auth : NULL;
+	/* Before the scan: moat-policyd's SPF verdict spares the checks a second look. */
+	take_policy_header(ctx, c, ref, &pt, qid);
+	in.spf_given = pt.spf_given ? &pt.spf : NULL;
 	env.bayes = w->bayes;
 	env.dns = w->sd;
 	scan_result_init(&res);
 	scan_message(ref->r, &env, &in, &res);
-	delayed = take_policy_header(ctx, c, ref, &res, qid);
+	/* After it: GTUBE, found by the scan, drops the symbols of RCPT too. */
+	scan_add_policy(&res, ref->r, pt.symbols);
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
 	scan_finish(&res, ref->r);
@@ -478,7 +482,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	rc = act(ctx, ref, &res, held, subject);
 	utf8_copy(subject, sizeof(subject), res.subject ? res.subject : "");
 	if (rc == SMFIS_CONTINUE)
-		add_greylist_header(ctx, delayed);
+		add_greylist_header(ctx, pt.delayed);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"

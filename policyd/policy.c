@@ -1,6 +1,12 @@
 /*
  * policy - one decision per policy request; see policy.h.
  *
+ * SPF (auth/spf.h) runs at RCPT beside the DNS lists, once per message:
+ * Postfix sends one request per recipient, and the outcome is kept under
+ * the transaction's instance attribute (with client, HELO and sender) for
+ * the next ones. It travels to the content filter as the spf item of
+ * X-Moat-Policy (auth/spf_item.h).
+ *
  * Only protocol_state RCPT is greylisted: Postfix also asks at other
  * stages when an admin lists us there, and those get DUNNO. Attributes
  * are copied into fixed buffers (request values longer than that are
@@ -17,13 +23,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/spf.h"
+#include "auth/spf_item.h"
 #include "core/cidr.h"
+#include "core/siphash.h"
 #include "dns/dns.h"
 #include "dns/dnsbl.h"
 #include "store/gl_store.h"
 #include "greylist.h"
 #include "mail/hdrsafe.h"
 #include "core/log.h"
+#include "maps/localmail.h"
 #include "maps/mapfetch.h"
 #include "core/mem.h"
 #include "policy.h"
@@ -42,6 +52,20 @@ static const char *const list_settings[] = {
 	"client_allowlist", "greylist_allow_clients", "recipient_allowlist",
 	"greylist_allow_recipients", "sender_allowlist", "client_blocklist", "sender_blocklist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
+};
+
+/*
+ * SPF outcomes of recent transactions, for the second and later RCPT of a
+ * message: direct-mapped by a keyed hash of instance, client, HELO and
+ * sender; a slot taken by another transaction only costs a check again.
+ */
+#define SPF_MEMO_SLOTS 512
+#define SPF_MEMO_SECS 120
+
+struct spf_memo {
+	uint64_t key;
+	time_t at;
+	struct spf_outcome out;
 };
 
 struct policy {
@@ -69,6 +93,11 @@ struct policy {
 	sqlite3_stmt *st_module;
 	char hostname[256];
 	unsigned char hdr_key[16];	/* signs X-Moat-Policy */
+	int spf_on;		/* policy_spf */
+	int spf_reject;		/* spf_reject_fail */
+	int spf_local;		/* auth_check_local */
+	struct localnets *local_nets;	/* local_networks: no SPF for them */
+	struct spf_memo *memo;	/* SPF_MEMO_SLOTS */
 	time_t last_tick;
 	unsigned long requests;
 };
@@ -235,10 +264,29 @@ static void set_hostname(struct policy *pol, const struct conf *cf)
 	memcpy(pol->hostname, name, sizeof(name));
 }
 
+/*
+ * local_networks, made anew when it changed (it reads Postfix's mynetworks
+ * again in any case on SIGHUP, as the content filter does); on a mistake
+ * at SIGHUP the old networks stay. 0, or -1 with err.
+ */
+static int set_local_nets(struct policy *pol, const struct conf *cf, char *err, size_t errlen)
+{
+	struct localnets *ln = localnets_new(conf_str(cf, "local_networks"), err, errlen);
+
+	if (ln == NULL)
+		return -1;
+	localnets_free(pol->local_nets);
+	pol->local_nets = ln;
+	return 0;
+}
+
 /* The settings a decision reads, from cf (at start and on SIGHUP). */
 static void read_settings(struct policy *pol, const struct conf *cf)
 {
 	pol->cf = cf;
+	pol->spf_on = conf_bool(cf, "policy_spf");
+	pol->spf_reject = conf_bool(cf, "spf_reject_fail");
+	pol->spf_local = conf_bool(cf, "auth_check_local");
 	pol->gp.delay = conf_num(cf, "greylist_delay");
 	pol->gp.max_age = conf_num(cf, "greylist_max_age");
 	pol->gp.retry_window = conf_num(cf, "greylist_retry_window");
@@ -259,8 +307,10 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 
 	pol->db = db;
 	pol->dns = dns;
+	pol->memo = xcalloc(SPF_MEMO_SLOTS, sizeof(*pol->memo));
 	read_settings(pol, cf);
-	if (lists_setup(&pol->lists, cf, -1, err, errlen) < 0) {
+	if (set_local_nets(pol, cf, err, errlen) < 0 ||
+	    lists_setup(&pol->lists, cf, -1, err, errlen) < 0) {
 		policy_free(pol);
 		return NULL;
 	}
@@ -289,7 +339,11 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 
 void policy_reconfigure(struct policy *pol, const struct conf *cf, struct dns *dns)
 {
+	char err[512];
+
 	lists_reload(pol, pol->cf, cf);
+	if (set_local_nets(pol, cf, err, sizeof(err)) < 0)
+		msg_error("reload: %s; keeping the local networks in use", err);
 	read_settings(pol, cf);
 	greylist_set_params(pol->gl, &pol->gp);
 	pol->dns = dns;
@@ -306,6 +360,8 @@ void policy_free(struct policy *pol)
 	sqlite3_finalize(pol->st_action);
 	lists_free(&pol->next);
 	lists_free(&pol->lists);
+	localnets_free(pol->local_nets);
+	free(pol->memo);
 	free(pol);
 }
 
@@ -389,9 +445,13 @@ struct decision {
 	void *arg;
 	struct timespec t0;
 	char qid[64], client[IP_TEXT_MAX + 8], sender[512], rcpt[512], state[32];
-	char name[256], helo[256], inst[64];
+	char name[256], helo[256], inst[64], sasl[256];
 	struct ip_addr ip;
 	struct dnsbl_job *job;
+	int waiting;		/* lookups (DNS lists, SPF) still out, and one for start_checks */
+	int spf_done;		/* spf holds the outcome (checked now or earlier for the message) */
+	uint64_t spf_key;	/* its memo key */
+	struct spf_outcome spf;
 	const char *why;
 	char why_buf[600];
 	struct sbuf action, symbols;
@@ -518,14 +578,51 @@ static int decide_greylist(struct decision *d)
 	/*
 	 * X-Greylist, unless the symbols need the one PREPEND Postfix allows:
 	 * then the wait travels in X-Moat-Policy and the content filter adds it.
+	 * An SPF verdict alone gives way to X-Greylist (a policy server without
+	 * the content filter keeps its header); the content filter then checks
+	 * SPF itself, once, for this one message of the triplet.
 	 */
-	if (d->symbols.len == 0) {
+	if (d->symbols.len == 0 && (!d->spf_done || *conf_str(pol->cf, "greylist_header"))) {
+		d->spf_done = 0;
 		greylist_header(pol, &d->action, (long long)res.delayed);
 		return 1;
 	}
 	if (*conf_str(pol->cf, "greylist_header"))
 		d->delayed = (long long)res.delayed;
 	return 0;
+}
+
+/*
+ * SPF fail with spf_reject_fail = yes: 550 5.7.23 (RFC 7372), with the
+ * domain's exp= text as policyd-spf gives it, else pyspf's default. The
+ * text comes from the sender's DNS: printable ASCII only, and bounded.
+ */
+static void spf_reject_text(struct decision *d)
+{
+	const char *e = d->spf.explanation[0] ? d->spf.explanation : "SPF fail - not authorized";
+
+	sbuf_puts(&d->action, "550 5.7.23 Message rejected due to: ");
+	for (size_t i = 0; e[i] && i < 200; i++)
+		sbuf_putc(&d->action, e[i] >= ' ' && e[i] < 127 ? e[i] : '?');
+}
+
+/* The value of X-Moat-Policy: the symbols, the SPF verdict, the greylist wait. */
+static void policy_header(struct decision *d)
+{
+	struct sbuf items;
+
+	sbuf_init(&items);
+	sbuf_puts(&items, d->symbols.len ? sbuf_cstr(&d->symbols) : "");
+	if (d->spf_done) {
+		if (items.len)
+			sbuf_puts(&items, "; ");
+		spf_item_format(&d->spf, &items);
+	}
+	if (d->delayed >= 0)
+		sbuf_printf(&items, "; greylist=%lld", d->delayed);
+	sbuf_puts(&d->action, "PREPEND " POLHDR_NAME ": ");
+	polhdr_sign(d->pol->hdr_key, d->client, (long)time(NULL), sbuf_cstr(&items), &d->action);
+	sbuf_free(&items);
 }
 
 /* All DNS answers are in (or there were none to wait for). */
@@ -549,6 +646,12 @@ static void decide(struct decision *d)
 		reject_reason(d, h);
 		return;
 	}
+	if (d->spf_done && d->spf.result == SPF_FAIL && pol->spf_reject) {
+		d->why = "SPF fail";
+		spf_reject_text(d);
+		finish(d);
+		return;
+	}
 	if (failed) {
 		msg_warn("%s: DNS list %s %s for client %s", d->qid, failed,
 			 timed_out ? "timed out" : "failed", d->client);
@@ -566,16 +669,18 @@ static void decide(struct decision *d)
 		finish(d);
 		return;
 	}
-	if (d->symbols.len) {
-		if (d->delayed >= 0)
-			sbuf_printf(&d->symbols, "; greylist=%lld", d->delayed);
-		sbuf_puts(&d->action, "PREPEND " POLHDR_NAME ": ");
-		polhdr_sign(pol->hdr_key, d->client, (long)time(NULL), sbuf_cstr(&d->symbols),
-			    &d->action);
-	} else {
+	if (d->symbols.len || d->spf_done)
+		policy_header(d);
+	else
 		sbuf_puts(&d->action, "DUNNO");
-	}
 	finish(d);
+}
+
+/* One of the lookups is done; the last one decides. */
+static void part_done(struct decision *d)
+{
+	if (--d->waiting == 0)
+		decide(d);
 }
 
 static void on_dnsbl(void *arg, struct dnsbl_job *job)
@@ -583,7 +688,73 @@ static void on_dnsbl(void *arg, struct dnsbl_job *job)
 	struct decision *d = arg;
 
 	d->pol->inflight--;
-	decide(d);
+	part_done(d);
+}
+
+/* The memo key of a transaction: the SPF outcome depends on nothing else. */
+static uint64_t spf_key(const struct decision *d)
+{
+	struct sbuf sb;
+	uint64_t h;
+
+	sbuf_init(&sb);
+	sbuf_printf(&sb, "%s|%s|%s|%s", d->inst, d->client, d->helo, d->sender);
+	h = siphash24(d->pol->hdr_key, sb.data, sb.len);
+	sbuf_free(&sb);
+	return h;
+}
+
+static void on_spf(void *arg, const struct spf_outcome *o)
+{
+	struct decision *d = arg;
+	struct spf_memo *m = &d->pol->memo[d->spf_key % SPF_MEMO_SLOTS];
+
+	d->pol->inflight--;
+	d->spf = *o;
+	d->spf_done = 1;
+	if (d->inst[0]) {
+		m->key = d->spf_key;
+		m->at = time(NULL);
+		m->out = *o;
+	}
+	msg_info("%s: spf=%s, identity=%s, domain=%s, client=%s, mechanism=%s, problem=%s,"
+		 " lookups=%d, queries=%d",
+		 d->qid, spf_result_str(o->result), o->helo_identity ? "helo" : "mailfrom",
+		 o->domain[0] ? o->domain : "-", d->client, o->mechanism[0] ? o->mechanism : "-",
+		 o->problem[0] ? o->problem : "-", o->lookups, o->queries);
+	part_done(d);
+}
+
+/*
+ * SPF for the transaction, unless the mail is local (local_networks or a
+ * SASL session: the site's own, as Rspamd skips it) or this message was
+ * checked at an earlier RCPT.
+ */
+static void start_spf(struct decision *d)
+{
+	struct policy *pol = d->pol;
+	struct spf_request req = {d->client, d->helo, d->sender, pol->hostname};
+	struct spf_memo *m;
+	char why[300];
+
+	if (!pol->spf_on || pol->dns == NULL)
+		return;
+	if (!pol->spf_local &&
+	    localmail_reason(pol->local_nets, d->client, -1, d->sasl, why, sizeof(why))) {
+		msg_debug("%s: no SPF check: %s", d->qid, why);
+		return;
+	}
+	d->spf_key = spf_key(d);
+	m = &pol->memo[d->spf_key % SPF_MEMO_SLOTS];
+	/* Without an instance (not Postfix) there is no message to remember it for. */
+	if (d->inst[0] && m->at && m->key == d->spf_key && time(NULL) - m->at < SPF_MEMO_SECS) {
+		d->spf = m->out;
+		d->spf_done = 1;
+		return;
+	}
+	d->waiting++;
+	pol->inflight++;
+	spf_check(pol->dns, &req, on_spf, d);
 }
 
 /* Domain part of an address, or NULL. */
@@ -594,15 +765,23 @@ static const char *domain_of(const char *addr)
 	return at && at[1] ? at + 1 : NULL;
 }
 
-/* Start the DNS list lookups of a RCPT request; decide() runs when they are in. */
+/*
+ * Start the lookups of a RCPT request, DNS lists and SPF side by side;
+ * decide() runs when they are in. waiting holds one for this function, so
+ * that answers from the cache, which call back at once, cannot decide (and
+ * free d) before everything has started.
+ */
 static void start_checks(struct decision *d)
 {
 	struct policy *pol = d->pol;
 
+	d->waiting = 1;
+	start_spf(d);
 	if (!pol->rbl_on || pol->bl == NULL || dnsbl_zone_count(pol->bl) == 0) {
-		decide(d);
+		part_done(d);
 		return;
 	}
+	d->waiting++;
 	d->job = dnsbl_job_new(pol->bl, pol->dns, on_dnsbl, d);
 	dnsbl_job_ip(d->job, &d->ip, DNSBL_CLIENT);
 	dnsbl_job_domain(d->job, d->helo, DNSBL_HELO);
@@ -612,6 +791,7 @@ static void start_checks(struct decision *d)
 		dnsbl_job_domain(d->job, d->name, DNSBL_CLIENT_NAME);
 	pol->inflight++;
 	dnsbl_job_run(d->job);
+	part_done(d);
 }
 
 /* A list decided: the reason names the list and the source that matched. */
@@ -682,6 +862,7 @@ void policy_decide(struct policy *pol, const struct policy_request *req, policy_
 	attr(req, "client_name", d->name, sizeof(d->name));
 	attr(req, "helo_name", d->helo, sizeof(d->helo));
 	attr(req, "instance", d->inst, sizeof(d->inst));
+	attr(req, "sasl_username", d->sasl, sizeof(d->sasl));
 	ok = attr(req, "client_address", d->client, sizeof(d->client)) &
 	     attr(req, "sender", d->sender, sizeof(d->sender)) &
 	     attr(req, "recipient", d->rcpt, sizeof(d->rcpt));

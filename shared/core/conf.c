@@ -101,6 +101,19 @@ static const struct conf_spec specs[] = {
 	 "This host's name for the headers both daemons write (X-Greylist,\n"
 	 "    X-Rspamd-Server). Empty: Postfix's myhostname (postconf -h myhostname, read\n"
 	 "    at start and on SIGHUP), else the system's hostname."},
+	{"policy_spf", CT_BOOL, "yes", 0, 0, NULL,
+	 "Check SPF (RFC 7208) at RCPT TO, once per message, beside the DNS lists, and\n"
+	 "    carry the result to moat-contentfilter in X-Moat-Policy, which turns it into\n"
+	 "    Rspamd's R_SPF_* symbols. Every message then gets the X-Moat-Policy header\n"
+	 "    (and the wait of a greylisted triplet rides in it: run both daemons). no\n"
+	 "    leaves SPF to moat-contentfilter."},
+	{"spf_reject_fail", CT_BOOL, "no", 0, 0, NULL,
+	 "Reject mail whose SPF result is fail (the sender domain's record ends in -all\n"
+	 "    and does not list the client) at RCPT TO with 550 5.7.23 (RFC 7372) and the\n"
+	 "    domain's exp= explanation, as policyd-spf does. no: the weights decide."},
+	{"auth_check_local", CT_BOOL, "no", 0, 0, NULL,
+	 "Check SPF for local mail too: clients in local_networks and SASL-authenticated\n"
+	 "    sessions. no skips them, as Rspamd does: their mail is the site's own."},
 
 	/* DNS and DNS block lists (both daemons). */
 	{"dns_servers", CT_STR, "", 0, 0, NULL,
@@ -213,7 +226,8 @@ static const struct conf_spec specs[] = {
 	{"local_networks", CT_STR, "mynetworks", 0, 0, NULL,
 	 "Clients whose mail is local, as mail submitted on this host (sendmail) and\n"
 	 "    mail from SASL-authenticated sessions always is: the content filter never\n"
-	 "    greylists it and, unless scan_local = yes, does not scan it. Addresses and\n"
+	 "    greylists it and, unless scan_local = yes, does not scan it; moat-policyd\n"
+	 "    checks no SPF for it unless auth_check_local = yes. Addresses and\n"
 	 "    networks (192.0.2.0/24, [2001:db8::]/32; !NET excludes, the first match\n"
 	 "    decides), comma- or space-separated; the word mynetworks stands for\n"
 	 "    Postfix's mynetworks (read with postconf at start-up and on SIGHUP; if\n"
@@ -236,7 +250,8 @@ static const char *const live_settings[] = {
 	"policy_idle_timeout", "policy_line_limit", "policy_request_limit",
 	"policy_attribute_limit", "policy_db_failure_action", "myhostname",
 	"dns_servers", "dns_timeout", "dns_retries", "dns_cache_size", "dns_cache_max_ttl",
-	"dns_negative_ttl", "soft_reject_on_timeout",
+	"dns_negative_ttl", "soft_reject_on_timeout", "policy_spf", "spf_reject_fail",
+	"auth_check_local",
 	"greylist_delay", "greylist_max_age", "greylist_retry_window",
 	"greylist_auto_allow_clients", "greylist_ipv4_prefix", "greylist_ipv6_prefix",
 	"greylist_lookup_by_host", "greylist_text", "greylist_mode", "greylist_header",
@@ -277,6 +292,8 @@ static const struct {
 	/* The milter writes X-Greylist when the policy reply could not (X-Moat-Policy). */
 	{"greylist_header", CONF_POLICYD | CONF_MILTER},
 	{"myhostname", CONF_POLICYD | CONF_MILTER},
+	/* moat-policyd checks no SPF for local mail (auth_check_local). */
+	{"local_networks", CONF_POLICYD | CONF_MILTER},
 };
 
 struct conf_val {

@@ -115,6 +115,36 @@ long polhdr_take_greylist(char *symbols)
 	return secs;
 }
 
+int polhdr_take_item(char *symbols, const char *name, char *value, size_t valuelen)
+{
+	size_t nlen = strlen(name), vlen;
+	char *at = symbols, *v, *end;
+	int rc = 1;
+
+	/* Each step moves past one "; ": the loop ends at the end of symbols. */
+	while (strncmp(at, name, nlen) != 0 || at[nlen] != '=') {
+		if ((at = strstr(at, "; ")) == NULL)
+			return 0;
+		at += 2;
+	}
+	v = at + nlen + 1;
+	end = strstr(v, "; ");
+	vlen = end ? (size_t)(end - v) : strlen(v);
+	if (vlen < valuelen) {
+		memcpy(value, v, vlen);
+		value[vlen] = '\0';
+	} else {
+		rc = -1;
+	}
+	if (end)
+		/* "item; rest" becomes "rest", "a; item; rest" becomes "a; rest". */
+		memmove(at, end + 2, strlen(end + 2) + 1);
+	else
+		/* The last item: "a; item" becomes "a"; an item alone, "". */
+		*(at > symbols ? at - 2 : at) = '\0';
+	return rc;
+}
+
 void polhdr_greylist_header(const char *tmpl, long long delayed, const char *host, struct sbuf *out)
 {
 	char date[64], num[32];

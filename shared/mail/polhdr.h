@@ -14,6 +14,10 @@
  * let the triplet through after a wait and there are symbols too, the wait
  * rides along as a last, signed item "greylist=SECONDS" and the content
  * filter writes the X-Greylist header when it removes this one.
+ *
+ * moat-policyd's SPF verdict rides the same way, as an item "spf=..." before
+ * the wait (auth/spf_item.h writes and reads it): the content filter then
+ * turns it into the R_SPF_* symbols instead of checking SPF again.
  */
 #ifndef MOAT_POLHDR_H
 #define MOAT_POLHDR_H
@@ -42,6 +46,13 @@ int polhdr_verify(const unsigned char key[16], const char *client_ip, long now, 
  * the seconds, or -1 when there is none.
  */
 long polhdr_take_greylist(char *symbols);
+/*
+ * Remove the item "name=VALUE" (at the start, or after "; ") from a
+ * verified symbols part, wherever it stands, and copy VALUE into value:
+ * 1, 0 when there is none, -1 when VALUE does not fit (removed all the
+ * same). Options cannot hold ';' (hdrsafe_option): "; name=" is ours.
+ */
+int polhdr_take_item(char *symbols, const char *name, char *value, size_t valuelen);
 /*
  * The X-Greylist header line (name and value) from the greylist_header
  * template: %t seconds delayed, %v version, %h host name, %d date; both

@@ -33,7 +33,7 @@ struct scan_input {
 	int nrcpts;
 	int tls;		/* the client used TLS */
 	int local;		/* the site's own mail: local_networks, local submission or
-				 * a SASL session (contentfilter/localmail.h); only scanned
+				 * a SASL session (maps/localmail.h); only scanned
 				 * with scan_local = yes */
 	const char *auth_user;	/* the SASL login ({auth_authen}), or NULL */
 	const struct spf_outcome *spf_given; /* SPF already judged at RCPT by moat-policyd

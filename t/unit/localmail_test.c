@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "contentfilter/localmail.h"
+#include "maps/localmail.h"
 #include "tap.h"
 
 static const char *why(const struct localnets *ln, const char *ip, int port, const char *auth)

@@ -1,5 +1,6 @@
-/* scan_test - SipHash test vector, X-Moat-Policy signing, symbol weights,
- * the Rspamd header format (order, decimals, True only on reject, folding). */
+/* scan_test - SipHash test vector, X-Moat-Policy signing (and the SPF verdict
+ * carried in it), symbol weights, the Rspamd header format (order, decimals,
+ * True only on reject, folding). */
 #include "config.h"
 
 #include <math.h>
@@ -9,12 +10,147 @@
 
 #include "scan/check.h"
 #include "store/db.h"
+#include "auth/spf_item.h"
 #include "mail/polhdr.h"
 #include "scan/scan.h"
 #include "core/siphash.h"
 #include "tap.h"
 
 #define R "\xef\xbf\xbd" /* U+FFFD */
+
+/* Sign symbols for 192.0.2.1, verify them back into sym: 0 or -1. */
+static int round_trip(const unsigned char key[16], const char *symbols, char *sym, size_t symlen)
+{
+	char why[200];
+	struct sbuf sb;
+	int rc;
+
+	sbuf_init(&sb);
+	polhdr_sign(key, "192.0.2.1", 1700000000, symbols, &sb);
+	rc = polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, symlen, why,
+			   sizeof(why));
+	sbuf_free(&sb);
+	return rc;
+}
+
+/* moat-policyd's SPF verdict as an item of X-Moat-Policy (auth/spf_item.h). */
+static void spf_item_tests(const unsigned char key[16])
+{
+	struct spf_outcome o, back;
+	static const char pat[] = "; greylist=0\r\n,%\x80\xff][";
+	char sym[4096], why[200], hostile[SPF_TEXT_MAX];
+	struct sbuf sb, item;
+	const char *v;
+
+	memset(&o, 0, sizeof(o));
+	o.result = SPF_FAIL;
+	snprintf(o.domain, sizeof(o.domain), "example.com");
+	snprintf(o.mechanism, sizeof(o.mechanism), "all");
+	snprintf(o.explanation, sizeof(o.explanation), "Not allowed, see http://e.x/?a=b&c=100%%");
+	sbuf_init(&item);
+	spf_item_format(&o, &item);
+	is_str(sbuf_cstr(&item),
+	       "spf=fail,,example.com,all,Not%20allowed%2C%20see%20http://e.x/?a=b%26c=100%25,",
+	       "an SPF fail as an item: blanks, commas and percent signs escaped");
+
+	/* Between the symbols and the greylist wait, as policyd writes them. */
+	sbuf_init(&sb);
+	sbuf_printf(&sb, "RBL_X(1.00)[192.0.2.1:client]; %s; greylist=7", sbuf_cstr(&item));
+	is_int(round_trip(key, sbuf_cstr(&sb), sym, sizeof(sym)), 0, "the item signed and verified");
+	is_int(polhdr_take_greylist(sym), 7, "...the wait taken first");
+	is_int(spf_item_take(sym, &back), 1, "...then the SPF verdict");
+	is_str(sym, "RBL_X(1.00)[192.0.2.1:client]", "...leaving the symbols alone");
+	ok(back.result == SPF_FAIL && !back.helo_identity && !back.plus_all, "result and flags back");
+	is_str(back.domain, "example.com", "domain back");
+	is_str(back.mechanism, "all", "mechanism back");
+	is_str(back.explanation, o.explanation, "explanation back, unescaped");
+	is_str(back.problem, "", "no problem");
+	sbuf_free(&sb);
+
+	/* Tampering with the verdict breaks the signature. */
+	sbuf_init(&sb);
+	polhdr_sign(key, "192.0.2.1", 1700000000, sbuf_cstr(&item), &sb);
+	memcpy(strstr(sb.data, "spf=fail"), "spf=pass", 8);
+	ok(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, sbuf_cstr(&sb), sym, sizeof(sym), why,
+			 sizeof(why)) < 0, "fail changed to pass does not verify");
+	sbuf_free(&sb);
+	sbuf_free(&item);
+
+	/* The HELO identity, a +all pass, the item alone. */
+	memset(&o, 0, sizeof(o));
+	o.result = SPF_PASS;
+	o.helo_identity = o.plus_all = 1;
+	snprintf(o.domain, sizeof(o.domain), "mx.example.net");
+	snprintf(o.mechanism, sizeof(o.mechanism), "all");
+	sbuf_init(&item);
+	spf_item_format(&o, &item);
+	is_str(sbuf_cstr(&item), "spf=pass,ha,mx.example.net,all,,", "HELO identity and +all");
+	is_int(round_trip(key, sbuf_cstr(&item), sym, sizeof(sym)), 0, "the item alone verifies");
+	is_int(spf_item_take(sym, &back), 1, "...and is taken");
+	is_str(sym, "", "...leaving nothing");
+	ok(back.result == SPF_PASS && back.helo_identity && back.plus_all, "...flags back");
+	sbuf_free(&item);
+
+	/* A temperror's problem text, and the item first with symbols after. */
+	memset(&o, 0, sizeof(o));
+	o.result = SPF_TEMPERROR;
+	snprintf(o.domain, sizeof(o.domain), "example.org");
+	snprintf(o.problem, sizeof(o.problem), "DNS timeout for example.org");
+	sbuf_init(&item);
+	spf_item_format(&o, &item);
+	sbuf_puts(&item, "; DBL(2.50)[x.example:sender]");
+	is_int(round_trip(key, sbuf_cstr(&item), sym, sizeof(sym)), 0, "item first verifies");
+	is_int(spf_item_take(sym, &back), 1, "...is taken");
+	is_str(sym, "DBL(2.50)[x.example:sender]", "...the symbols after it kept");
+	is_str(back.problem, "DNS timeout for example.org", "...problem text back");
+	sbuf_free(&item);
+
+	/* Hostile text from the sender's DNS: every byte that matters, at full length. */
+	for (size_t i = 0; i < sizeof(hostile) - 1; i++)
+		hostile[i] = pat[i % (sizeof(pat) - 1)];
+	hostile[sizeof(hostile) - 1] = '\0';
+	memset(&o, 0, sizeof(o));
+	o.result = SPF_PERMERROR;
+	memcpy(o.domain, hostile, sizeof(hostile));
+	memcpy(o.mechanism, hostile, sizeof(hostile));
+	memcpy(o.explanation, hostile, sizeof(hostile));
+	memcpy(o.problem, hostile, sizeof(hostile));
+	sbuf_init(&item);
+	spf_item_format(&o, &item);
+	v = sbuf_cstr(&item);
+	ok(strcspn(v, " ;\r\n\t\x80\xff[]()") == strlen(v), "hostile text: no blank, ';', control,"
+	   " 8-bit byte or bracket in the item");
+	ok(item.len <= 4 + 10 + 4 * (1 + SPF_ITEM_FIELD_MAX), "...bounded (%zu bytes)", item.len);
+	sbuf_printf(&item, "; greylist=3");
+	is_int(round_trip(key, sbuf_cstr(&item), sym, sizeof(sym)), 0, "...signed and verified");
+	is_int(polhdr_take_greylist(sym), 3, "...the real wait, not one in the text");
+	is_int(spf_item_take(sym, &back), 1, "...parsed back");
+	ok(back.result == SPF_PERMERROR && strncmp(back.domain, hostile, strlen(back.domain)) == 0 &&
+	   strlen(back.domain) > 80, "...a prefix of the text, cut at the bound (%zu bytes)",
+	   strlen(back.domain));
+	is_str(sym, "", "...nothing else left");
+	sbuf_free(&item);
+
+	/* Items that are not ours are refused (and removed all the same). */
+	static const char *const bad[] = {
+		"spf=pass", "spf=bogus,,a,b,c,d", "spf=pass,x,a,b,c,d", "spf=pass,,a,b,c",
+		"spf=pass,,a,b,c,d,e", "spf=pass,,a%00b,b,c,d", "spf=pass,,a%zzb,b,c,d",
+		"spf=pass,,a b,b,c,d", "spf=pass,,a%2,b,c,d",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(sym, sizeof(sym), "A(1.00)[]; %s", bad[i]);
+		is_int(spf_item_take(sym, &back), -1, "refused: %s", bad[i]);
+		is_str(sym, "A(1.00)[]", "...and removed");
+	}
+	snprintf(sym, sizeof(sym), "A(1.00)[x]; B(2.00)[]");
+	is_int(spf_item_take(sym, &back), 0, "no item: 0");
+	is_str(sym, "A(1.00)[x]; B(2.00)[]", "...nothing changed");
+	snprintf(sym, sizeof(sym), "A(1.00)[]; spfx=1; xspf=2");
+	is_int(polhdr_take_item(sym, "spf", why, sizeof(why)), 0, "only the exact name is an item");
+	snprintf(sym, sizeof(sym), "A(1.00)[]; spf=%0300d", 0);
+	is_int(polhdr_take_item(sym, "spf", why, sizeof(why)), -1, "a value too long: -1");
+	is_str(sym, "A(1.00)[]", "...removed all the same");
+}
 
 int main(void)
 {
@@ -50,6 +186,7 @@ int main(void)
 	ok(polhdr_verify(key, "192.0.2.1", 1700000010, 3600, "RBL_X(-9.00)[]", sym, sizeof(sym), why,
 			 sizeof(why)) < 0, "not when unsigned");
 	sbuf_free(&sb);
+	spf_item_tests(key);
 
 	/* The greylist wait rides in the signed part when the symbols need the one PREPEND. */
 	sbuf_init(&sb);

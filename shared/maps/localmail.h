@@ -11,6 +11,8 @@
  * localhost[127.0.0.1] with client port 0, which no TCP client can have
  * ({daemon_name} does not help: it is $myhostname for both by default);
  * a SASL login shows as the {auth_authen} macro at MAIL FROM.
+ * moat-policyd asks the same question at RCPT to skip SPF for such mail
+ * (the policy request's sasl_username and client_address).
  */
 #ifndef MOAT_LOCALMAIL_H
 #define MOAT_LOCALMAIL_H

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/cidr.h"
-#include "localmail.h"
+#include "maps/localmail.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/postconf.h"
