@@ -32,9 +32,9 @@ static void record(const char *s, size_t len)
 
 	if (n < -1 || n > 1 || (n == -1 && err[0] == '\0'))
 		abort();
-	if (n == 1 && (r.p == DMARC_P_UNSET || r.pct < 0 || r.pct > 100 ||
-	               !strchr("ynu", r.psd) || r.psd == '\0' ||
-	               strlen(r.rua) >= DMARC_URIS_MAX || strlen(r.ruf) >= DMARC_URIS_MAX))
+	if (n == 1 &&
+	    (r.p == DMARC_P_UNSET || r.pct < 0 || r.pct > 100 || !strchr("ynu", r.psd) ||
+	     r.psd == '\0' || strlen(r.rua) >= DMARC_URIS_MAX || strlen(r.ruf) >= DMARC_URIS_MAX))
 		abort();
 }
 

@@ -380,6 +380,13 @@ static void test_policy(void)
 			       "DMARC_BAD_POLICY[example.com : Multiple policies defined in DNS]",
 			       "psl: two records, as Rspamd");
 
+		/* sp= and np= are for subdomains: the From domain's own record gives p=. */
+		zclear();
+		ztxt("_dmarc.example.com", "v=DMARC1; p=reject; sp=none; np=none", NULL);
+		run("example.com", tw, &none, 1);
+		like_str(sym(), "DMARC_POLICY_REJECT",
+		         "%s: p= for the domain itself, not sp= or np=", m);
+
 		/* The From domain's own record beats its parent's. */
 		zclear();
 		ztxt("_dmarc.example.com", "v=DMARC1; p=reject", NULL);
