@@ -291,8 +291,10 @@ int main(int argc, char **argv)
 	}
 	if (servers == NULL || b == (msgfile != NULL))
 		usage();
-	if (b)
+	if (b) {
+		conf_free(cf);
 		return batch(servers);
+	}
 	snprintf(set, sizeof(set), "dns_servers=%s", servers);
 	if (conf_override(cf, set, err, sizeof(err)) < 0 || conf_finish(cf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dmarc_query: %s\n", err);

@@ -167,10 +167,11 @@ static void test_parser(void)
 	is_int(r.sp, DMARC_P_UNSET, "...no sp");
 	is_int(r.pct, 100, "...pct 100 by default");
 	ok(r.psd == 'u' && !r.adkim_strict && !r.aspf_strict && !r.testing, "...defaults");
-	n = dmarc_record_parse("v = DMARC1 ;P=Quarantine;sp=none; np=reject ;adkim=s;aspf=S;"
-	                       " pct=25; t=y; psd=n; rua=mailto:a@example.com,mailto:b@x; "
-	                       "ruf=mailto:f@example.com; fo=1:d; rf=afrf; ri=3600; zz=unknown",
-	                       200, &r, err, sizeof(err));
+	snprintf(big, sizeof(big), "%s",
+	         "v = DMARC1 ;P=Quarantine;sp=none; np=reject ;adkim=s;aspf=S;"
+	         " pct=25; t=y; psd=n; rua=mailto:a@example.com,mailto:b@x; "
+	         "ruf=mailto:f@example.com; fo=1:d; rf=afrf; ri=3600; zz=unknown");
+	n = dmarc_record_parse(big, strlen(big), &r, err, sizeof(err));
 	is_int(n, 1, "every tag, spaces and case");
 	ok(r.p == DMARC_P_QUARANTINE && r.sp == DMARC_P_NONE && r.np == DMARC_P_REJECT,
 	   "...p, sp, np");
@@ -195,7 +196,7 @@ static void test_parser(void)
 	                          sizeof(err)),
 	       1, "bad p with a valid rua");
 	ok(r.p == DMARC_P_NONE && r.rua_as_none, "...reads as p=none (RFC 9989 4.10.1)");
-	is_int(dmarc_record_parse("v=DMARC1; p=reject; sp=maybe", 29, &r, err, sizeof(err)), -1,
+	is_int(dmarc_record_parse("v=DMARC1; p=reject; sp=maybe", 28, &r, err, sizeof(err)), -1,
 	       "bad sp");
 	is_int(dmarc_record_parse("v=DMARC1; p=reject; adkim=x", 28, &r, err, sizeof(err)), -1,
 	       "bad adkim (Rspamd: bad policy)");
