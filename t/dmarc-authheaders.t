@@ -129,6 +129,15 @@ msg '<ceo@soft.example.com>'
 out=$(run -o dmarc_enforce=yes -o dmarc_org_domain=psl -S fail:evil.example -D fail:soft.example.com)
 tap_like "$out" "DMARC_POLICY_SOFTFAIL\[soft.example.com : No valid SPF,quarantine,sampled_out\] action=no action" \
 	"pct=0: sampled out, as Rspamd"
+tap_ok "a DNS server that never answers" h_start_dns_blackhole
+msg '<ceo@strict.example.com>'
+out=$("$q" -s "127.0.0.1:$H_BLACKHOLE_PORT" -m "$dir/m.eml" -o dns_timeout=1s -o dns_retries=0 \
+	-S pass:strict.example.com 2>&1)
+tap_like "$out" "^DMARC_DNSFAIL\[strict.example.com : DNS query timed out\] action=soft reject" \
+	"the resolver silent: DMARC_DNSFAIL, and soft_reject_on_timeout's soft reject"
+out=$("$q" -s "127.0.0.1:$H_BLACKHOLE_PORT" -m "$dir/m.eml" -o dns_timeout=1s -o dns_retries=0 \
+	-o soft_reject_on_timeout=no -S pass:strict.example.com 2>&1)
+tap_like "$out" "^DMARC_DNSFAIL.* action=no action" "...no soft reject with soft_reject_on_timeout = no"
 msg 'a@strict.example.com, b@strict.example.com'
 tap_like "$(run -S fail:x.example)" "^DMARC_NA\[Duplicate From header\]" "two From addresses: DMARC_NA"
 msg 'undisclosed-recipients:;'
