@@ -23,6 +23,15 @@
  * - Non-existent (np=): RFC 9989 3.2.13 (tree walk): an NXDOMAIN; RFC 9091
  *   2.7 (PSL mode): no A, AAAA or MX record. Failed queries count as
  *   existing: sp= (or p=) applies.
+ *
+ * The peers, as checked in December 2026: Rspamd (eaac8e91, 4.1.5) reads
+ * the PSL, queries the From domain and its eSLD, and knows neither np= nor
+ * t=; OpenDMARC has the tree walk on its develop branch only (PR #430 and
+ * #433, June 2026; last release 1.4.2 of 2021); Debian's authheaders
+ * 0.15.2 has an early draft's walk (4 labels, PSL alignment), which
+ * t/dmarc-authheaders.t compares against with its departures named.
+ * RFC 9989's text was read in draft-ietf-dmarc-dmarcbis-41, the last
+ * draft, whose section 4.10 other projects quote as RFC 9989's.
  */
 #include "config.h"
 
