@@ -36,6 +36,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,10 +754,26 @@ static int step(struct dmarc_check *c)
 	return 1;
 }
 
-/* Lower case, without a trailing dot, at most DMARC_NAME_MAX - 1 bytes; 0 if usable. */
+/*
+ * Lower case, without a trailing dot, at most DMARC_NAME_MAX - 1 bytes; 0 if
+ * usable. A UTF-8 name (an internationalized From domain) becomes its
+ * A-labels, as the DNS holds it.
+ */
 static int name_copy(char *out, const char *in)
 {
 	size_t n = in ? strlen(in) : 0;
+	char *ace = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)in[i] >= 0x80) {
+			if (n >= DMARC_NAME_MAX ||
+			    idn2_to_ascii_8z(in, &ace, IDN2_NONTRANSITIONAL) != IDN2_OK)
+				return -1;
+			r = name_copy(out, ace);
+			idn2_free(ace);
+			return r;
+		}
 
 	if (n && in[n - 1] == '.')
 		n--;

@@ -442,6 +442,18 @@ static void test_policy(void)
 	run("bu.example.com", 0, &(struct ids){"pass", "example.com", {NULL}}, 1);
 	like_str(sym(), "DMARC_POLICY_ALLOW", "psl: the same aligns by the PSL");
 
+	/* An internationalized From domain is looked up by its A-labels. */
+	zclear();
+	ztxt("_dmarc.xn--bcher-kva.example", "v=DMARC1; p=reject", NULL);
+	run("b\xc3\xbc"
+	    "cher.example",
+	    1, &(struct ids){"pass", "xn--bcher-kva.example", {NULL}}, 1);
+	is_str(sym(), "DMARC_POLICY_ALLOW[xn--bcher-kva.example|reject]", "a UTF-8 From domain");
+	run("b\xc3\xbc\xff"
+	    "cher.example",
+	    1, &none, 1);
+	is_str(sym(), "DMARC_NA[No domain in From header]", "...invalid UTF-8 is none");
+
 	/* Bad input. */
 	run("", 1, &none, 1);
 	is_str(sym(), "DMARC_NA[No domain in From header]", "an empty From domain");
