@@ -226,9 +226,14 @@ sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result
 	const char *colon = strchr(spam, ':');
 
 	if (strcmp(res->action, "reject") == 0) {
+		char why[sizeof(res->least_reason)];
+
 		/* Rspamd's proxy answers GTUBE with its smtp_message, "Gtube pattern". */
-		smfi_setreply(ctx, "554", "5.7.1",
-			      res->forced ? "Gtube pattern" : "Message rejected as spam");
+		snprintf(why, sizeof(why), "%s",
+			 res->forced  ? "Gtube pattern"
+			 : res->least ? res->least_reason
+				      : "Message rejected as spam");
+		smfi_setreply(ctx, "554", "5.7.1", why);
 		return SMFIS_REJECT;
 	}
 	if (strcmp(res->action, "soft reject") == 0) {

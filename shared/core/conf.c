@@ -236,6 +236,19 @@ static const struct conf_spec specs[] = {
 	 "Scan local mail too (see local_networks): it then gets the headers and the\n"
 	 "    actions other mail gets, except greylisting. no passes it unscanned and\n"
 	 "    unchanged, with action skipped in the log and the history."},
+	{"dmarc_org_domain", CT_ENUM, "treewalk", 0, 0, "treewalk|psl",
+	 "How DMARC finds a domain's Organizational Domain (the policy of a subdomain\n"
+	 "    without its own record, and relaxed alignment): treewalk asks the DNS, as\n"
+	 "    RFC 9989 (DMARCbis) says: _dmarc records from the From domain up to its\n"
+	 "    top-level domain, at most 8 queries, psd= tags marking the boundaries; t=y\n"
+	 "    applies a policy one step milder, pct= is ignored. psl uses the Public\n"
+	 "    Suffix List (Debian's publicsuffix) and RFC 7489: the From domain's record,\n"
+	 "    else its registrable domain's; pct= samples, t= and psd= are ignored."},
+	{"dmarc_enforce", CT_BOOL, "no", 0, 0, NULL,
+	 "yes: mail that fails DMARC where the domain's policy is p=reject (after pct=\n"
+	 "    or t=) is rejected (554 5.7.1), whatever its score. no, as docker-mailserver\n"
+	 "    ships Rspamd: DMARC_POLICY_REJECT only adds its weight. Local and\n"
+	 "    authenticated mail is never checked."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -259,7 +272,7 @@ static const char *const live_settings[] = {
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
-	"scan_local",
+	"scan_local", "dmarc_org_domain", "dmarc_enforce",
 };
 
 /*

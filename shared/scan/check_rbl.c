@@ -30,6 +30,7 @@ struct scan_dns {
 	struct dns *dns;
 	struct dnsbl *bl;
 	int soft_reject;
+	struct scan_dmarc_conf dmarc;
 	char key[128];
 };
 
@@ -41,6 +42,9 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 	dns_params_from_conf(cf, &p);
 	p.cache_size /= 16;	/* one cache per milter thread */
 	sd->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
+	sd->dmarc.treewalk = strcmp(conf_str(cf, "dmarc_org_domain"), "psl") != 0;
+	sd->dmarc.enforce = conf_bool(cf, "dmarc_enforce");
+	sd->dmarc.soft_reject = sd->soft_reject;
 	if ((sd->ev = evloop_new()) == NULL || (sd->dns = dns_new(sd->ev, &p, err, errlen)) == NULL ||
 	    (sd->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
 		scan_dns_free(sd);
@@ -65,6 +69,17 @@ void scan_dns_free(struct scan_dns *sd)
 	dnsbl_free(sd->bl);
 	evloop_free(sd->ev);
 	free(sd);
+}
+
+struct dns *scan_dns_resolver(const struct scan_dns *sd, struct evloop **ev)
+{
+	*ev = sd->ev;
+	return sd->dns;
+}
+
+const struct scan_dmarc_conf *scan_dns_dmarc(const struct scan_dns *sd)
+{
+	return &sd->dmarc;
 }
 
 /* Addresses that say nothing about the sender's reputation. */

@@ -11,8 +11,17 @@
 #include <stddef.h>
 
 struct conf;
+struct dns;
+struct evloop;
 struct ip_addr;
 struct scan_dns;
+
+/* The DMARC check's moat.conf settings, read with the resolver's. */
+struct scan_dmarc_conf {
+	int treewalk;    /* dmarc_org_domain = treewalk (else psl) */
+	int enforce;     /* dmarc_enforce */
+	int soft_reject; /* soft_reject_on_timeout */
+};
 
 /* DNS lists for a scanning thread; NULL with err. */
 struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, size_t errlen);
@@ -20,6 +29,10 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
 /* Free (NULL is fine). */
 void scan_dns_free(struct scan_dns *sd);
+/* The thread's resolver, and in *ev the loop to wait on, for checks with lookups of their own. */
+struct dns *scan_dns_resolver(const struct scan_dns *sd, struct evloop **ev);
+/* The DMARC settings. */
+const struct scan_dmarc_conf *scan_dns_dmarc(const struct scan_dns *sd);
 /*
  * The relay one Received header value names: the first bracketed literal
  * that is an address ("[192.0.2.1]", "[IPv6:2001:db8::1]"); 1 and *ip when

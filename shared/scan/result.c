@@ -160,6 +160,10 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r)
 		return;
 	}
 	res->action = "no action";
+	if (res->least) {
+		res->action = res->least;
+		return;
+	}
 	if (res->soft_reject && res->score < scan_rules_reject(r))
 		res->action = "soft reject";
 	else if (res->score >= scan_rules_reject(r))

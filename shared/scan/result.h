@@ -43,6 +43,10 @@ struct scan_result {
 				 * "reject", "soft reject" */
 	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
 	const char *forced;	/* action a GTUBE pattern forces, or NULL */
+	const char *least;	/* action the result reaches at least, or NULL: "reject" for
+				 * a DMARC p=reject failure with dmarc_enforce (Rspamd's
+				 * "least" pre-result); the score stays */
+	char least_reason[300];	/* why, for the SMTP reply */
 	char soft_reason[200];
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
