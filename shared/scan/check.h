@@ -65,6 +65,7 @@ struct check {
 
 extern const struct check check_headers, check_mime, check_mua, check_regex, check_bayes,
 	check_rbl;
+extern const struct check check_arc;	/* ARC (check_arc.c) */
 /* The checks in run order, NULL-terminated (checks.c). */
 extern const struct check *const scan_checks[];
 

@@ -67,6 +67,16 @@ void scan_dns_free(struct scan_dns *sd)
 	free(sd);
 }
 
+struct dns *scan_dns_resolver(struct scan_dns *sd)
+{
+	return sd->dns;
+}
+
+struct evloop *scan_dns_loop(struct scan_dns *sd)
+{
+	return sd->ev;
+}
+
 /* Addresses that say nothing about the sender's reputation. */
 static int private_ip(const struct ip_addr *ip)
 {

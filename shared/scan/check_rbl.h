@@ -20,6 +20,11 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 void scan_dns_reload(struct scan_dns *sd, sqlite3 *db);
 /* Free (NULL is fine). */
 void scan_dns_free(struct scan_dns *sd);
+struct dns;
+struct evloop;
+/* The thread's resolver and the loop it runs on, for other checks' lookups. */
+struct dns *scan_dns_resolver(struct scan_dns *sd);
+struct evloop *scan_dns_loop(struct scan_dns *sd);
 /*
  * The relay one Received header value names: the first bracketed literal
  * that is an address ("[192.0.2.1]", "[IPv6:2001:db8::1]"); 1 and *ip when
