@@ -3,6 +3,10 @@
 
   arc-gen.py gen CORPUS N OUTDIR    keys, ARC-sealed (and broken) messages,
                                     OUTDIR/unbound-data.conf with the keys
+  arc-gen.py fixture OUTDIR         t/data/arc: a hand-written message sealed
+                                    by two forwarders (RSA-2048, then Ed25519),
+                                    chain2.eml, and its keys, keys.txt
+                                    ("NAME RECORD" lines), for t/unit/arc_test
   arc-gen.py verify PORT OUTDIR     dkimpy's arc_verify on every message, keys
                                     from the unbound on 127.0.0.1:PORT, into
                                     OUTDIR/dkimpy.txt ("FILE pass|fail|none
@@ -237,6 +241,31 @@ def gen(corpus, n, outdir):
     print("made %d sealed messages, %d unsealable skipped" % (made, skipped))
 
 
+FIXTURE = (b"From: Alice <alice@example.org>\r\n"
+           b"To: list@lists.example.net\r\n"
+           b"Subject: the ARC fixture\r\n"
+           b"Date: Thu, 03 Dec 2026 16:00:00 +0000\r\n"
+           b"Message-ID: <arc-fixture@example.org>\r\n"
+           b"\r\n"
+           b"Hello,\r\n"
+           b"\r\n"
+           b"this message went through two forwarders.\r\n")
+
+
+def fixture(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    rsa_pem, rsa_pub = rsa_key(outdir, 2048)
+    os.unlink(os.path.join(outdir, "rsa2048.pem"))
+    ed_priv, ed_pub = ed_key()
+    KEYS.update(rsa=rsa_pem, ed=ed_priv)
+    msg = seal(seal(FIXTURE, 1, "rsa", b"pass"), 2, "ed", b"pass")
+    with open(os.path.join(outdir, "chain2.eml"), "wb") as f:
+        f.write(msg)
+    with open(os.path.join(outdir, "keys.txt"), "w") as f:
+        f.write("rsa._domainkey.hop1.%s v=DKIM1; k=rsa; p=%s\n" % (ZONE, rsa_pub))
+        f.write("ed._domainkey.hop2.%s v=DKIM1; k=ed25519; p=%s\n" % (ZONE, ed_pub))
+
+
 def verify(port, outdir):
     import dns.resolver
 
@@ -277,7 +306,9 @@ def verify(port, outdir):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "gen":
         gen(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 3 and sys.argv[1] == "fixture":
+        fixture(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "verify":
         verify(sys.argv[2], sys.argv[3])
     else:
-        sys.exit("usage: arc-gen.py gen CORPUS N OUTDIR | verify PORT OUTDIR")
+        sys.exit("usage: arc-gen.py gen CORPUS N OUTDIR | fixture OUTDIR | verify PORT OUTDIR")
