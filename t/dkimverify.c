@@ -72,28 +72,6 @@ static void on_arc(void *arg, struct arc *a)
 	evloop_stop(arg);
 }
 
-/* The header fields of msg, to field(obj, ...), up to the empty line; where the body starts. */
-static size_t headers(const struct sbuf *msg, void (*field)(void *, const char *, size_t),
-                      void *obj)
-{
-	size_t i = 0;
-
-	/* Header fields: a line and its continuation lines, up to the empty line. */
-	while (i + 1 < msg->len && !(msg->data[i] == '\r' && msg->data[i + 1] == '\n')) {
-		size_t s = i;
-		const char *e;
-
-		for (;;) {
-			e = memmem(msg->data + i, msg->len - i, "\r\n", 2);
-			i = e ? (size_t)(e - msg->data) + 2 : msg->len;
-			if (i >= msg->len || (msg->data[i] != ' ' && msg->data[i] != '\t'))
-				break;
-		}
-		field(obj, msg->data + s, (e ? i - 2 : i) - s);
-	}
-	return i + 2 <= msg->len ? i + 2 : msg->len;
-}
-
 static void dkim_field(void *obj, const char *p, size_t len)
 {
 	dkim_header(obj, p, len);
@@ -102,6 +80,22 @@ static void dkim_field(void *obj, const char *p, size_t len)
 static void arc_field(void *obj, const char *p, size_t len)
 {
 	arc_header(obj, p, len);
+}
+
+/* The file as a mail tool wrote it, in msg with CRLF line ends; -1 with a line printed. */
+static int load(const char *path, struct sbuf *msg)
+{
+	struct sbuf raw;
+	int rc;
+
+	sbuf_init(&raw);
+	sbuf_init(msg);
+	if ((rc = read_file(path, &raw)) < 0)
+		printf("%s: unreadable\n", path);
+	else
+		to_crlf(&raw, msg);
+	sbuf_free(&raw);
+	return rc;
 }
 
 static void print_symbol(void *arg, const char *sym, const char *opt)
@@ -114,20 +108,14 @@ static void print_symbol(void *arg, const char *sym, const char *opt)
 static void verify(const char *path, const struct dkim_params *p, struct dkim_resolver *r,
                    struct evloop *ev, struct dns *d, size_t chunk)
 {
-	struct sbuf raw, msg;
+	struct sbuf msg;
 	struct dkim *dk;
 	size_t i = 0, body;
 
-	sbuf_init(&raw);
-	sbuf_init(&msg);
-	if (read_file(path, &raw) < 0) {
-		printf("%s: unreadable\n", path);
-		sbuf_free(&raw);
+	if (load(path, &msg) < 0)
 		return;
-	}
-	to_crlf(&raw, &msg);
 	dk = dkim_new(p);
-	body = headers(&msg, dkim_field, dk);
+	body = dkim_split(msg.data, msg.len, dkim_field, dk);
 	dkim_eoh(dk, r, on_done, ev);
 	for (i = body; i < msg.len; i += chunk)
 		dkim_body(dk, msg.data + i, msg.len - i < chunk ? msg.len - i : chunk);
@@ -148,7 +136,6 @@ static void verify(const char *path, const struct dkim_params *p, struct dkim_re
 	printf("\n");
 	fflush(stdout);
 	dkim_free(dk);
-	sbuf_free(&raw);
 	sbuf_free(&msg);
 	(void)d;
 }
@@ -156,21 +143,15 @@ static void verify(const char *path, const struct dkim_params *p, struct dkim_re
 static void verify_arc(const char *path, const struct dkim_params *p, struct dkim_resolver *r,
                        struct evloop *ev, size_t chunk)
 {
-	struct sbuf raw, msg;
+	struct sbuf msg;
 	struct arc *a;
 	const struct arc_result *res;
 	size_t body;
 
-	sbuf_init(&raw);
-	sbuf_init(&msg);
-	if (read_file(path, &raw) < 0) {
-		printf("%s: unreadable\n", path);
-		sbuf_free(&raw);
+	if (load(path, &msg) < 0)
 		return;
-	}
-	to_crlf(&raw, &msg);
 	a = arc_new(p);
-	body = headers(&msg, arc_field, a);
+	body = dkim_split(msg.data, msg.len, arc_field, a);
 	arc_eoh(a, r, on_arc, ev);
 	for (size_t i = body; i < msg.len; i += chunk)
 		arc_body(a, msg.data + i, msg.len - i < chunk ? msg.len - i : chunk);
@@ -188,7 +169,6 @@ static void verify_arc(const char *path, const struct dkim_params *p, struct dki
 	printf("\n");
 	fflush(stdout);
 	arc_free(a);
-	sbuf_free(&raw);
 	sbuf_free(&msg);
 }
 

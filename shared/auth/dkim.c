@@ -123,6 +123,36 @@ void dkim_header(struct dkim *dk, const char *field, size_t len)
 	dk->nh++;
 }
 
+size_t dkim_split(const char *p, size_t len, dkim_field_fn *fn, void *arg)
+{
+	size_t i = 0;
+
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+
+		i = nl ? (size_t)(nl - p) + 1 : len;
+	}
+	/* Each turn consumes at least one line. */
+	while (i < len && p[i] != '\n' && !(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
+		size_t s = i, e;
+
+		do {
+			const char *nl = memchr(p + i, '\n', len - i);
+
+			i = nl ? (size_t)(nl - p) + 1 : len;
+		} while (i < len && (p[i] == ' ' || p[i] == '\t'));
+		e = i;
+		if (e > s && p[e - 1] == '\n')
+			e--;
+		if (e > s && p[e - 1] == '\r')
+			e--;
+		fn(arg, p + s, e - s);
+	}
+	if (i < len && p[i] == '\r')
+		i++;
+	return i < len ? i + 1 : len;
+}
+
 static const char *hdr_ptr(const struct dkim *dk, size_t i)
 {
 	return dk->raw.data + dk->h[i].off;

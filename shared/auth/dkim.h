@@ -164,6 +164,14 @@ void dkim_free(struct dkim *dk);
  * name ":" value with SMFIP_HDR_LEADSPC negotiated, so the value keeps its leading space.
  */
 void dkim_header(struct dkim *dk, const char *field, size_t len);
+/* Called per header field by dkim_split(). */
+typedef void dkim_field_fn(void *arg, const char *field, size_t len);
+/*
+ * A raw message's header fields to fn, as dkim_header() takes them: each line with its
+ * continuation lines, without the final CRLF or LF, up to the empty line; a leading mbox
+ * "From " line skipped. Returns where the body starts (len if it has none).
+ */
+size_t dkim_split(const char *p, size_t len, dkim_field_fn *fn, void *arg);
 /*
  * End of headers: parse signatures, hash the signed headers, ask r for the keys. done
  * runs once, after dkim_eom() and every key answer, maybe inside dkim_eom().

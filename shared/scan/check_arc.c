@@ -25,40 +25,9 @@
 /* Clock skew allowed on t= and x=: Rspamd's dkim time_jitter as shipped (6 hours). */
 #define ARC_JITTER (6 * 3600)
 
-/*
- * The raw message's header fields into a: each a line and its continuation lines, up to
- * the empty line; a leading mbox "From " line skipped. Returns where the body starts.
- */
-static size_t feed_headers(struct arc *a, const char *p, size_t len)
+static void field(void *arg, const char *p, size_t len)
 {
-	size_t i = 0;
-
-	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
-		const char *nl = memchr(p, '\n', len);
-
-		i = nl ? (size_t)(nl - p) + 1 : len;
-	}
-	/* Each turn consumes at least one line. */
-	while (i < len && p[i] != '\n' && !(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
-		size_t s = i, e;
-
-		for (;;) {
-			const char *nl = memchr(p + i, '\n', len - i);
-
-			i = nl ? (size_t)(nl - p) + 1 : len;
-			if (i >= len || (p[i] != ' ' && p[i] != '\t'))
-				break;
-		}
-		e = i;
-		if (e > s && p[e - 1] == '\n')
-			e--;
-		if (e > s && p[e - 1] == '\r')
-			e--;
-		arc_header(a, p + s, e - s);
-	}
-	if (i < len && p[i] == '\r')
-		i++;
-	return i < len ? i + 1 : len;
+	arc_header(arg, p, len);
 }
 
 static void on_done(void *arg, struct arc *a)
@@ -88,7 +57,7 @@ static void arc_run(const struct scan_ctx *ctx)
 	ev = scan_dns_loop(sd);
 	dkim_resolver_dns(&r, scan_dns_resolver(sd));
 	a = arc_new(&p);
-	body = feed_headers(a, in->raw, in->len);
+	body = dkim_split(in->raw, in->len, field, a);
 	arc_eoh(a, &r, on_done, ev);
 	arc_body(a, in->raw + body, in->len - body);
 	arc_eom(a);

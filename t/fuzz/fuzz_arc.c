@@ -42,6 +42,11 @@ static void lookup(void *ctx, const char *name, dkim_txt_cb *cb, void *arg)
 	cb(arg, DKIM_DNS_NOTFOUND, NULL, 0);
 }
 
+static void field(void *arg, const char *p, size_t len)
+{
+	arc_header(arg, p, len);
+}
+
 static void done(void *arg, struct arc *a)
 {
 	(*(int *)arg)++;
@@ -55,23 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dkim_params prm = {.now = 1900000000, .jitter = 300};
 	struct arc *a = arc_new(&prm);
 	const struct arc_result *res;
-	size_t i = 0;
+	size_t i;
 	int ndone = 0;
 
-	/* Header fields: a line and its continuation lines, up to an empty line. */
-	while (i < size && p[i] != '\n' && p[i] != '\r') {
-		size_t s = i, e;
-
-		do {
-			const char *nl = memchr(p + i, '\n', size - i);
-
-			i = nl ? (size_t)(nl - p) + 1 : size;
-		} while (i < size && (p[i] == ' ' || p[i] == '\t'));
-		e = i;
-		while (e > s && (p[e - 1] == '\n' || p[e - 1] == '\r'))
-			e--;
-		arc_header(a, p + s, e - s);
-	}
+	i = dkim_split(p, size, field, a);
 	arc_eoh(a, &r, done, &ndone);
 	/* The body in two pieces, split where the input says. */
 	if (i < size) {

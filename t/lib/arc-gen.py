@@ -26,10 +26,9 @@ class is given the Ed25519 key and its algorithm table the one entry, so
 dkimpy's own code signs and judges those chains too.
 """
 import hashlib
+import importlib.util
 import os
-import random
 import re
-import subprocess
 import sys
 import time
 
@@ -68,40 +67,14 @@ VARIANTS = [
 ]
 
 
-def rsa_key(outdir, bits):
-    path = os.path.join(outdir, "rsa%d.pem" % bits)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:%d" % bits, "-out", path], check=True,
-                   stderr=subprocess.DEVNULL)
-    der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    import base64
-    return open(path, "rb").read(), base64.b64encode(der).decode()
-
-
-def ed_key():
-    sk = nacl.signing.SigningKey.generate()
-    return (sk.encode(encoder=nacl.encoding.Base64Encoder),
-            sk.verify_key.encode(encoder=nacl.encoding.Base64Encoder).decode())
-
-
-def txt_strings(record):
-    parts = [record[i:i + 100] for i in range(0, len(record), 100)] or [""]
-    return " ".join('"%s"' % p for p in parts)
-
-
-def sample(corpus, n):
-    files = []
-    for sub in ("ham", "spam"):
-        d = os.path.join(corpus, sub)
-        files += [os.path.join(d, f) for f in sorted(os.listdir(d))]
-    return random.Random(20261204).sample(files, min(n, len(files)))
-
-
-def crlf(raw):
-    if raw.startswith(b"From "):
-        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    return re.sub(rb"\r?\n", b"\r\n", raw)
+# The keys, the TXT strings, the sample and the line ends are dkim-gen.py's (t/dkim.t).
+_spec = importlib.util.spec_from_file_location(
+    "dkim_gen", os.path.join(os.path.dirname(os.path.abspath(__file__)), "dkim-gen.py"))
+dkim_gen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dkim_gen)
+rsa_key, ed_key, txt_strings, sample, crlf = (dkim_gen.rsa_key, dkim_gen.ed_key,
+                                              dkim_gen.txt_strings, dkim_gen.sample,
+                                              dkim_gen.crlf)
 
 
 def split(msg):

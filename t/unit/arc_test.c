@@ -115,27 +115,15 @@ static void sym(void *arg, const char *s, const char *opt)
 	}
 }
 
+static void field(void *arg, const char *p, size_t len)
+{
+	arc_header(arg, p, len);
+}
+
 /* Header fields of msg (CRLF or LF) to a; where the body starts. */
 static size_t feed(struct arc *a, const char *m, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len && m[i] != '\n' && m[i] != '\r') {
-		size_t s = i, e;
-
-		do {
-			const char *nl = memchr(m + i, '\n', len - i);
-
-			i = nl ? (size_t)(nl - m) + 1 : len;
-		} while (i < len && (m[i] == ' ' || m[i] == '\t'));
-		e = i;
-		while (e > s && (m[e - 1] == '\n' || m[e - 1] == '\r'))
-			e--;
-		arc_header(a, m + s, e - s);
-	}
-	if (i < len && m[i] == '\r')
-		i++;
-	return i < len ? i + 1 : len;
+	return dkim_split(m, len, field, a);
 }
 
 static struct arc_result last;
