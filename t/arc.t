@@ -13,6 +13,7 @@
 #
 # MOAT_ARC_SAMPLE (default 88, four rounds of the variants) sets the size.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
 PY=/usr/bin/python3
 DRV=$MOAT_BUILDDIR/t/dkimverify
@@ -101,6 +102,22 @@ dead=$(h_free_port)
 out=$("$DRV" -a -s "127.0.0.1:$dead" "$D/$f")
 tap_like "$out" "arc fail i=2 \(hop2.arc.test:s=rsa:i=2:key lookup failed\)" "no DNS answer: fail ..."
 tap_like "$out" "symbols ARC_DNSFAIL\(hop2.arc.test:s=rsa:i=2:key lookup failed\)" "... ARC_DNSFAIL"
+
+# The scanner: moatctl scan runs check_arc (the milter's code) on the same unbound.
+m_quiet_zones
+scan() { m_ctl -o dns_servers="127.0.0.1:$U_PORT" scan "$D/$1"; }
+f3=$(cd "$D" && ls | grep -E '^[0-9]{4}-3hop-rsa-ed-rsa-.*\.eml$' | head -1)
+tap_like "$(scan "$f3")" "Symbol: ARC_ALLOW \([-0-9.]+\)\[hop3.arc.test:s=rsa:i=3\]" \
+	"moatctl scan: ARC_ALLOW for a 3-hop chain, with its option"
+fb=$(cd "$D" && ls | grep -E '^[0-9]{4}-.*-body$' | head -1)
+tap_like "$(scan "$fb")" "Symbol: ARC_REJECT \([-0-9.]+\)\[signature check failed" \
+	"... ARC_REJECT for one whose body changed after sealing"
+tap_like "$(scan "$(cd "$D" && ls | grep -E '^[0-9]{4}-.*-noseal$' | head -1)")" \
+	"Symbol: ARC_INVALID \([-0-9.]+\)\[invalid count of seals and signatures\]" "... ARC_INVALID"
+sqlite3 "$(m_state)/moat.db" "INSERT OR REPLACE INTO modules (name, enabled) VALUES ('arc', 0)"
+out=$(scan "$f3")
+tap_like "$out" $'\nAction: ' "the module row arc switched off: the message is still scanned ..."
+tap_ok "... with no ARC symbol" bash -c "! grep -q ARC_ <<<\"\$1\"" _ "$out"
 
 if [ -n "$diffs" ]; then
 	tap_diag "differences:" "$diffs"
