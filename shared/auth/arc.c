@@ -9,7 +9,8 @@
  * a DKIM signature would; each seal, newest first, verifies over the
  * sets 1..i in increasing instance order, AAR, AMS, AS within a set,
  * relaxed, the seal itself last with b= emptied (section 5.1.1). The
- * first failure in that order is the reason given.
+ * reasons are Rspamd's arc.lua's where it has them: a failed AMS, or the
+ * list of failed seals in instance order.
  *
  * All cryptography, canonicalization and key handling is dkim.c's: a set
  * is handed to it with dkim_add(), and only the bookkeeping is here.
@@ -24,6 +25,7 @@
 
 #include "auth/arc.h"
 #include "core/mem.h"
+#include "core/sbuf.h"
 
 enum { AAR, AMS, AS };
 
@@ -36,6 +38,7 @@ struct set {
 	int have[3];
 	size_t field[3]; /* header index of each of the three */
 	enum dkim_cv cv;
+	char d[3][DKIM_DOMAIN_MAX + 1]; /* the AMS's and the seal's d=, for the reasons */
 };
 
 struct arc {
@@ -142,8 +145,24 @@ static int aar_instance(const char *v, size_t len)
 	return n;
 }
 
-/* The i= (and a seal's cv=) of an AMS or AS value, from its tag-list; -1 if unusable. */
-static int tag_instance(const char *v, size_t len, enum dkim_cv *cv)
+/* A d= as far as it is a domain's letters, for a reason given. */
+static void copy_domain(const struct dkim_tag *t, char *out)
+{
+	size_t n = 0;
+
+	for (; n < t->vlen && n < DKIM_DOMAIN_MAX; n++) {
+		char c = t->val[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '_'))
+			break;
+		out[n] = c;
+	}
+	out[n] = '\0';
+}
+
+/* The i= (and a seal's cv=, the d=) of an AMS or AS value from its tag-list; -1 if unusable. */
+static int tag_instance(const char *v, size_t len, enum dkim_cv *cv, char *d)
 {
 	struct dkim_taglist tl;
 	char err[64];
@@ -161,6 +180,8 @@ static int tag_instance(const char *v, size_t len, enum dkim_cv *cv)
 				n = t->val[j] >= '0' && t->val[j] <= '9'
 				        ? n * 10 + (t->val[j] - '0')
 				        : ARC_MAX_SETS + 1;
+		} else if (t->nlen == 1 && t->name[0] == 'd') {
+			copy_domain(t, d);
 		} else if (t->nlen == 2 && memcmp(t->name, "cv", 2) == 0) {
 			if (t->vlen == 4 && strncasecmp(t->val, "none", 4) == 0)
 				*cv = DKIM_CV_NONE;
@@ -182,6 +203,7 @@ static int collect(struct arc *a, struct set *sets)
 		const char *f = dkim_header_at(a->dk, i, &len), *v;
 		int kind = -1, inst;
 		enum dkim_cv cv = DKIM_CV_FAIL;
+		char d[DKIM_DOMAIN_MAX + 1] = "";
 
 		for (int k = 0; k < 3 && kind < 0; k++)
 			if (dkim_header_is(a->dk, i, lname[k]))
@@ -195,7 +217,7 @@ static int collect(struct arc *a, struct set *sets)
 		/* dkim_header_is() saw the name and its ':'. */
 		v = (const char *)memchr(f, ':', len) + 1;
 		vlen = len - (size_t)(v - f);
-		inst = kind == AAR ? aar_instance(v, vlen) : tag_instance(v, vlen, &cv);
+		inst = kind == AAR ? aar_instance(v, vlen) : tag_instance(v, vlen, &cv, d);
 		if (inst < 0)
 			return decide(a, ARC_WHY_STRUCTURE, "bad i= in %s", dname[kind]);
 		if (sets[inst].have[kind])
@@ -203,6 +225,7 @@ static int collect(struct arc *a, struct set *sets)
 			              dname[kind], inst);
 		sets[inst].have[kind] = 1;
 		sets[inst].field[kind] = i;
+		memcpy(sets[inst].d[kind], d, sizeof(d));
 		if (kind == AS)
 			sets[inst].cv = cv;
 		if (inst > top)
@@ -213,15 +236,35 @@ static int collect(struct arc *a, struct set *sets)
 	return top;
 }
 
-/* Steps 2 and 3: every instance 1..n complete, cv= as the chain requires. */
+/* The instance Rspamd would find at place i of its sorted list of kind: the next one present. */
+static int next_present(const struct set *sets, int n, int kind, int i)
+{
+	while (i <= n && !sets[i].have[kind])
+		i++;
+	return i;
+}
+
+/*
+ * Steps 2 and 3: every instance 1..n complete, cv= as the chain requires. A missing AMS or
+ * seal is told as Rspamd tells it, from its list sorted by i=.
+ */
 static int structure(struct arc *a, const struct set *sets, int n)
 {
 	if (sets[n].have[AS] && sets[n].cv == DKIM_CV_FAIL)
 		return decide(a, ARC_WHY_SIGNATURE, "cv is fail on i=%d", n);
 	for (int i = 1; i <= n; i++) {
-		for (int k = 0; k < 3; k++)
-			if (!sets[i].have[k])
+		int j;
+
+		for (int k = AMS; k <= AS; k++) {
+			if (sets[i].have[k])
+				continue;
+			if ((j = next_present(sets, n, k, i)) > n)
 				return decide(a, ARC_WHY_STRUCTURE, "no %s for i=%d", dname[k], i);
+			return decide(a, ARC_WHY_STRUCTURE, "bad i for %s: %d, expected %d; d=%s",
+			              k == AMS ? "signature" : "seal", j, i, sets[j].d[k]);
+		}
+		if (!sets[i].have[AAR])
+			return decide(a, ARC_WHY_STRUCTURE, "no %s for i=%d", dname[AAR], i);
 		if (i == 1 && sets[i].cv != DKIM_CV_NONE)
 			return decide(a, ARC_WHY_STRUCTURE, "cv is not \"none\" for i=1");
 		if (i > 1 && sets[i].cv != DKIM_CV_PASS)
@@ -231,32 +274,56 @@ static int structure(struct arc *a, const struct set *sets, int n)
 	return 0;
 }
 
-/* Whether verdict r (of an AMS or seal of instance i) fails the chain; then the reason. */
-static int failed(struct arc *a, const struct dkim_sig_result *r, const char *what, int i)
+/* A failed verdict as Rspamd lists one: "[k] = sig:domain:reason". */
+static void list_failure(struct sbuf *sb, int k, const struct dkim_sig_result *r)
 {
-	if (r && r->result == DKIM_PASS)
-		return 0;
-	if (r == NULL)
-		decide(a, ARC_WHY_SIGNATURE, "%s check failed: i=%d not verified", what, i);
-	else if (r->result == DKIM_TEMPERROR)
-		decide(a, ARC_WHY_DNS, "%s:s=%s:i=%d:%s", r->domain, r->selector, i, r->reason);
-	else
-		decide(a, ARC_WHY_SIGNATURE, "%s check failed: fail, sig:%s:s=%s:i=%d:%s", what,
-		       r->domain, r->selector, i, r->reason);
-	return 1;
+	char item[DKIM_DOMAIN_MAX + 128];
+
+	snprintf(item, sizeof(item), "%s[%d] = sig:%s:%s", k > 1 ? ", " : "", k, r ? r->domain : "",
+	         r ? r->reason : "not verified");
+	sbuf_puts(sb, item);
 }
 
-/* Steps 4 and 6: the first failure, newest AMS first, then the seals from the newest. */
+/*
+ * Steps 4 and 6. The newest AMS first; then the seals, all of which are verified: their
+ * failures are listed in instance order, as Rspamd lists them. A chain that fails only for
+ * want of keys is a DNS failure.
+ */
 static void judge(struct arc *a)
 {
-	int n = a->res.instances;
-	const struct dkim_sig_result *r;
+	int n = a->res.instances, nfail = 0, ntemp = 0, ti = 0;
+	const struct dkim_sig_result *r = dkim_result(a->dk, a->ams_k), *temp = NULL;
+	struct sbuf sb;
 
-	if (failed(a, dkim_result(a->dk, a->ams_k), "signature", n))
+	if (r && r->result == DKIM_TEMPERROR) {
+		decide(a, ARC_WHY_DNS, "%s:s=%s:i=%d:%s", r->domain, r->selector, n, r->reason);
 		return;
-	for (int i = n; i >= 1; i--)
-		if (failed(a, dkim_result(a->dk, a->seal_k[i]), "seal", i))
-			return;
+	}
+	sbuf_init(&sb);
+	if (r == NULL || r->result != DKIM_PASS) {
+		list_failure(&sb, 1, r);
+		decide(a, ARC_WHY_SIGNATURE, "signature check failed: fail, {%s}", sbuf_cstr(&sb));
+		sbuf_free(&sb);
+		return;
+	}
+	for (int i = 1; i <= n; i++) {
+		r = dkim_result(a->dk, a->seal_k[i]);
+		if (r && r->result == DKIM_PASS)
+			continue;
+		if (r && r->result == DKIM_TEMPERROR && ntemp++ == 0) {
+			temp = r;
+			ti = i;
+		}
+		list_failure(&sb, ++nfail, r);
+	}
+	if (nfail > 0 && ntemp == nfail)
+		decide(a, ARC_WHY_DNS, "%s:s=%s:i=%d:%s", temp->domain, temp->selector, ti,
+		       temp->reason);
+	else if (nfail > 0)
+		decide(a, ARC_WHY_SIGNATURE, "seal check failed: fail, {%s}", sbuf_cstr(&sb));
+	sbuf_free(&sb);
+	if (nfail > 0)
+		return;
 	r = dkim_result(a->dk, a->seal_k[n]);
 	a->res.status = ARC_PASS;
 	snprintf(a->res.domain, sizeof(a->res.domain), "%s", r->domain);

@@ -226,7 +226,7 @@ static void structure(void)
 	       "no ARC: ARC_NA");
 	is_int(last.status, ARC_NONE, "... status none");
 	is_int(last.instances, 0, "... no instances");
-	is_str(chain("n"), "ARC_REJECT(signature check failed: fail, sig:x.test:s=s:i=1:no key)",
+	is_str(chain("n"), "ARC_REJECT(signature check failed: fail, {[1] = sig:x.test:no key})",
 	       "a well-formed set goes on to the signatures (no key here)");
 	is_int(nokeys.lookups, 2, "... one lookup for the AMS, one for the seal");
 	is_str(chain("p"), "ARC_INVALID(cv is not \"none\" for i=1)",
@@ -241,8 +241,22 @@ static void structure(void)
 	set(&sb, 1, "none");
 	sbuf_puts(&sb, "From: a@example.org\r\n\r\nbody\r\n");
 	is_str(verify(sbuf_cstr(&sb), &nokeys, 4096),
-	       "ARC_INVALID(no ARC-Authentication-Results for i=2)",
-	       "an i= gap (1, 3): ARC_INVALID");
+	       "ARC_INVALID(bad i for signature: 3, expected 2; d=x.test)",
+	       "an i= gap (1, 3): ARC_INVALID, in Rspamd's words");
+	{
+		char *t;
+
+		sbuf_reset(&sb);
+		set(&sb, 2, "pass");
+		set(&sb, 1, "none");
+		sbuf_puts(&sb, "\r\nbody\r\n");
+		t = subst(sbuf_cstr(&sb), "ARC-Authentication-Results: i=2; x.test; spf=pass\r\n",
+		          "");
+		is_str(verify(t, &nokeys, 4096),
+		       "ARC_INVALID(no ARC-Authentication-Results for i=2)",
+		       "a set without its AAR: ARC_INVALID (RFC 8617 5.2 step 3)");
+		free(t);
+	}
 	sbuf_reset(&sb);
 	set(&sb, 1, "none");
 	set(&sb, 1, "none");
@@ -276,7 +290,7 @@ static void structure(void)
 		set(&sb, i, i == 1 ? "none" : "pass");
 	sbuf_puts(&sb, "\r\n");
 	is_str(verify(sbuf_cstr(&sb), &nokeys, 4096),
-	       "ARC_REJECT(signature check failed: fail, sig:x.test:s=s:i=50:no key)",
+	       "ARC_REJECT(signature check failed: fail, {[1] = sig:x.test:no key})",
 	       "50 sets, RFC 8617's most: a chain, judged on its signatures");
 	/* An AMS may not sign ARC-Seal (RFC 8617 4.1.2). */
 	sbuf_reset(&sb);
@@ -287,7 +301,7 @@ static void structure(void)
 
 		is_str(
 		    verify(t, &nokeys, 4096),
-		    "ARC_REJECT(signature check failed: fail, sig:x.test:s=s:i=1:ARC-Seal signed)",
+		    "ARC_REJECT(signature check failed: fail, {[1] = sig:x.test:ARC-Seal signed})",
 		    "an AMS that signs ARC-Seal: fails");
 		free(t);
 	}
@@ -317,21 +331,24 @@ static void fixture(void)
 
 	t = subst(m, "two forwarders", "three forwarders");
 	is_str(verify(t, &z, 4096),
-	       "ARC_REJECT(signature check failed: fail, sig:hop2.arc.test:s=ed:i=2:body hash "
-	       "mismatch)",
+	       "ARC_REJECT(signature check failed: fail, {[1] = sig:hop2.arc.test:body hash "
+	       "mismatch})",
 	       "the body changed after sealing: ARC_REJECT");
 	free(t);
 	t = subst(m, "Subject: the ARC fixture", "Subject: the ARC fixture [changed]");
 	is_str(verify(t, &z, 4096),
-	       "ARC_REJECT(signature check failed: fail, sig:hop2.arc.test:s=ed:i=2:signature "
-	       "mismatch)",
+	       "ARC_REJECT(signature check failed: fail, {[1] = sig:hop2.arc.test:signature "
+	       "mismatch})",
 	       "a signed header changed: ARC_REJECT");
 	free(t);
 	t = subst(m, "spf=pass smtp.mailfrom=sender@example.org\r\nReceived: from hop1",
 	          "spf=fail smtp.mailfrom=sender@example.org\r\nReceived: from hop1");
 	is_str(verify(t, &z, 4096),
-	       "ARC_REJECT(seal check failed: fail, sig:hop2.arc.test:s=ed:i=2:signature mismatch)",
-	       "the first AAR rewritten: the newest seal, which covers it, fails");
+	       "ARC_REJECT(seal check failed: fail, {[1] = sig:hop1.arc.test:signature mismatch, "
+	       "[2] = "
+	       "sig:hop2.arc.test:signature mismatch})",
+	       "the first AAR rewritten: both seals, which cover it, fail; listed as Rspamd lists "
+	       "them");
 	free(t);
 	t = subst(m, "Received: from hop2 by hop3.arc.test\r\n",
 	          "Received: from hop2 by hop3.arc.test\r\nX-Added: after sealing\r\n");
@@ -367,7 +384,7 @@ static void fixture(void)
 	z.mode = SERVE;
 	snprintf(z.recs[0], sizeof(z.recs[0]), "v=DKIM1; k=rsa; p=");
 	is_str(verify(m, &z, 4096),
-	       "ARC_REJECT(seal check failed: fail, sig:hop1.arc.test:s=rsa:i=1:key revoked)",
+	       "ARC_REJECT(seal check failed: fail, {[1] = sig:hop1.arc.test:key revoked})",
 	       "the first forwarder's key revoked: ARC_REJECT");
 
 	/* Freed with the lookups in flight: the answers that come later touch nothing freed. */
