@@ -7,6 +7,8 @@
                                     by two forwarders (RSA-2048, then Ed25519),
                                     chain2.eml, and its keys, keys.txt
                                     ("NAME RECORD" lines), for t/unit/arc_test
+  arc-gen.py rspamd JSONFILE        the ARC_* symbols of an rspamc --json
+                                    answer, one line: SYMBOL(option)
   arc-gen.py verify PORT OUTDIR     dkimpy's arc_verify on every message, keys
                                     from the unbound on 127.0.0.1:PORT, into
                                     OUTDIR/dkimpy.txt ("FILE pass|fail|none
@@ -276,12 +278,26 @@ def verify(port, outdir):
             f.write("%s %s %s %s\n" % (name, verdict, stock, why))
 
 
+def rspamd_symbols(path):
+    import json
+
+    syms = json.load(open(path)).get("symbols", {})
+    out = []
+    for name, sym in sorted(syms.items()):
+        if name.startswith("ARC_"):
+            opts = sym.get("options") or []
+            out.append(name + ("(%s)" % ",".join(opts) if opts else ""))
+    print(" ".join(out))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "gen":
         gen(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 3 and sys.argv[1] == "fixture":
         fixture(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "rspamd":
+        rspamd_symbols(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "verify":
         verify(sys.argv[2], sys.argv[3])
     else:
-        sys.exit("usage: arc-gen.py gen CORPUS N OUTDIR | fixture OUTDIR | verify PORT OUTDIR")
+        sys.exit("usage: arc-gen.py gen CORPUS N OUTDIR | fixture OUTDIR | rspamd JSON | verify PORT OUTDIR")
