@@ -40,7 +40,6 @@ static int is_wsp(char c)
 
 struct one {
 	struct dkim *dk;
-	enum dkim_kind kind;
 	size_t *list; /* a seal's fields, in signing order */
 	int nlist;
 	struct dkim_sig sig;
@@ -305,23 +304,22 @@ int dkim_add(struct dkim *dk, size_t i, enum dkim_kind kind, const size_t *list,
 	const char *f = hdr_ptr(dk, i), *colon = memchr(f, ':', dk->h[i].len);
 	char err[96];
 	enum dkim_result pr;
+	size_t vlen;
 
 	if (dk->nsig == DKIM_FIELDS_MAX || colon == NULL)
 		return -1;
 	o = dk->sig[dk->nsig] = xcalloc(1, sizeof(*o));
 	o->dk = dk;
-	o->kind = kind;
 	if (n > 0) {
 		o->list = xcalloc((size_t)n, sizeof(*o->list));
 		memcpy(o->list, list, (size_t)n * sizeof(*list));
 		o->nlist = n;
 	}
-	f = colon + 1;
-	pr = kind == DKIM_KIND_SIG
-	         ? dkim_sig_parse(f, dk->h[i].len - (size_t)(f - hdr_ptr(dk, i)), dk->p.now,
-	                          dk->p.jitter, &o->sig, err, sizeof(err))
-	         : dkim_arc_parse(kind, f, dk->h[i].len - (size_t)(f - hdr_ptr(dk, i)), dk->p.now,
-	                          dk->p.jitter, &o->sig, err, sizeof(err));
+	vlen = dk->h[i].len - (size_t)(colon + 1 - f);
+	pr = kind == DKIM_KIND_SIG ? dkim_sig_parse(colon + 1, vlen, dk->p.now, dk->p.jitter,
+	                                            &o->sig, err, sizeof(err))
+	                           : dkim_arc_parse(kind, colon + 1, vlen, dk->p.now, dk->p.jitter,
+	                                            &o->sig, err, sizeof(err));
 	memcpy(o->res.domain, o->sig.d, sizeof(o->res.domain));
 	memcpy(o->res.selector, o->sig.s, sizeof(o->res.selector));
 	if (pr != DKIM_PASS) {
