@@ -17,6 +17,7 @@
 
 #include "auth/arc.h"
 #include "core/evloop.h"
+#include "mail/mime.h"
 #include "scan/auth.h"
 #include "scan/check.h"
 #include "scan/check_rbl.h"
@@ -42,6 +43,15 @@ static void add_symbol(void *arg, const char *symbol, const char *option)
 	scan_add(ctx->res, ctx->rules, symbol, option);
 }
 
+/* Whether the parsed message has an ARC header field at all: most mail has none. */
+static int has_arc(const struct msg *m)
+{
+	return m && m->root &&
+	       (msg_header_count(m->root, "ARC-Seal") > 0 ||
+	        msg_header_count(m->root, "ARC-Message-Signature") > 0 ||
+	        msg_header_count(m->root, "ARC-Authentication-Results") > 0);
+}
+
 static void arc_run(const struct scan_ctx *ctx)
 {
 	const struct scan_input *in = ctx->in;
@@ -54,6 +64,13 @@ static void arc_run(const struct scan_ctx *ctx)
 
 	if (sd == NULL || in->local || in->auth_user || in->raw == NULL)
 		return;
+	if (!has_arc(ctx->msg)) {
+		scan_add(ctx->res, ctx->rules, "ARC_NA", NULL);
+		ctx->auth->arc_checked = 1;
+		snprintf(ctx->auth->arc_result, sizeof(ctx->auth->arc_result), "none");
+		ctx->auth->arc_instances = 0;
+		return;
+	}
 	ev = scan_dns_loop(sd);
 	dkim_resolver_dns(&r, scan_dns_resolver(sd));
 	a = arc_new(&p);
