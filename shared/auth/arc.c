@@ -229,7 +229,7 @@ static int collect(struct arc *a, struct set *sets)
 		if (kind == AS)
 			sets[inst].cv = cv;
 		if (inst > top)
-			top = inst;
+			a->res.instances = top = inst;
 	}
 	if (nfields > 0 && count[AMS] != count[AS])
 		return decide(a, ARC_WHY_STRUCTURE, "invalid count of seals and signatures");

@@ -36,7 +36,7 @@ enum arc_why {
 struct arc_result {
 	enum arc_status status;
 	enum arc_why why;
-	int instances;    /* N, the highest instance of the chain (0 when there is none) */
+	int instances;    /* N, the highest instance seen (0 when there is none) */
 	char reason[160]; /* for a failure, in Rspamd's words where Rspamd has them */
 	char domain[DKIM_DOMAIN_MAX + 1]; /* the newest seal's d= and s= (pass) */
 	char selector[DKIM_SELECTOR_MAX + 1];

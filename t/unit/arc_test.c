@@ -278,6 +278,7 @@ static void structure(void)
 	              &nokeys, 10),
 	       "ARC_INVALID(invalid count of seals and signatures)",
 	       "a seal without a signature: Rspamd's words");
+	is_int(last.instances, 1, "... the chain length still told");
 	/* The bound on fields: 50 whole sets are 150 fields; one more is too many. */
 	sbuf_reset(&sb);
 	for (int i = ARC_MAX_SETS; i >= 1; i--)
