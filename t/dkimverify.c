@@ -2,7 +2,7 @@
  * dkimverify - verify the DKIM signatures of message files with shared/dkim,
  * keys from a DNS server named on the command line; for t/dkim.t.
  *
- *   dkimverify -s 127.0.0.1:PORT [-n NOW] [-j JITTER] [-c CHUNK] FILE...
+ *   dkimverify -s 127.0.0.1:PORT [-a] [-n NOW] [-j JITTER] [-c CHUNK] FILE...
  *
  * Per file, one line per signature and one with the symbols:
  *   FILE: sig 0 pass d=example.com s=sel
@@ -11,6 +11,11 @@
  * A file is read as a mail tool writes it: an mbox "From " line first is
  * skipped, LF line ends become CRLF. The body goes in CHUNK-byte pieces
  * (default 4096) as a milter hands it on. Exit 0, or 2 on a usage error.
+ *
+ * With -a, the ARC chain (shared/auth/arc.c) instead, for t/arc.t:
+ *   FILE: arc pass i=3 d=example.net s=sel
+ *   FILE: arc fail i=2 (cv is fail on i=2)
+ *   FILE: symbols ARC_ALLOW(example.net:s=sel:i=3)
  */
 #include "config.h"
 
@@ -20,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/arc.h"
 #include "auth/dkim.h"
 #include "dns/dns.h"
 #include "core/evloop.h"
@@ -61,6 +67,37 @@ static void on_done(void *arg, struct dkim *dk)
 	evloop_stop(arg);
 }
 
+static void on_arc(void *arg, struct arc *a)
+{
+	evloop_stop(arg);
+}
+
+static void dkim_field(void *obj, const char *p, size_t len)
+{
+	dkim_header(obj, p, len);
+}
+
+static void arc_field(void *obj, const char *p, size_t len)
+{
+	arc_header(obj, p, len);
+}
+
+/* The file as a mail tool wrote it, in msg with CRLF line ends; -1 with a line printed. */
+static int load(const char *path, struct sbuf *msg)
+{
+	struct sbuf raw;
+	int rc;
+
+	sbuf_init(&raw);
+	sbuf_init(msg);
+	if ((rc = read_file(path, &raw)) < 0)
+		printf("%s: unreadable\n", path);
+	else
+		to_crlf(&raw, msg);
+	sbuf_free(&raw);
+	return rc;
+}
+
 static void print_symbol(void *arg, const char *sym, const char *opt)
 {
 	printf(" %s", sym);
@@ -71,33 +108,14 @@ static void print_symbol(void *arg, const char *sym, const char *opt)
 static void verify(const char *path, const struct dkim_params *p, struct dkim_resolver *r,
                    struct evloop *ev, struct dns *d, size_t chunk)
 {
-	struct sbuf raw, msg;
+	struct sbuf msg;
 	struct dkim *dk;
 	size_t i = 0, body;
 
-	sbuf_init(&raw);
-	sbuf_init(&msg);
-	if (read_file(path, &raw) < 0) {
-		printf("%s: unreadable\n", path);
-		sbuf_free(&raw);
+	if (load(path, &msg) < 0)
 		return;
-	}
-	to_crlf(&raw, &msg);
 	dk = dkim_new(p);
-	/* Header fields: a line and its continuation lines, up to the empty line. */
-	while (i + 1 < msg.len && !(msg.data[i] == '\r' && msg.data[i + 1] == '\n')) {
-		size_t s = i;
-		const char *e;
-
-		for (;;) {
-			e = memmem(msg.data + i, msg.len - i, "\r\n", 2);
-			i = e ? (size_t)(e - msg.data) + 2 : msg.len;
-			if (i >= msg.len || (msg.data[i] != ' ' && msg.data[i] != '\t'))
-				break;
-		}
-		dkim_header(dk, msg.data + s, (e ? i - 2 : i) - s);
-	}
-	body = i + 2 <= msg.len ? i + 2 : msg.len;
+	body = dkim_split(msg.data, msg.len, dkim_field, dk);
 	dkim_eoh(dk, r, on_done, ev);
 	for (i = body; i < msg.len; i += chunk)
 		dkim_body(dk, msg.data + i, msg.len - i < chunk ? msg.len - i : chunk);
@@ -118,9 +136,40 @@ static void verify(const char *path, const struct dkim_params *p, struct dkim_re
 	printf("\n");
 	fflush(stdout);
 	dkim_free(dk);
-	sbuf_free(&raw);
 	sbuf_free(&msg);
 	(void)d;
+}
+
+static void verify_arc(const char *path, const struct dkim_params *p, struct dkim_resolver *r,
+                       struct evloop *ev, size_t chunk)
+{
+	struct sbuf msg;
+	struct arc *a;
+	const struct arc_result *res;
+	size_t body;
+
+	if (load(path, &msg) < 0)
+		return;
+	a = arc_new(p);
+	body = dkim_split(msg.data, msg.len, arc_field, a);
+	arc_eoh(a, r, on_arc, ev);
+	for (size_t i = body; i < msg.len; i += chunk)
+		arc_body(a, msg.data + i, msg.len - i < chunk ? msg.len - i : chunk);
+	arc_eom(a);
+	while (!arc_done(a))
+		evloop_run(ev);
+	res = arc_result(a);
+	printf("%s: arc %s i=%d", path, arc_status_str(res->status), res->instances);
+	if (res->status == ARC_PASS)
+		printf(" d=%s s=%s", res->domain, res->selector);
+	if (res->reason[0])
+		printf(" (%s)", res->reason);
+	printf("\n%s: symbols", path);
+	arc_symbols(a, print_symbol, NULL);
+	printf("\n");
+	fflush(stdout);
+	arc_free(a);
+	sbuf_free(&msg);
 }
 
 int main(int argc, char **argv)
@@ -132,10 +181,13 @@ int main(int argc, char **argv)
 	struct dns *d;
 	size_t chunk = 4096;
 	char err[256];
-	int c;
+	int c, arc = 0;
 
-	while ((c = getopt(argc, argv, "s:n:j:c:")) != -1) {
+	while ((c = getopt(argc, argv, "as:n:j:c:")) != -1) {
 		switch (c) {
+		case 'a':
+			arc = 1;
+			break;
 		case 's':
 			dp.servers = optarg;
 			break;
@@ -160,12 +212,16 @@ int main(int argc, char **argv)
 	}
 	dkim_resolver_dns(&r, d);
 	for (int i = optind; i < argc; i++)
-		verify(argv[i], &p, &r, ev, d, chunk);
+		if (arc)
+			verify_arc(argv[i], &p, &r, ev, chunk);
+		else
+			verify(argv[i], &p, &r, ev, d, chunk);
 	dns_free(d);
 	evloop_free(ev);
 	return 0;
 usage:
-	fprintf(stderr,
-	        "usage: dkimverify -s SERVER[:PORT] [-n NOW] [-j JITTER] [-c CHUNK] FILE...\n");
+	fprintf(
+	    stderr,
+	    "usage: dkimverify -s SERVER[:PORT] [-a] [-n NOW] [-j JITTER] [-c CHUNK] FILE...\n");
 	return 2;
 }

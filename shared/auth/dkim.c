@@ -9,6 +9,10 @@
  * The tag-lists are parsed in dkim_parse.c, canonicalized in dkim_canon.c.
  * Limits: DKIM_MAX_SIGS signatures, and the header fields kept for hashing
  * at most HDR_MAX fields, HDR_BYTES.
+ *
+ * ARC (arc.c) verifies its ARC-Message-Signature and ARC-Seals with this
+ * same engine through dkim_add(): a seal is a signature whose header list
+ * is given (RFC 8617 section 5.1.1) and that has no body hash.
  */
 #include "config.h"
 
@@ -36,6 +40,8 @@ static int is_wsp(char c)
 
 struct one {
 	struct dkim *dk;
+	size_t *list; /* a seal's fields, in signing order */
+	int nlist;
 	struct dkim_sig sig;
 	struct dkim_sig_result res;
 	int done; /* res is final */
@@ -56,7 +62,7 @@ struct dkim {
 	struct sbuf raw; /* the header fields kept, back to back */
 	struct hdr *h;
 	size_t nh, overflow;
-	struct one sig[DKIM_MAX_SIGS];
+	struct one *sig[DKIM_FIELDS_MAX];
 	int nsig;
 	int eom, pending, reported;
 	int orphan; /* freed by its owner while lookups were in flight */
@@ -78,8 +84,11 @@ struct dkim *dkim_new(const struct dkim_params *p)
 
 static void dkim_release(struct dkim *dk)
 {
-	for (int i = 0; i < dk->nsig; i++)
-		EVP_MD_CTX_free(dk->sig[i].bh);
+	for (int i = 0; i < dk->nsig; i++) {
+		EVP_MD_CTX_free(dk->sig[i]->bh);
+		free(dk->sig[i]->list);
+		free(dk->sig[i]);
+	}
 	sbuf_free(&dk->raw);
 	free(dk->h);
 	free(dk);
@@ -113,13 +122,53 @@ void dkim_header(struct dkim *dk, const char *field, size_t len)
 	dk->nh++;
 }
 
+size_t dkim_split(const char *p, size_t len, dkim_field_fn *fn, void *arg)
+{
+	size_t i = 0;
+
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+
+		i = nl ? (size_t)(nl - p) + 1 : len;
+	}
+	/* Each turn consumes at least one line. */
+	while (i < len && p[i] != '\n' && !(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
+		size_t s = i, e;
+
+		do {
+			const char *nl = memchr(p + i, '\n', len - i);
+
+			i = nl ? (size_t)(nl - p) + 1 : len;
+		} while (i < len && (p[i] == ' ' || p[i] == '\t'));
+		e = i;
+		if (e > s && p[e - 1] == '\n')
+			e--;
+		if (e > s && p[e - 1] == '\r')
+			e--;
+		fn(arg, p + s, e - s);
+	}
+	if (i < len && p[i] == '\r')
+		i++;
+	return i < len ? i + 1 : len;
+}
+
 static const char *hdr_ptr(const struct dkim *dk, size_t i)
 {
 	return dk->raw.data + dk->h[i].off;
 }
 
-/* Whether header i has the name n (lower case). */
-static int hdr_is(const struct dkim *dk, size_t i, const char *n)
+size_t dkim_nheaders(const struct dkim *dk)
+{
+	return dk->nh;
+}
+
+const char *dkim_header_at(const struct dkim *dk, size_t i, size_t *len)
+{
+	*len = dk->h[i].len;
+	return hdr_ptr(dk, i);
+}
+
+int dkim_header_is(const struct dkim *dk, size_t i, const char *n)
 {
 	const char *f = hdr_ptr(dk, i);
 	size_t len = dk->h[i].len, nl = strlen(n), k = nl;
@@ -155,7 +204,8 @@ static void emit_body(void *arg, const char *p, size_t len)
 
 /*
  * The header hash: the fields h= names, each the lowest not yet used of its name (RFC 6376
- * section 5.4.2), then this DKIM-Signature with b= emptied and no final CRLF.
+ * section 5.4.2), or a seal's list, then the signature field with b= emptied and no final
+ * CRLF.
  */
 static void hash_headers(struct dkim *dk, struct one *o, size_t self)
 {
@@ -168,6 +218,11 @@ static void hash_headers(struct dkim *dk, struct one *o, size_t self)
 
 	sbuf_init(&c);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (int k = 0; k < o->nlist; k++) {
+		sbuf_reset(&c);
+		dkim_hcanon(DKIM_RELAXED, hdr_ptr(dk, o->list[k]), dk->h[o->list[k]].len, 0, &c);
+		EVP_DigestUpdate(md, c.data, c.len);
+	}
 	for (int k = 0; k < o->sig.nh; k++) {
 		size_t i = dk->nh;
 
@@ -178,7 +233,7 @@ static void hash_headers(struct dkim *dk, struct one *o, size_t self)
 		last[k] = 0;
 		while (i > 0) {
 			i--;
-			if (hdr_is(dk, i, dkim_sig_hname(&o->sig, k))) {
+			if (dkim_header_is(dk, i, dkim_sig_hname(&o->sig, k))) {
 				sbuf_reset(&c);
 				dkim_hcanon(o->sig.hcanon, hdr_ptr(dk, i), dk->h[i].len, 0, &c);
 				EVP_DigestUpdate(md, c.data, c.len);
@@ -243,44 +298,65 @@ static void on_key(void *arg, enum dkim_dns st, const char *txt, size_t len)
 	report(dk);
 }
 
+int dkim_add(struct dkim *dk, size_t i, enum dkim_kind kind, const size_t *list, int n)
+{
+	struct one *o;
+	const char *f = hdr_ptr(dk, i), *colon = memchr(f, ':', dk->h[i].len);
+	char err[96];
+	enum dkim_result pr;
+	size_t vlen;
+
+	if (dk->nsig == DKIM_FIELDS_MAX || colon == NULL)
+		return -1;
+	o = dk->sig[dk->nsig] = xcalloc(1, sizeof(*o));
+	o->dk = dk;
+	if (n > 0) {
+		o->list = xcalloc((size_t)n, sizeof(*o->list));
+		memcpy(o->list, list, (size_t)n * sizeof(*list));
+		o->nlist = n;
+	}
+	vlen = dk->h[i].len - (size_t)(colon + 1 - f);
+	pr = kind == DKIM_KIND_SIG ? dkim_sig_parse(colon + 1, vlen, dk->p.now, dk->p.jitter,
+	                                            &o->sig, err, sizeof(err))
+	                           : dkim_arc_parse(kind, colon + 1, vlen, dk->p.now, dk->p.jitter,
+	                                            &o->sig, err, sizeof(err));
+	memcpy(o->res.domain, o->sig.d, sizeof(o->res.domain));
+	memcpy(o->res.selector, o->sig.s, sizeof(o->res.selector));
+	if (pr != DKIM_PASS) {
+		finish(o, pr, err);
+	} else if (dk->overflow) {
+		finish(o, DKIM_PERMERROR, "too many header fields");
+	} else {
+		hash_headers(dk, o, i);
+		/* A seal has no body hash. */
+		if (kind != DKIM_KIND_SEAL) {
+			o->bh = EVP_MD_CTX_new();
+			EVP_DigestInit_ex(o->bh, EVP_sha256(), NULL);
+			dkim_bcanon_init(&o->bc, o->sig.bcanon, emit_body, o);
+		}
+	}
+	return dk->nsig++;
+}
+
 void dkim_eoh(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done, void *arg)
 {
 	int seen = 0;
 
+	for (size_t i = 0; i < dk->nh && seen < dk->p.max_sigs; i++)
+		if (dkim_header_is(dk, i, "dkim-signature")) {
+			seen++;
+			dkim_add(dk, i, DKIM_KIND_SIG, NULL, 0);
+		}
+	dkim_start(dk, r, done, arg);
+}
+
+void dkim_start(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done, void *arg)
+{
 	dk->done = done;
 	dk->arg = arg;
-	for (size_t i = 0; i < dk->nh && seen < dk->p.max_sigs; i++) {
-		struct one *o;
-		const char *f = hdr_ptr(dk, i), *colon;
-		char err[96];
-		enum dkim_result pr;
-
-		if (!hdr_is(dk, i, "dkim-signature"))
-			continue;
-		seen++;
-		o = &dk->sig[dk->nsig++];
-		o->dk = dk;
-		colon = memchr(f, ':', dk->h[i].len);
-		pr = dkim_sig_parse(colon + 1, dk->h[i].len - (size_t)(colon + 1 - f), dk->p.now,
-		                    dk->p.jitter, &o->sig, err, sizeof(err));
-		memcpy(o->res.domain, o->sig.d, sizeof(o->res.domain));
-		memcpy(o->res.selector, o->sig.s, sizeof(o->res.selector));
-		if (pr != DKIM_PASS) {
-			finish(o, pr, err);
-			continue;
-		}
-		if (dk->overflow) {
-			finish(o, DKIM_PERMERROR, "too many header fields");
-			continue;
-		}
-		hash_headers(dk, o, i);
-		o->bh = EVP_MD_CTX_new();
-		EVP_DigestInit_ex(o->bh, EVP_sha256(), NULL);
-		dkim_bcanon_init(&o->bc, o->sig.bcanon, emit_body, o);
-	}
 	/* Ask for the keys last: an answer from a cache may come before lookup() returns. */
 	for (int k = 0; k < dk->nsig; k++) {
-		struct one *o = &dk->sig[k];
+		struct one *o = dk->sig[k];
 		char name[DKIM_SELECTOR_MAX + DKIM_DOMAIN_MAX + 16];
 
 		if (o->done)
@@ -298,8 +374,8 @@ void dkim_eoh(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done
 void dkim_body(struct dkim *dk, const char *p, size_t len)
 {
 	for (int k = 0; k < dk->nsig; k++)
-		if (dk->sig[k].bh)
-			dkim_bcanon_feed(&dk->sig[k].bc, p, len);
+		if (dk->sig[k]->bh)
+			dkim_bcanon_feed(&dk->sig[k]->bc, p, len);
 }
 
 static int rsa_verify(struct one *o, EVP_PKEY *pk)
@@ -367,9 +443,10 @@ static void verify_one(struct one *o)
 	if (pk == NULL)
 		return finish(o, DKIM_PERMERROR, "bad key");
 	bits = EVP_PKEY_get_bits(pk);
-	EVP_DigestFinal_ex(o->bh, bh, &n);
+	if (o->bh)
+		EVP_DigestFinal_ex(o->bh, bh, &n);
 	/* An l= longer than the body: dkimpy and Rspamd hash the whole body, so do we. */
-	if (n != o->sig.bhlen || memcmp(bh, o->sig.bh, n) != 0) {
+	if (o->bh && (n != o->sig.bhlen || memcmp(bh, o->sig.bh, n) != 0)) {
 		EVP_PKEY_free(pk);
 		return finish(o, DKIM_FAIL, "body hash mismatch");
 	}
@@ -388,7 +465,7 @@ void dkim_eom(struct dkim *dk)
 		return;
 	dk->eom = 1;
 	for (int k = 0; k < dk->nsig; k++) {
-		struct one *o = &dk->sig[k];
+		struct one *o = dk->sig[k];
 
 		if (o->bh)
 			dkim_bcanon_end(&o->bc);
@@ -410,7 +487,7 @@ int dkim_nresults(const struct dkim *dk)
 
 const struct dkim_sig_result *dkim_result(const struct dkim *dk, int i)
 {
-	return i >= 0 && i < dk->nsig ? &dk->sig[i].res : NULL;
+	return i >= 0 && i < dk->nsig ? &dk->sig[i]->res : NULL;
 }
 
 const char *dkim_result_str(enum dkim_result r)
@@ -437,12 +514,12 @@ void dkim_symbols(const struct dkim *dk, dkim_symbol_fn *fn, void *arg)
 		return;
 	}
 	for (int k = 0; k < dk->nsig; k++) {
-		const struct dkim_sig_result *r = &dk->sig[k].res;
+		const struct dkim_sig_result *r = &dk->sig[k]->res;
 		const char *sym = "R_DKIM_PERMFAIL";
 		char opt[DKIM_DOMAIN_MAX + DKIM_SELECTOR_MAX + 8], trace[DKIM_DOMAIN_MAX + 4];
 		char t = '~';
 
-		if (!dk->sig[k].done)
+		if (!dk->sig[k]->done)
 			continue;
 		if (r->result == DKIM_PASS) {
 			sym = "R_DKIM_ALLOW";

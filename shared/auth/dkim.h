@@ -25,6 +25,8 @@
 #define DKIM_HNAMES_MAX 1024 /* names in h=: more than the header fields kept */
 #define DKIM_SIG_BYTES 1024  /* b= decoded: an 8192-bit RSA signature */
 #define DKIM_KEY_BYTES 1100  /* p= decoded: an 8192-bit RSA SubjectPublicKeyInfo */
+#define DKIM_ARC_INSTANCES 50 /* ARC sets a message may carry (RFC 8617 section 4.2.1) */
+#define DKIM_FIELDS_MAX (DKIM_ARC_INSTANCES + 1) /* signatures one verification holds */
 
 /* A verdict per signature, as RFC 8601 section 2.7.1 names them. */
 enum dkim_result {
@@ -38,6 +40,10 @@ enum dkim_result {
 enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256, DKIM_RSA_SHA1 };
 enum dkim_canon { DKIM_SIMPLE, DKIM_RELAXED };
 enum dkim_keytype { DKIM_KEY_RSA, DKIM_KEY_ED25519 };
+/* What a signature field is: DKIM's, or one of ARC's two (RFC 8617 section 4.1). */
+enum dkim_kind { DKIM_KIND_SIG, DKIM_KIND_AMS, DKIM_KIND_SEAL };
+/* An ARC-Seal's cv= (RFC 8617 section 4.1.3). */
+enum dkim_cv { DKIM_CV_NONE, DKIM_CV_PASS, DKIM_CV_FAIL };
 
 /* One tag of a tag-list: name and value point into the parsed text. */
 struct dkim_tag {
@@ -71,6 +77,8 @@ struct dkim_sig {
 	uint64_t l;
 	int64_t t, x;        /* -1 when absent */
 	size_t b_off, b_end; /* b= value within the parsed value, to blank it */
+	int instance;        /* ARC i= (1 to DKIM_ARC_INSTANCES); 0 for DKIM */
+	enum dkim_cv cv;     /* ARC-Seal cv= */
 };
 
 /* A parsed key record (RFC 6376 section 3.6.1). */
@@ -92,6 +100,12 @@ int dkim_taglist_parse(const char *s, size_t len, struct dkim_taglist *tl, char 
  */
 enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_t jitter,
                                 struct dkim_sig *sig, char *err, size_t errlen);
+/*
+ * The same for an ARC-Message-Signature or ARC-Seal value (RFC 8617 section 4.1): i= is the
+ * instance, no v=; a seal has cv= and no h= or bh=, and is always relaxed.
+ */
+enum dkim_result dkim_arc_parse(enum dkim_kind kind, const char *val, size_t len, int64_t now,
+                                int64_t jitter, struct dkim_sig *sig, char *err, size_t errlen);
 /* The k-th name in a signature's h=. */
 const char *dkim_sig_hname(const struct dkim_sig *sig, int k);
 /* Parse a key record: 0, or -1 with err (the signature's verdict is then permerror). */
@@ -150,11 +164,34 @@ void dkim_free(struct dkim *dk);
  * name ":" value with SMFIP_HDR_LEADSPC negotiated, so the value keeps its leading space.
  */
 void dkim_header(struct dkim *dk, const char *field, size_t len);
+/* Called per header field by dkim_split(). */
+typedef void dkim_field_fn(void *arg, const char *field, size_t len);
+/*
+ * A raw message's header fields to fn, as dkim_header() takes them: each line with its
+ * continuation lines, without the final CRLF or LF, up to the empty line; a leading mbox
+ * "From " line skipped. Returns where the body starts (len if it has none).
+ */
+size_t dkim_split(const char *p, size_t len, dkim_field_fn *fn, void *arg);
 /*
  * End of headers: parse signatures, hash the signed headers, ask r for the keys. done
  * runs once, after dkim_eom() and every key answer, maybe inside dkim_eom().
  */
 void dkim_eoh(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done, void *arg);
+/*
+ * For ARC (arc.c), which verifies its fields with this engine: the header fields kept, by
+ * index (top first), and whether field i has the name n (lower case).
+ */
+size_t dkim_nheaders(const struct dkim *dk);
+const char *dkim_header_at(const struct dkim *dk, size_t i, size_t *len);
+int dkim_header_is(const struct dkim *dk, size_t i, const char *n);
+/*
+ * Verify field i as a signature of kind: its verdict is dkim_result(dk, k) for the k
+ * returned (-1 when DKIM_FIELDS_MAX are held). A seal signs the fields list[0..n) in that
+ * order (RFC 8617 section 5.1.1), then itself. Call before dkim_start().
+ */
+int dkim_add(struct dkim *dk, size_t i, enum dkim_kind kind, const size_t *list, int n);
+/* What dkim_eoh() does after it added the DKIM-Signatures: ask r for the keys. */
+void dkim_start(struct dkim *dk, const struct dkim_resolver *r, dkim_done_cb *done, void *arg);
 /* A chunk of the body (CRLF line ends). */
 void dkim_body(struct dkim *dk, const char *p, size_t len);
 /* End of message. */

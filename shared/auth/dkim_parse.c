@@ -1,7 +1,8 @@
 /*
  * dkim_parse - the DKIM tag-lists: the DKIM-Signature field (RFC 6376
  * sections 3.2, 3.5 and the checks of 6.1.1, with RFC 8301's refusal of
- * rsa-sha1) and the key record (section 3.6.1); see dkim.h.
+ * rsa-sha1), ARC's two signature fields (RFC 8617 section 4.1) and the
+ * key record (section 3.6.1); see dkim.h.
  *
  * Strict, as the ABNF says: a tag-list of at most DKIM_TAGLIST_MAX bytes
  * and DKIM_TAGS_MAX tags, no duplicate tag, base64 with nothing but
@@ -261,7 +262,7 @@ static enum dkim_result perm(char *err, size_t errlen, const char *why)
 static int parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 {
 	size_t i = 0, used = 0;
-	int from = 0;
+	int from = 0, seal = 0;
 
 	sig->nh = 0;
 	while (i <= t->vlen) {
@@ -288,10 +289,12 @@ static int parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 		}
 		sig->hbuf[used++] = '\0';
 		from |= strcmp(dkim_sig_hname(sig, sig->nh), "from") == 0;
+		seal |= strcmp(dkim_sig_hname(sig, sig->nh), "arc-seal") == 0;
 		sig->nh++;
 		i = j + 1;
 	}
-	return from ? 0 : -2;
+	/* RFC 8617 4.1.2: an AMS must not sign ARC-Seals (and no DKIM signer does). */
+	return seal ? -3 : from ? 0 : -2;
 }
 
 static int parse_c(const struct dkim_tag *t, struct dkim_sig *sig)
@@ -358,10 +361,59 @@ static enum dkim_result check_times(const struct dkim_taglist *tl, int64_t now, 
 	return DKIM_PASS;
 }
 
-enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_t jitter,
-                                struct dkim_sig *sig, char *err, size_t errlen)
+/* ARC's i=: the instance, 1 to DKIM_ARC_INSTANCES (RFC 8617 section 4.2.1). */
+static int parse_instance(const struct dkim_tag *t, struct dkim_sig *sig)
 {
-	static const char *const need[] = {"v", "a", "b", "bh", "d", "h", "s"};
+	int64_t v;
+
+	if (num_parse(t, &v) < 0 || v < 1 || v > DKIM_ARC_INSTANCES)
+		return -1;
+	sig->instance = (int)v;
+	return 0;
+}
+
+static int parse_cv(const struct dkim_tag *t, struct dkim_sig *sig)
+{
+	if (tag_is_nocase(t, "none"))
+		sig->cv = DKIM_CV_NONE;
+	else if (tag_is_nocase(t, "pass"))
+		sig->cv = DKIM_CV_PASS;
+	else if (tag_is_nocase(t, "fail"))
+		sig->cv = DKIM_CV_FAIL;
+	else
+		return -1;
+	return 0;
+}
+
+/* The tags a kind must have, NULL-terminated. */
+static const char *const *needed(enum dkim_kind kind)
+{
+	static const char *const sig[] = {"v", "a", "b", "bh", "d", "h", "s", NULL};
+	static const char *const ams[] = {"i", "a", "b", "bh", "d", "h", "s", NULL};
+	static const char *const seal[] = {"i", "a", "b", "cv", "d", "s", NULL};
+
+	return kind == DKIM_KIND_SIG ? sig : kind == DKIM_KIND_AMS ? ams : seal;
+}
+
+/* What ARC adds to DKIM's tags, and takes away. */
+static enum dkim_result arc_tags(enum dkim_kind kind, const struct dkim_taglist *tl,
+                                 struct dkim_sig *sig, char *err, size_t errlen)
+{
+	if (parse_instance(tag_get(tl, "i"), sig) < 0)
+		return perm(err, errlen, "bad i= tag");
+	if (kind == DKIM_KIND_SEAL && parse_cv(tag_get(tl, "cv"), sig) < 0)
+		return perm(err, errlen, "bad cv= tag");
+	if (kind == DKIM_KIND_SEAL && tag_get(tl, "h"))
+		return perm(err, errlen, "h= in ARC-Seal");
+	/* A seal is relaxed (RFC 8617 5.1.1); an AMS without c= is too, as dkimpy reads it. */
+	sig->hcanon = sig->bcanon = DKIM_RELAXED;
+	return DKIM_PASS;
+}
+
+static enum dkim_result sig_parse(enum dkim_kind kind, const char *val, size_t len, int64_t now,
+                                  int64_t jitter, struct dkim_sig *sig, char *err, size_t errlen)
+{
+	const char *const *need = needed(kind);
 	struct dkim_taglist tl;
 	const struct dkim_tag *t;
 	int64_t l;
@@ -371,7 +423,7 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 	sig->t = sig->x = -1;
 	if (dkim_taglist_parse(val, len, &tl, err, errlen) < 0)
 		return DKIM_PERMERROR;
-	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+	for (size_t k = 0; need[k]; k++)
 		if (tag_get(&tl, need[k]) == NULL) {
 			snprintf(err, errlen, "no %s= tag", need[k]);
 			return DKIM_PERMERROR;
@@ -383,8 +435,10 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 	if (t->vlen == 0 || t->vlen > DKIM_SELECTOR_MAX ||
 	    domain_copy(t->val, t->vlen, sig->s, sizeof(sig->s)) < 0)
 		return perm(err, errlen, "bad s= tag");
-	if (!tag_is(tag_get(&tl, "v"), "1"))
+	if (kind == DKIM_KIND_SIG && !tag_is(tag_get(&tl, "v"), "1"))
 		return perm(err, errlen, "v= is not 1");
+	if (kind != DKIM_KIND_SIG && (r = arc_tags(kind, &tl, sig, err, errlen)) != DKIM_PASS)
+		return (enum dkim_result)r;
 	t = tag_get(&tl, "a");
 	if (tag_is_nocase(t, "rsa-sha256"))
 		sig->alg = DKIM_RSA_SHA256;
@@ -394,10 +448,13 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 		sig->alg = DKIM_RSA_SHA1;
 	else
 		return perm(err, errlen, "unknown algorithm");
-	if ((t = tag_get(&tl, "c")) && parse_c(t, sig) < 0)
+	if (kind != DKIM_KIND_SEAL && (t = tag_get(&tl, "c")) && parse_c(t, sig) < 0)
 		return perm(err, errlen, "bad c= tag");
-	if ((r = parse_h(tag_get(&tl, "h"), sig)) < 0)
-		return perm(err, errlen, r == -2 ? "From not signed" : "bad h= tag");
+	if (kind != DKIM_KIND_SEAL && (r = parse_h(tag_get(&tl, "h"), sig)) < 0)
+		return perm(err, errlen,
+		            r == -2   ? "From not signed"
+		            : r == -3 ? "ARC-Seal signed"
+		                      : "bad h= tag");
 	t = tag_get(&tl, "b");
 	/*
 	 * RFC 6376 3.7 deletes the value "including all surrounding whitespace": the FWS
@@ -408,10 +465,11 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 	if (b64_decode(t->val, t->vlen, sig->b, sizeof(sig->b), &sig->blen) < 0 || sig->blen == 0)
 		return perm(err, errlen, "bad b= tag");
 	t = tag_get(&tl, "bh");
-	if (b64_decode(t->val, t->vlen, sig->bh, sizeof(sig->bh), &sig->bhlen) < 0 ||
-	    sig->bhlen == 0)
+	if (kind != DKIM_KIND_SEAL &&
+	    (b64_decode(t->val, t->vlen, sig->bh, sizeof(sig->bh), &sig->bhlen) < 0 ||
+	     sig->bhlen == 0))
 		return perm(err, errlen, "bad bh= tag");
-	if ((t = tag_get(&tl, "i")) && parse_i(t, sig) < 0)
+	if (kind == DKIM_KIND_SIG && (t = tag_get(&tl, "i")) && parse_i(t, sig) < 0)
 		return perm(err, errlen, "i= not within d=");
 	if ((t = tag_get(&tl, "l"))) {
 		/* More than 18 digits is more than any body moat sees: the whole body. */
@@ -441,10 +499,21 @@ enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_
 		snprintf(err, errlen, "rsa-sha1 refused (RFC 8301)");
 		return DKIM_POLICY;
 	}
-	if ((sig->alg == DKIM_ED25519_SHA256 && sig->bhlen != 32) ||
-	    (sig->alg == DKIM_RSA_SHA256 && sig->bhlen != 32))
+	if (kind != DKIM_KIND_SEAL && sig->bhlen != 32)
 		return perm(err, errlen, "bh= is not a SHA-256 digest");
 	return DKIM_PASS;
+}
+
+enum dkim_result dkim_sig_parse(const char *val, size_t len, int64_t now, int64_t jitter,
+                                struct dkim_sig *sig, char *err, size_t errlen)
+{
+	return sig_parse(DKIM_KIND_SIG, val, len, now, jitter, sig, err, errlen);
+}
+
+enum dkim_result dkim_arc_parse(enum dkim_kind kind, const char *val, size_t len, int64_t now,
+                                int64_t jitter, struct dkim_sig *sig, char *err, size_t errlen)
+{
+	return sig_parse(kind, val, len, now, jitter, sig, err, errlen);
 }
 
 /* ---- key records (RFC 6376 section 3.6.1) ------------------------------ */

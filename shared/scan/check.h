@@ -64,7 +64,7 @@ struct check {
 };
 
 extern const struct check check_headers, check_mime, check_mua, check_regex, check_bayes,
-	check_rbl, check_dmarc;
+	check_rbl, check_dmarc, check_arc;
 /* The checks in run order, NULL-terminated (checks.c). */
 extern const struct check *const scan_checks[];
 

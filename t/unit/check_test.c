@@ -106,8 +106,8 @@ static void remove_tree(const char *dir)
 
 int main(void)
 {
-	static const char *const order[] = {"headers", "mime", "mua", "regex", "bayes", "rbl",
-					    "dmarc"};
+	static const char *const order[] = {"headers", "mime", "mua", "regex", "bayes", "arc",
+					    "rbl", "dmarc"};
 	const struct scan_env none = {0};
 	char dir[] = "/tmp/moat-check-test.XXXXXX", path[300], err[512];
 	const struct check *const *c;
