@@ -40,6 +40,7 @@ struct dkim_keys {
 	struct ent *ent;
 	int n;
 	time_t checked;
+	int quiet;
 };
 
 struct dkim_keys *dkim_keys_new(void)
@@ -58,6 +59,11 @@ static void drop_all(struct dkim_keys *ks)
 	free(ks->ent);
 	ks->ent = NULL;
 	ks->n = 0;
+}
+
+void dkim_keys_quiet(struct dkim_keys *ks)
+{
+	ks->quiet = 1;
 }
 
 void dkim_keys_free(struct dkim_keys *ks)
@@ -199,7 +205,7 @@ static int taken(const struct ent *ent, int n, const struct cand *c)
 }
 
 /* One candidate: the old entry when its file is unchanged, else the file read again. */
-static void take(struct ent *e, struct ent *old, const struct cand *c, int force)
+static void take(struct ent *e, struct ent *old, const struct cand *c, int force, int quiet)
 {
 	struct stat st;
 	int ok = stat(c->path, &st) == 0;
@@ -219,14 +225,16 @@ static void take(struct ent *e, struct ent *old, const struct cand *c, int force
 	if (ok)
 		e->st = st;
 	if (dkim_keys_load(c->path, &e->e.key, e->e.error, sizeof(e->e.error)) < 0) {
-		msg_warn("dkim: cannot use the key for %s selector %s, %s: %s; its mail goes out"
+		if (!quiet)
+			msg_warn("dkim: cannot use the key for %s selector %s, %s: %s; its mail goes out"
 		         " unsigned",
 		         c->domain, c->selector, c->path, e->e.error);
 		return;
 	}
 	snprintf(e->e.key.domain, sizeof(e->e.key.domain), "%s", c->domain);
 	snprintf(e->e.key.selector, sizeof(e->e.key.selector), "%s", c->selector);
-	msg_info("dkim: %s key for %s selector %s (%d bits) from %s",
+	if (!quiet)
+		msg_info("dkim: %s key for %s selector %s (%d bits) from %s",
 	         e->e.key.k == DKIM_KEY_RSA ? "RSA" : "Ed25519", c->domain, c->selector,
 	         e->e.key.bits, c->path);
 }
@@ -248,16 +256,16 @@ static void refresh(struct dkim_keys *ks, int force)
 
 	for (int i = 0; i < nc; i++) {
 		if (taken(ent, n, &c[i])) {
-			if (force)
+			if (force && !ks->quiet)
 				msg_warn("dkim: %s: another key for %s selector %s is in use;"
 				         " ignoring this one",
 				         c[i].path, c[i].domain, c[i].selector);
 			continue;
 		}
-		take(&ent[n++], find_old(ks->ent, ks->n, &c[i]), &c[i], force);
+		take(&ent[n++], find_old(ks->ent, ks->n, &c[i]), &c[i], force, ks->quiet);
 	}
 	for (int i = 0; i < ks->n; i++)
-		if (ks->ent[i].e.key.pkey && !force)
+		if (ks->ent[i].e.key.pkey && !force && !ks->quiet)
 			msg_info("dkim: the key for %s selector %s (%s) is gone or changed",
 			         ks->ent[i].e.domain, ks->ent[i].e.selector, ks->ent[i].e.path);
 	drop_all(ks);
@@ -296,7 +304,7 @@ void dkim_keys_configure(struct dkim_keys *ks, const char *dir, const char *cons
 		c->from_table = 1;
 		ks->nmap++;
 	}
-	if (dir[0] && stat(dir, &st) < 0)
+	if (dir[0] && stat(dir, &st) < 0 && !ks->quiet)
 		msg_info("dkim: no key directory %s (%s)", dir, strerror(errno));
 	refresh(ks, 1);
 	pthread_mutex_unlock(&ks->mu);

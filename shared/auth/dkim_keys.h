@@ -36,6 +36,8 @@ struct dkim_keys;
 
 /* An empty store: no directory, no entries. */
 struct dkim_keys *dkim_keys_new(void);
+/* Log nothing about the keys (for listings). */
+void dkim_keys_quiet(struct dkim_keys *ks);
 /* Free it (NULL is fine). */
 void dkim_keys_free(struct dkim_keys *ks);
 /*
