@@ -125,6 +125,18 @@ tap_is "$(oracle "$signed")" "d=moat.test s=ed a=ed25519-sha256 pass
 d=moat.test s=mail a=rsa-sha256 pass" "dkimpy passes both signatures"
 tap_ok "moat's log says it signed" h_wait_log ": dkim: signed d=moat\.test \(s=ed a=ed25519-sha256, s=mail a=rsa-sha256\)" 5 "$M_MILTER_LOG"
 
+# A body of 300 KB: Postfix sends it in several chunks, none of which the
+# filter may skip (it skips the body of unscanned local mail it does not sign).
+big=$H_TMP/big.txt
+{ msg alice@moat.test "a big one"; for i in $(seq 1 5000); do echo "line $i of a long body, 8-bit: \303\251t\303\251"; done; } >"$big"
+h_swaks --local-interface 127.0.0.2 --from alice@moat.test --to bob@example.com \
+	--auth PLAIN --auth-user alice --auth-password secret --data "@$big" >/dev/null 2>&1
+sent=$((sent + 1))
+h_sink_wait $sent 20
+cp "$(h_sink_last)" "$H_TMP/big.eml"
+tap_is "$(oracle "$H_TMP/big.eml")" "d=moat.test s=ed a=ed25519-sha256 pass
+d=moat.test s=mail a=rsa-sha256 pass" "a 300 KB body, unscanned local mail: dkimpy passes both signatures"
+
 # OpenDKIM, through libunbound asking the same unbound.
 if command -v opendkim >/dev/null || [ -x /usr/sbin/opendkim ]; then
 	# libunbound answers .test itself (RFC 6761) and never asks 127.0.0.1, unless told.
