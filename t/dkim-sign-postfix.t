@@ -216,7 +216,9 @@ cp "$(h_sink_last)" "$H_TMP/other.eml"
 tap_is "$(oracle "$H_TMP/other.eml")" "d=other.test s=s2 a=rsa-sha256 pass" \
 	"From: alice@mail.other.test: signed d=other.test with the PKCS#1 key; dkimpy passes it"
 
-# SIGHUP: dkim_sign_mismatch = no, 127.0.0.1 in dkim_sign_networks, scan_local = yes.
+# SIGHUP: dkim_sign_mismatch = no, 127.0.0.1 in dkim_sign_networks, scan_local = yes;
+# every scanned message has its Subject rewritten from now on.
+sqlite3 "$H_TMP/state/moat.db" "UPDATE actions SET threshold = -50 WHERE name = 'rewrite subject'"
 printf 'dkim_sign_mismatch = no\ndkim_sign_networks = 127.0.0.1\nscan_local = yes\n' >>"$conf"
 kill -HUP "$M_MILTER_PID"
 tap_ok "SIGHUP re-reads the signing settings and the keys" h_wait_log "dkim: .* signing mail of authenticated senders and of 127\.0\.0\.1/32" 5 "$M_MILTER_LOG"
@@ -232,8 +234,9 @@ sent=$((sent + 1))
 h_sink_wait $sent 20
 cp "$(h_sink_last)" "$H_TMP/scanned.eml"
 tap_ok "scan_local = yes: the filter's headers are there" grep -q '^X-Spamd-Result:' "$H_TMP/scanned.eml"
+tap_ok "...and its Subject rewritten" grep -q '^Subject: \[SPAM\] scanned and signed' "$H_TMP/scanned.eml"
 tap_is "$(oracle "$H_TMP/scanned.eml")" "d=moat.test s=ed a=ed25519-sha256 pass
-d=moat.test s=mail a=rsa-sha256 pass" "...and the signatures, made after them, pass"
+d=moat.test s=mail a=rsa-sha256 pass" "...and the signatures, made after both, pass"
 msg root@moat.test "from cron, signed" | sendmail -C "$H_PF_DIR" -f root@moat.test bob@example.com
 sent=$((sent + 1))
 h_sink_wait $sent 20

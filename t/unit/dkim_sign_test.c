@@ -173,6 +173,7 @@ static void round_trip(struct dkim_signkey *k, const char *what)
 	   longest_line(sbuf_cstr(&m)));
 	for (p = m.data; (p = strstr(p, "\r\n\t")) != NULL;)
 		memmove(p, p + 3, strlen(p + 3) + 1);
+	like_str(m.data, " t=1700000000; x=1700086400; ", "%s: t= and x= (expire one day)", what);
 	like_str(m.data, "h=from:from:reply-to:subject:subject:date:date:to:to:to:cc:mime-version:",
 	         "%s: h= over-signs From, Reply-To, Subject, To, Cc always, Date when present",
 	         what);
