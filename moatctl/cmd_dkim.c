@@ -120,8 +120,10 @@ static EVP_PKEY *generate(int ed, int bits, struct sbuf *priv)
 static int keygen(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"selector", required_argument, NULL, 's'}, {"type", required_argument, NULL, 't'},
-	    {"bits", required_argument, NULL, 'b'},     {"force", no_argument, NULL, 'f'},
+	    {"selector", required_argument, NULL, 's'},
+	    {"type", required_argument, NULL, 't'},
+	    {"bits", required_argument, NULL, 'b'},
+	    {"force", no_argument, NULL, 'f'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *sel = "mail", *type = "rsa", *dir = conf_str(ctl->cf, "dkim_key_directory");
@@ -153,8 +155,9 @@ static int keygen(struct ctl *ctl, int argc, char **argv)
 	if (!ed && (bits < 1024 || bits > 8192))
 		return ctl_usage("dkim keygen: --bits is 1024 to 8192 (DMS: 1024, 2048, 4096)");
 	if (!*sel || strpbrk(sel, "-/. ") || strlen(sel) > DKIM_SELECTOR_MAX)
-		return ctl_usage("dkim keygen: a selector is one label without '-' (DMS's file names"
-		                 " end it at the first '-')");
+		return ctl_usage(
+		    "dkim keygen: a selector is one label without '-' (DMS's file names"
+		    " end it at the first '-')");
 	dkim_esld(argv[optind], strlen(argv[optind]), domain, sizeof(domain));
 	if (strcmp(domain, argv[optind]) != 0)
 		fprintf(stderr, "note: mail From %s is signed as %s (its registrable domain)\n",
@@ -478,7 +481,8 @@ static int keytable_rows(const char *dir, FILE *fp, struct row **rows, int *n)
 		if (access(path, F_OK) != 0) {
 			const char *slash = strrchr(path, '/');
 
-			snprintf(alt, sizeof(alt), "%s/keys/%s/%s", dir, dom, slash ? slash + 1 : path);
+			snprintf(alt, sizeof(alt), "%s/keys/%s/%s", dir, dom,
+			         slash ? slash + 1 : path);
 			path = alt;
 		}
 		if (realpath(path, r.path) == NULL) {
