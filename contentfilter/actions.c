@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "actions.h"
+#include "auth/dkim_sign.h"
 #include "auth/spf_item.h"
 #include "cf.h"
 #include "core/conf.h"
@@ -33,11 +34,17 @@
 /* change: 0 adds at the end, 1 replaces the first of that name, 2 inserts at the top. */
 int set_header(SMFICTX *ctx, const char *name, const char *value, int change)
 {
+	struct cf_conn *c = smfi_getpriv(ctx);
 	struct sbuf sb;
 	int rc;
 
 	sbuf_init(&sb);
 	hdrsafe_value(&sb, value);
+	/* A rewritten Subject is what gets signed (signing.h). */
+	if (change == 1 && c && c->dkim)
+		dkim_sign_change(c->dkim, name, 1, sbuf_cstr(&sb));
+	else if (change == 0 && c && c->dkim)
+		dkim_sign_header(c->dkim, name, strlen(name), sb.data, sb.len);
 	if (change == 2)
 		rc = smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_cstr(&sb));
 	else if (change)

@@ -15,6 +15,7 @@
 #include "core/sbuf.h"
 
 struct bayes_cache;
+struct dkim_sign;
 struct conf;
 struct localnets;
 
@@ -42,6 +43,7 @@ struct cf_conn {
 	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 	int in_flight;		/* its content is coming or being scanned (counted in flight) */
+	struct dkim_sign *dkim;	/* the message is to be signed: what signing needs of it */
 };
 
 extern pthread_mutex_t conf_mu;

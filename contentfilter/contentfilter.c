@@ -37,6 +37,7 @@
 #include "core/listen.h"
 #include "maps/localmail.h"
 #include "milter.h"
+#include "signing.h"
 #include "workers.h"
 #include "history.h"
 #include "cf.h"
@@ -148,6 +149,8 @@ static void reload(const struct daemon_opts *o)
 
 		if (read_local(c, err, sizeof(err)) < 0)
 			msg_error("%s; keeping the local networks in use", err);
+		if (signing_configure(c, err, sizeof(err)) < 0)
+			msg_error("%s; keeping the DKIM signing settings in use", err);
 	}
 	read_settings(c);
 	pthread_mutex_lock(&conf_mu);
@@ -382,6 +385,9 @@ int main(int argc, char **argv)
 	if (db == NULL)
 		msg_fatal("%s", err);
 	db_close(db);
+	/* As run_as too: the keys are its files (0640). */
+	if (signing_configure(cf, err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	/* The resolvers are made per worker, at the first message: check now. */
 	if (dns_check_conf(cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
@@ -411,6 +417,7 @@ int main(int argc, char **argv)
 	pool_free();
 	bayes_cache_free(bayes_cache);
 	rules_free_all();
+	signing_free();
 	for (int i = 0; i < cf_nretired; i++)
 		conf_free(cf_retired[i]);
 	for (int i = 0; i < nets_nretired; i++)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "actions.h"
+#include "auth/dkim_sign.h"
 #include "cf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -32,6 +33,7 @@
 #include "milter.h"
 #include "scan/bayes.h"
 #include "scan/scan.h"
+#include "signing.h"
 #include "workers.h"
 
 static struct cf_conn *conn_of(SMFICTX *ctx)
@@ -182,6 +184,8 @@ static void conn_reset_message(struct cf_conn *c)
 	c->auth[0] = '\0';
 	c->local = NULL;
 	c->skip = 0;
+	dkim_sign_free(c->dkim);
+	c->dkim = NULL;
 }
 
 
@@ -255,6 +259,8 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 				    sizeof(c->local_buf));
 	pthread_mutex_unlock(&conf_mu);
 	c->skip = c->local && !scan_local;
+	if (signing_wanted(c))
+		c->dkim = dkim_sign_new();
 	return step_done(c, SMFIP_NR_MAIL);
 }
 
@@ -299,6 +305,8 @@ static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
 		c->npolicy++;
 		return step_done(c, SMFIP_NR_HDR);
 	}
+	if (c->dkim)
+		dkim_sign_header(c->dkim, name, strlen(name), value, strlen(value));
 	/* Unscanned local mail: only the Subject, for the log and the history row. */
 	if (c->skip && strcasecmp(name, "Subject") != 0) {
 		c->size += strlen(name) + strlen(value) + 3;
@@ -327,13 +335,16 @@ static sfsistat cf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (c == NULL)
 		return step_failed(c, SMFIP_NR_BODY);
+	/* A message to sign needs all of its body: never skipped. */
+	if (c->dkim)
+		dkim_sign_body(c->dkim, (const char *)chunk, len);
 	if (c->skip) {
 		c->size += len;
-		return c->proto & SMFIP_SKIP ? SMFIS_SKIP : step_done(c, SMFIP_NR_BODY);
+		return c->proto & SMFIP_SKIP && !c->dkim ? SMFIS_SKIP : step_done(c, SMFIP_NR_BODY);
 	}
 	append_limited(c, chunk, len);
 	/* Past the scan limit the rest is only counted: let Postfix stop sending it. */
-	if (c->size > scan_limit && (c->proto & SMFIP_SKIP))
+	if (c->size > scan_limit && (c->proto & SMFIP_SKIP) && !c->dkim)
 		return SMFIS_SKIP;
 	return step_done(c, SMFIP_NR_BODY);
 }
@@ -382,6 +393,7 @@ static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
 		 c->client, c->from, c->nrcpt, c->size, why);
 	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0);
+	signing_eom(ctx, c, qid);
 	conn_reset_message(c);
 	return SMFIS_CONTINUE;
 }
@@ -483,6 +495,9 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	utf8_copy(subject, sizeof(subject), res.subject ? res.subject : "");
 	if (rc == SMFIS_CONTINUE)
 		add_greylist_header(ctx, pt.delayed);
+	/* Last: the signatures cover every header added or changed above. */
+	if (rc == SMFIS_CONTINUE)
+		signing_eom(ctx, c, qid);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"

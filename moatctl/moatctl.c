@@ -180,6 +180,31 @@ static const struct command commands[] = {
 	 "every DNS list in use for its RFC 5782 test points, reports error answers (a\n"
 	 "list refusing a public resolver) and the problems the daemons logged. Exit 1\n"
 	 "if anything is wrong."},
+	{"dkim", cmd_dkim, "keygen|list|check|import",
+	 "DKIM signing keys: make one, list them, check their DNS records, import DMS's",
+	 "The keys moat-contentfilter signs outgoing mail with (dkim_key_directory and\n"
+	 "the dkim_keys table).\n"
+	 "  keygen DOMAIN [--selector SEL] [--type rsa|ed25519] [--bits N] [--force]\n"
+	 "                 a new key in dkim_key_directory, named and made as\n"
+	 "                 docker-mailserver's setup config dkim does (selector mail,\n"
+	 "                 rsa, 2048 bits): the private key 0640 owned by run_as, the\n"
+	 "                 record as a zone-file snippet (.public.txt, strings of at\n"
+	 "                 most 255 bytes) and as one line (.public.dns.txt), both\n"
+	 "                 printed. --force replaces an existing key.\n"
+	 "  list           every key found: domain, selector, type, bits, where from,\n"
+	 "                 and ok or why it cannot be used\n"
+	 "  check [DOMAIN...]\n"
+	 "                 asks DNS (dns_servers) for each key's record and says ok,\n"
+	 "                 missing, mismatched (another key is published), revoked\n"
+	 "                 (empty p=), too short (RSA under 1024 bits), malformed or no\n"
+	 "                 answer. Exit 1 unless all are ok.\n"
+	 "  import [--dry-run] DIR\n"
+	 "                 maps the keys of a docker-mailserver rspamd/dkim directory\n"
+	 "                 (its *.private.txt files) or of an OpenDKIM directory with a\n"
+	 "                 KeyTable (DMS's opendkim/: container paths are looked for\n"
+	 "                 under DIR/keys/DOMAIN/) into the dkim_keys table, in one\n"
+	 "                 transaction; every key must load, or nothing is imported.\n"
+	 "                 moat-contentfilter reads the table at start-up and on SIGHUP."},
 	{"import-custom-commands", cmd_import, "[--dry-run] FILE",
 	 "apply a docker-mailserver rspamd/custom-commands.conf",
 	 "Reads the seven commands of docker-mailserver's custom-commands.conf\n"

@@ -249,6 +249,32 @@ static const struct conf_spec specs[] = {
 	 "    or t=) is rejected (554 5.7.1), whatever its score. no, as docker-mailserver\n"
 	 "    ships Rspamd: DMARC_POLICY_REJECT only adds its weight. Local and\n"
 	 "    authenticated mail is never checked."},
+
+	/* DKIM signing (moat-contentfilter). */
+	{"dkim_key_directory", CT_STR, MOAT_SYSCONFDIR "/dkim", 0, 0, NULL,
+	 "Directory of the private keys moat-contentfilter signs outgoing mail with,\n"
+	 "    named as docker-mailserver names them: rsa-BITS-SELECTOR-DOMAIN.private.txt\n"
+	 "    (PEM, PKCS#1 or PKCS#8) and ed25519-SELECTOR-DOMAIN.private.txt (Rspamd's\n"
+	 "    base64 raw key, as rspamadm dkim_keygen writes it); DMS's rspamd/dkim\n"
+	 "    directory can be named here as it is. Rows of the dkim_keys table (moatctl\n"
+	 "    dkim import) map keys of other names. A key is read at start-up and again\n"
+	 "    when its file changes; one that is unreadable, group- or world-writable or\n"
+	 "    malformed is logged and its domain's mail goes out unsigned. A domain with\n"
+	 "    an RSA and an Ed25519 key gets both signatures. No keys: nothing is signed."},
+	{"dkim_sign_networks", CT_STR, "", 0, 0, NULL,
+	 "Clients whose mail is DKIM-signed although they did not log in, as Rspamd's\n"
+	 "    sign_networks; mail of SASL-authenticated sessions always is, other mail\n"
+	 "    never. Same syntax as local_networks (mynetworks allowed). Mail submitted\n"
+	 "    on this host (sendmail) comes from 127.0.0.1: list it to sign that mail,\n"
+	 "    as Rspamd's sign_local. Empty, as docker-mailserver's sign_local = false."},
+	{"dkim_sign_mismatch", CT_BOOL, "yes", 0, 0, NULL,
+	 "Whether an authenticated user may sign for a From domain other than the\n"
+	 "    domain of the login name (user@domain). yes follows docker-mailserver\n"
+	 "    (allow_username_mismatch = true); no leaves such mail unsigned, and also\n"
+	 "    that of logins without a domain."},
+	{"dkim_signature_expire", CT_TIME, "0", 0, 3650 * 86400LL, NULL,
+	 "How long a signature is valid: its x= tag is the signing time plus this.\n"
+	 "    0: no x= tag, as Rspamd's default."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -272,7 +298,8 @@ static const char *const live_settings[] = {
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
-	"scan_local", "dmarc_org_domain", "dmarc_enforce",
+	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
+	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire",
 };
 
 /*
