@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/sbuf.h"
-#include "localmail.h"
+#include "maps/localmail.h"
 #include "signing.h"
 #include "store/db.h"
 
