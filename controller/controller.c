@@ -102,7 +102,8 @@ int main(int argc, char **argv)
 	if (listen_parse(conf_str(cf, "controller_listen"), &la, err, sizeof(err)) < 0)
 		msg_fatal("controller_listen: %s", err);
 	listen_format(&la, where, sizeof(where));
-	daemon_raise_fd_limit(conf_num(cf, "controller_max_connections") + 64);
+	/* Twice the connections (the 503 answers), plus the databases, DNS and log. */
+	daemon_raise_fd_limit(2 * conf_num(cf, "controller_max_connections") + 64);
 	if ((lfd = listen_open(&la, 1024, err, sizeof(err))) < 0)
 		msg_fatal("%s", err);
 	if (daemon_bound(cf, "controller_pid_file", &la, &pv, &pf, err, sizeof(err)) < 0)

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,14 @@ struct rq_state {
 };
 
 static size_t body_limit; /* controller_body_limit, fixed at start */
+/*
+ * Connections open now. libmicrohttpd closes a connection over its own
+ * limit without a word; ours is lower, so a client over it is told 503
+ * instead (libmicrohttpd's limit, twice ours, then only guards the
+ * descriptors).
+ */
+static atomic_int conns;
+static int max_conns;
 
 static void state_free(struct rq_state *s)
 {
@@ -61,6 +70,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *rs)
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
+	/* Refused for its size or its load: the connection is not kept for more. */
+	if (rs->status == 413 || rs->status == 429 || rs->status == 503)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, (unsigned)rs->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -185,6 +197,8 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 	    strcmp(method, "HEAD") != 0)
 		return send_error(c, 405, "Method not allowed");
 	/* Exact paths only: nothing is served from the file system. */
+	if (atomic_load(&conns) > max_conns)
+		return send_error(c, 503, "Too many connections");
 	if ((s->rt = api_route(url)) == NULL)
 		return send_error(c, 404, "No such endpoint");
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -294,6 +308,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls, (void)c, (void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&conns, 1);
+	else
+		atomic_fetch_sub(&conns, 1);
+}
+
 /* libmicrohttpd's own complaints (bad requests, limits) into our log. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -310,14 +334,16 @@ struct http *http_start(const struct conf *cf, int lfd, char *err, size_t errlen
 	struct http *h = xcalloc(1, sizeof(*h));
 
 	body_limit = (size_t)conf_num(cf, "controller_body_limit");
+	max_conns = (int)conf_num(cf, "controller_max_connections");
 	h->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    on_request, NULL, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)conf_num(cf, "controller_threads"), MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)conf_num(cf, "controller_max_connections"), MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)max_conns * 2, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)conf_num(cf, "controller_timeout"), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)conf_num(cf, "controller_header_limit"), MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+	    on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd)");
 		free(h);
