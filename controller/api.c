@@ -428,6 +428,7 @@ static void h_saveactions(const struct api_route *rt, struct work *w, const stru
 		api_error(rs, 500, err);
 		return;
 	}
+	work_rules_stale();
 	msg_info("client=%s: action thresholds saved", rq->client);
 	reply(rs, 200, xstrdup("{\"success\":true}"), "application/json");
 }
@@ -482,6 +483,7 @@ static void h_savesymbols(const struct api_route *rt, struct work *w, const stru
 		api_error(rs, 400, err);
 		return;
 	}
+	work_rules_stale();
 	msg_info("client=%s: %zu symbol weight(s) saved", rq->client, a.n);
 	free(a.v);
 	reply(rs, 200, xstrdup("{\"success\":true}"), "application/json");

@@ -3,11 +3,13 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -24,7 +26,31 @@
 
 struct http {
 	struct MHD_Daemon *d;
+	pthread_t watchdog;
+	int stop; /* under watch_mu */
 };
+
+/*
+ * Slow clients. libmicrohttpd's timeout is an idle timeout: a client that
+ * sends one header line every few seconds (slowloris) keeps a connection
+ * for ever. So every connection is watched from its start, or from the end
+ * of its last request, until its next request's headers are complete; one
+ * that takes longer than controller_timeout is shut down by the watchdog
+ * thread. The entry leaves the list in libmicrohttpd's close notification,
+ * which comes before the socket is closed, and both hold watch_mu: the
+ * watchdog never shuts down a descriptor that has been reused.
+ */
+struct watch {
+	int fd;
+	time_t since;
+	int in_request; /* headers complete, request under way */
+	struct watch *prev, *next;
+};
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cv = PTHREAD_COND_INITIALIZER;
+static struct watch *watched;
+static long header_deadline; /* controller_timeout */
 
 /* One request, from its first callback to its completion. */
 struct rq_state {
@@ -128,8 +154,13 @@ static void inflate_zstd(struct rq_state *s, const char *p, size_t n)
 		if (ob.pos == 0 && in.pos == in.size)
 			break;
 	}
-	/* Output may remain buffered inside zstd after the input is used up. */
-	for (int guard = 0; !s->too_big && !s->bad_zstd && guard < 1 << 20; guard++) {
+	/*
+	 * Output may remain buffered inside zstd after the input is used up,
+	 * unless the frame has ended (a call then would start a new frame and
+	 * ask for its header).
+	 */
+	for (int guard = 0; s->zleft != 0 && !s->too_big && !s->bad_zstd && guard < 1 << 20;
+	     guard++) {
 		ZSTD_inBuffer none = {NULL, 0, 0};
 		ZSTD_outBuffer ob = {out, sizeof(out), 0};
 		size_t rc = ZSTD_decompressStream(s->z, &ob, &none);
@@ -254,6 +285,21 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 	return MHD_YES;
 }
 
+/* Headers complete (1), or the request answered (0): the deadline stops or starts again. */
+static void watch_mark(struct MHD_Connection *c, int in_request)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct watch *w = ci ? ci->socket_context : NULL;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	w->in_request = in_request;
+	w->since = time(NULL);
+	pthread_mutex_unlock(&watch_mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -269,6 +315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		s = xcalloc(1, sizeof(*s));
 		*con_cls = s;
+		watch_mark(c, 1);
 		r = first(c, url, method, s, &replied);
 		if (replied)
 			return r;
@@ -303,7 +350,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)c, (void)toe;
+	(void)cls, (void)toe;
+	watch_mark(c, 0);
 	state_free(*con_cls);
 	*con_cls = NULL;
 }
@@ -311,11 +359,63 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-	(void)cls, (void)c, (void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&conns, 1);
-	else
+	const union MHD_ConnectionInfo *ci;
+	struct watch *w;
+
+	(void)cls;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_sub(&conns, 1);
+		if ((w = *socket_context) == NULL)
+			return;
+		pthread_mutex_lock(&watch_mu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&watch_mu);
+		free(w);
+		*socket_context = NULL;
+		return;
+	}
+	atomic_fetch_add(&conns, 1);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	w = xcalloc(1, sizeof(*w));
+	w->fd = ci->connect_fd;
+	w->since = time(NULL);
+	pthread_mutex_lock(&watch_mu);
+	w->next = watched;
+	if (watched)
+		watched->prev = w;
+	watched = w;
+	pthread_mutex_unlock(&watch_mu);
+	*socket_context = w;
+}
+
+static void *watchdog(void *arg)
+{
+	struct http *h = arg;
+
+	pthread_mutex_lock(&watch_mu);
+	while (!h->stop) {
+		struct timespec ts;
+		time_t now = time(NULL);
+
+		for (struct watch *w = watched; w; w = w->next)
+			if (!w->in_request && now - w->since >= header_deadline) {
+				/* libmicrohttpd sees the end and closes it as usual. */
+				shutdown(w->fd, SHUT_RDWR);
+				w->since = now + 86400 * 365;
+			}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&watch_cv, &watch_mu, &ts);
+	}
+	pthread_mutex_unlock(&watch_mu);
+	return NULL;
 }
 
 /* libmicrohttpd's own complaints (bad requests, limits) into our log. */
@@ -335,6 +435,7 @@ struct http *http_start(const struct conf *cf, int lfd, char *err, size_t errlen
 
 	body_limit = (size_t)conf_num(cf, "controller_body_limit");
 	max_conns = (int)conf_num(cf, "controller_max_connections");
+	header_deadline = (long)conf_num(cf, "controller_timeout");
 	h->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    on_request, NULL, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE,
@@ -349,6 +450,12 @@ struct http *http_start(const struct conf *cf, int lfd, char *err, size_t errlen
 		free(h);
 		return NULL;
 	}
+	if (pthread_create(&h->watchdog, NULL, watchdog, h) != 0) {
+		snprintf(err, errlen, "cannot start the watchdog thread");
+		MHD_stop_daemon(h->d);
+		free(h);
+		return NULL;
+	}
 	return h;
 }
 
@@ -356,6 +463,11 @@ void http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&watch_mu);
+	h->stop = 1;
+	pthread_cond_signal(&watch_cv);
+	pthread_mutex_unlock(&watch_mu);
+	pthread_join(h->watchdog, NULL);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

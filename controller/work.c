@@ -158,6 +158,13 @@ struct rules_ref *work_rules(sqlite3 *db)
 	return ref;
 }
 
+void work_rules_stale(void)
+{
+	pthread_mutex_lock(&rules_mu);
+	rules_loaded = 0;
+	pthread_mutex_unlock(&rules_mu);
+}
+
 void work_rules_put(struct rules_ref *ref)
 {
 	pthread_mutex_lock(&rules_mu);

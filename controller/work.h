@@ -44,6 +44,8 @@ struct rules_ref {
 };
 /* The rules now, referenced; NULL (logged) if none load. */
 struct rules_ref *work_rules(sqlite3 *db);
+/* After the controller changed them: the next work_rules() reloads. */
+void work_rules_stale(void);
 /* Drop a reference (NULL is fine). */
 void work_rules_put(struct rules_ref *ref);
 /* Start: the shared Bayes cache. At exit (no request running): free everything. */
