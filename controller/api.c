@@ -675,6 +675,71 @@ static void h_pie(const struct api_route *rt, struct work *w, const struct api_r
 	reply_json(rs, 200, a);
 }
 
+/*
+ * /graph?type=day|week|month|year: what Rspamd draws from its RRD file, from
+ * the history instead: for each of the six actions (Rspamd's order) one
+ * point per step, {"x": the step's start, "y": messages per second in it}.
+ */
+static void h_graph(const struct api_route *rt, struct work *w, const struct api_req *rq,
+                    struct api_resp *rs)
+{
+	static const struct {
+		const char *type;
+		long span, step;
+	} kinds[] = {{"day", 86400, 300},
+	             {"week", 7 * 86400, 1800},
+	             {"month", 31 * 86400, 7200},
+	             {"year", 365 * 86400, 86400}};
+	const char *type = rq->q_type ? rq->q_type : "day";
+	long span = 0, step = 0, n, start;
+	sqlite3_stmt *st;
+	json_t *out;
+	long long *cnt;
+
+	(void)rt;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(type, kinds[i].type) == 0)
+			span = kinds[i].span, step = kinds[i].step;
+	if (span == 0) {
+		api_error(rs, 400, "type must be day, week, month or year");
+		return;
+	}
+	n = span / step;
+	start = ((long)time(NULL) / step + 1) * step - span;
+	cnt = xcalloc((size_t)(6 * n), sizeof(*cnt));
+	if (sqlite3_prepare_v2(w->db,
+	                       "SELECT (time - ?1) / ?2, action, count(*) FROM history"
+	                       " WHERE time >= ?1 GROUP BY 1, 2",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		free(cnt);
+		api_error(rs, 500, "Cannot read the history");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, step);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long b = (long)sqlite3_column_int64(st, 0);
+		const char *a = (const char *)sqlite3_column_text(st, 1);
+
+		for (int k = 0; k < 6 && b >= 0 && b < n; k++)
+			if (a && strcmp(a, actions6[k]) == 0)
+				cnt[k * n + b] += sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	out = json_array();
+	for (int k = 0; k < 6; k++) {
+		json_t *pts = json_array();
+
+		for (long b = 0; b < n; b++)
+			json_array_append_new(
+			    pts, json_pack("{s:I, s:f}", "x", (json_int_t)(start + b * step), "y",
+			                   (double)cnt[k * n + b] / (double)step));
+		json_array_append_new(out, pts);
+	}
+	free(cnt);
+	reply_json(rs, 200, out);
+}
+
 /* OpenMetrics text (Rspamd's /metrics names), ending in "# EOF". */
 static void h_metrics(const struct api_route *rt, struct work *w, const struct api_req *rq,
                       struct api_resp *rs)
@@ -744,8 +809,8 @@ static const struct api_route routes[] = {
     {"/learnham", ACCESS_WRITE, 1, h_learn},
     {"/checkv2", ACCESS_READ, 1, h_check},
     {"/check", ACCESS_READ, 1, h_check},
-    {"/symbols", ACCESS_READ, 0, h_symbols},
     {"/pie", ACCESS_READ, 0, h_pie},
+    {"/graph", ACCESS_READ, 0, h_graph},
     {"/metrics", ACCESS_READ, 0, h_metrics},
 };
 

@@ -232,6 +232,12 @@ tap_is "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["rows"]
 tap_like "$h" '"subject":"hello there"' "...with the subject"
 tap_like "$h" '"symbols":\{"[A-Z_]+":\{"name":' "...and the symbols"
 tap_is "$(code "$U/history?from=5&to=x")" 400 "a bad row number is 400"
+g=$(curl -s "$U/graph?type=day")
+tap_is "$(python3 -c 'import json,sys; g = json.loads(sys.argv[1]); print(len(g), {len(a) for a in g}, round(sum(p["y"] * 300 for a in g for p in a)))' "$g")" \
+	"6 {288} $(rows)" "/graph?type=day: six actions, 288 five-minute points, all of today's history"
+tap_is "$(python3 -c 'import json,sys; print(sum(a["data"] for a in json.loads(sys.argv[1])))' "$(curl -s "$U/pie")")" \
+	"$(rows)" "/pie: the messages per action add up to the history"
+tap_is "$(code "$U/graph?type=hourly")" 400 "/graph with an unknown type is 400"
 m=$(curl -s "$U/metrics")
 tap_like "$m" $'rspamd_scanned_total '"$(rows)"$'\n' "/metrics counts the history"
 tap_like "$m" $'# EOF\n?$' "...as OpenMetrics, ending in # EOF"
