@@ -13,6 +13,7 @@
 #   (both run as the user running the test: run_as is that user, so a root
 #   test keeps root; a later -o run_as=... wins)
 #   m_start_controller [-o N=V]...    -> M_CTRL_PORT M_CTRL_PID M_CTRL_LOG
+#                              (on M_CTRL_FIXED_PORT if set, else a free port)
 #   m_ctl ARGS...              moatctl with the test's state directory
 #   m_need PROG...             skip the whole test unless each program is
 #                              installed (in PATH or /usr/sbin)
@@ -95,7 +96,7 @@ m_start_contentfilter() {
 m_start_controller() {
 	local state
 	state=$(m_state)
-	M_CTRL_PORT=$(h_free_port)
+	M_CTRL_PORT=${M_CTRL_FIXED_PORT:-$(h_free_port)}
 	M_CTRL_LOG=$H_TMP/logs/controller-$M_CTRL_PORT.log
 	m_quiet_zones || return 1
 	"$(m_bin moat-controller)" -f -o state_directory="$state" \
