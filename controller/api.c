@@ -653,8 +653,12 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 		                rq->scan.queue_id ? rq->scan.queue_id : "controller");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (!rq->scan.no_log)
+	if (!rq->scan.no_log) {
 		history_row(w, rq, &res, secs * 1000);
+		msg_info("checkv2: client=%s, qid=%s, ip=%s, action=%s, score=%.2f, ms=%.1f",
+		         rq->client, rq->scan.queue_id ? rq->scan.queue_id : "",
+		         rq->scan.ip ? rq->scan.ip : "", res.action, res.score, secs * 1000);
+	}
 	reply_json(rs, 200, scan_json(&res, ref->r, secs));
 	scan_result_free(&res);
 	work_rules_put(ref);

@@ -50,6 +50,15 @@ done
 scanned=$(rows)
 tap_ok "every scan became a history row ($scanned)" test "$scanned" -ge 2
 tap_like "$("${RC[@]}" stat 2>&1)" $'Messages scanned: '"$scanned"$'\n' "rspamc stat counts them"
+tap_like "$(cat "$M_CTRL_LOG")" "checkv2: client=127\.0\.0\.1, qid=, ip=, action=[a-z ]+, score=-?[0-9.]+, ms=" \
+	"each scan is logged in one line"
+curl -s -H 'Flags: zstd, no_log' -H 'Queue-Id: NOLOG1' --data-binary @"$fx/mime/spammy.eml" "$U/checkv2" >/dev/null
+tap_is "$(rows)" "$scanned" "Flags: no_log: no history row"
+curl -s -H 'Queue-Id: 4XyZ1' -H 'IP: 192.0.2.5' -H 'From: <a@example.org>' -H 'Rcpt: b@example.net' \
+	-H 'Rcpt: <c@example.net>' --data-binary @"$fx/mime/spammy.eml" "$U/checkv2" >/dev/null
+tap_is "$(sqlite3 "$db" "SELECT queue_id, client, sender, recipients FROM history ORDER BY id DESC LIMIT 1")" \
+	"4XyZ1|192.0.2.5|a@example.org|b@example.net,c@example.net" "the rspamc headers go into the history row"
+scanned=$(rows)
 
 # Learning, as the IMAPSieve pipe does it.
 msg=$fx/scan/gtube-no-action.eml
