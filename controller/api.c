@@ -13,6 +13,7 @@
 
 #include "controller/api.h"
 #include "controller/work.h"
+#include "core/conf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/sbuf.h"
@@ -744,6 +745,115 @@ static void h_graph(const struct api_route *rt, struct work *w, const struct api
 	reply_json(rs, 200, out);
 }
 
+/* /maps: the sources of the allow and block lists (map_sources), Rspamd's shape; read-only. */
+static void h_maps(const struct api_route *rt, struct work *w, const struct api_req *rq,
+                   struct api_resp *rs)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+
+	(void)rt, (void)rq;
+	if (sqlite3_prepare_v2(w->db,
+	                       "SELECT rowid, list, source, entries, error FROM map_sources"
+	                       " ORDER BY list, source",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(a);
+		api_error(rs, 500, "Cannot read the maps");
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *src = (const char *)sqlite3_column_text(st, 2);
+
+		json_array_append_new(
+		    a, json_pack("{s:I, s:o, s:o, s:b, s:b, s:b, s:s}", "map",
+		                 (json_int_t)sqlite3_column_int64(st, 0), "uri", jstr(src),
+		                 "description", jstr((const char *)sqlite3_column_text(st, 1)),
+		                 "editable", 0, "loaded", sqlite3_column_type(st, 4) == SQLITE_NULL,
+		                 "cached", 0, "type", src && src[0] == '/' ? "file" : "http"));
+	}
+	sqlite3_finalize(st);
+	reply_json(rs, 200, a);
+}
+
+#define GETMAP_MAX (16 << 20) /* largest map file served */
+
+/* Whether path is named in the list setting now (comma- or space-separated). */
+static int configured(const char *list, const char *path)
+{
+	const struct conf *cf = work_conf(NULL);
+	const char *v;
+	size_t n = strlen(path);
+
+	if (conf_readers(list) == 0)
+		return 0;
+	v = conf_str(cf, list);
+	/* Each step moves past one entry. */
+	while (*v) {
+		size_t k;
+
+		v += strspn(v, ", \t");
+		k = strcspn(v, ", \t");
+		if (k == n && strncmp(v, path, n) == 0)
+			return 1;
+		v += k;
+	}
+	return 0;
+}
+
+/*
+ * /getmap with "Map: ID": a URL source's last good copy from the database,
+ * or a file source's text, but only a file its list's setting names now:
+ * the controller never reads a path a request or a stale row chose.
+ */
+static void h_getmap(const struct api_route *rt, struct work *w, const struct api_req *rq,
+                     struct api_resp *rs)
+{
+	sqlite3_stmt *st;
+	long id;
+	struct sbuf b;
+
+	(void)rt;
+	if (rq->map_id == NULL || req_long(rq->map_id, 0, 1000000000L, &id) < 0) {
+		api_error(rs, 400, "Map id not specified or invalid");
+		return;
+	}
+	if (sqlite3_prepare_v2(w->db, "SELECT list, source, body FROM map_sources WHERE rowid = ?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		api_error(rs, 500, "Cannot read the maps");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		api_error(rs, 404, "Map id not found");
+		return;
+	}
+	sbuf_init(&b);
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		sbuf_append(&b, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	} else {
+		const char *list = (const char *)sqlite3_column_text(st, 0);
+		const char *src = (const char *)sqlite3_column_text(st, 1);
+		FILE *fp = NULL;
+		char buf[8192];
+		size_t n;
+
+		if (!list || !src || src[0] != '/' || !configured(list, src) ||
+		    (fp = fopen(src, "re")) == NULL) {
+			sqlite3_finalize(st);
+			sbuf_free(&b);
+			api_error(rs, 404, "Map not readable");
+			return;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), fp)) > 0 && b.len < GETMAP_MAX)
+			sbuf_append(&b, buf, n);
+		fclose(fp);
+	}
+	sqlite3_finalize(st);
+	reply(rs, 200, xstrdup(sbuf_cstr(&b)), "text/plain; charset=utf-8");
+	sbuf_free(&b);
+}
+
 /* OpenMetrics text (Rspamd's /metrics names), ending in "# EOF". */
 static void h_metrics(const struct api_route *rt, struct work *w, const struct api_req *rq,
                       struct api_resp *rs)
@@ -815,6 +925,8 @@ static const struct api_route routes[] = {
     {"/check", ACCESS_READ, 1, h_check},
     {"/pie", ACCESS_READ, 0, h_pie},
     {"/graph", ACCESS_READ, 0, h_graph},
+    {"/maps", ACCESS_READ, 0, h_maps},
+    {"/getmap", ACCESS_READ, 0, h_getmap},
     {"/metrics", ACCESS_READ, 0, h_metrics},
 };
 

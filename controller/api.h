@@ -32,6 +32,7 @@ struct api_req {
 	const char *body; /* decompressed */
 	size_t len;
 	const char *q_from, *q_to, *q_type; /* query arguments, decoded, or NULL */
+	const char *map_id;                 /* the Map header of /getmap, or NULL */
 	struct req_scan scan;               /* the rspamc protocol headers */
 	const char *client;                 /* judged client address */
 	int can_write;                      /* the request may write (read_only: false) */

@@ -342,6 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	s->rq.q_from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
 	s->rq.q_to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
 	s->rq.q_type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
+	s->rq.map_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Map");
 	memset(&rs, 0, sizeof(rs));
 	api_run(s->rt, w, &s->rq, &rs);
 	return send_resp(c, &rs);

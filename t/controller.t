@@ -247,6 +247,19 @@ tap_is "$(python3 -c 'import json,sys; g = json.loads(sys.argv[1]); print(len(g)
 tap_is "$(python3 -c 'import json,sys; print(sum(a["data"] for a in json.loads(sys.argv[1])))' "$(curl -s "$U/pie")")" \
 	"$(rows)" "/pie: the messages per action add up to the history"
 tap_is "$(code "$U/graph?type=hourly")" 400 "/graph with an unknown type is 400"
+# /maps and /getmap: a file is served only while its list's setting names it.
+printf '192.0.2.0/24\n' >"$H_TMP/allow.txt"
+sqlite3 "$db" "INSERT INTO map_sources (list, source, entries) VALUES ('client_allowlist', '$H_TMP/allow.txt', 1);
+	INSERT INTO map_sources (list, source, entries) VALUES ('client_blocklist', '/etc/passwd', 1);
+	INSERT INTO map_sources (list, source, body, entries) VALUES ('sender_blocklist', 'https://lists.example/bl', 'spam@example.com', 1)"
+mp=$(curl -s "$U/maps")
+tap_like "$mp" '"uri":"https://lists\.example/bl","description":"sender_blocklist"' "/maps lists the sources of the lists"
+mapid() { python3 -c 'import json,sys; print([m["map"] for m in json.loads(sys.argv[1]) if m["uri"] == sys.argv[2]][0])' "$mp" "$1"; }
+tap_is "$(curl -s -H "Map: $(mapid https://lists.example/bl)" "$U/getmap")" "spam@example.com" "/getmap: a URL source's stored copy"
+tap_is "$(code -H "Map: $(mapid "$H_TMP/allow.txt")" "$U/getmap")" 404 "...a file its setting does not name now is not read"
+tap_is "$(code -H "Map: $(mapid /etc/passwd)" "$U/getmap")" 404 "...so a row naming /etc/passwd gets 404"
+tap_ok "...without its content" bash -c "! grep -q root: '$H_TMP/body'"
+tap_is "$(code -H 'Map: ../../etc/passwd' "$U/getmap")" 400 "...and a Map header that is no id is 400"
 m=$(curl -s "$U/metrics")
 tap_like "$m" $'rspamd_scanned_total '"$(rows)"$'\n' "/metrics counts the history"
 tap_like "$m" $'# EOF\n?$' "...as OpenMetrics, ending in # EOF"
@@ -261,11 +274,13 @@ tap_like "$("${RC[@]}" stat 2>&1)" $'Messages scanned: 0\n' "...counts from now 
 tap_is "$(rows)" "$before_rows" "...keeping the history rows"
 
 # SIGHUP: controller_secure_ip from the file again.
-printf 'controller_secure_ip = 127.0.0.1, 127.0.0.2\n' >"$conf"
+printf 'controller_secure_ip = 127.0.0.1, 127.0.0.2\nclient_allowlist = %s\n' "$H_TMP/allow.txt" >"$conf"
 kill -HUP "$M_CTRL_PID"
 h_wait_log "reloaded" 5 "$M_CTRL_LOG"
 tap_is "$(r2 "$U/stat")" 200 "after SIGHUP a newly secure address needs no password"
 tap_is "$(r3 "$U/stat")" 403 "...and the others still do"
+tap_is "$(curl -s -H "Map: $(mapid "$H_TMP/allow.txt")" "$U/getmap")" "192.0.2.0/24" \
+	"...and /getmap serves a file that client_allowlist now names"
 
 h_stop "$M_CTRL_PID"
 tap_ok "no sanitizer report" m_check_sanitizer_logs "$H_TMP"/logs/controller-*.log
