@@ -76,17 +76,18 @@ echo "# controller benchmark: $nfiles messages from $corpus, rspamc -n $par, $ru
 echo "# machine: $(nproc) cores, $(uname -r); $(rspamd -v 2>&1 | head -n 1)"
 z_start_nx_unbound || { echo "unbound did not start" >&2; exit 1; }
 
-# run LABEL PORT PIDS...: RUNS passes of the corpus through rspamc; the best in B_PERCPU, B_RATE.
+# run LABEL PORT PIDS_CMD: RUNS passes of the corpus through rspamc; the best in
+# B_PERCPU, B_RATE. PIDS_CMD prints the server's processes, asked at each
+# reading (rspamd may fork its workers again).
 run() {
-	local label=$1 port=$2 i c0 c1 wall u s got cpu rate percpu
-	shift 2
+	local label=$1 port=$2 pids=$3 i c0 c1 wall u s got cpu rate percpu
 	B_PERCPU=0 B_RATE=0
 	for ((i = 1; i <= runs; i++)); do
-		c0=$(cpu_of "$@")
+		c0=$(cpu_of $($pids))
 		TIMEFORMAT='%3R %3U %3S'
 		{ time rspamc -h "127.0.0.1:$port" -n "$par" -t 60 "${dirs[@]}" \
 			>"$H_TMP/rspamc.out" 2>"$H_TMP/rspamc.err"; } 2>"$H_TMP/rspamc.time"
-		c1=$(cpu_of "$@")
+		c1=$(cpu_of $($pids))
 		read -r wall u s <"$H_TMP/rspamc.time"
 		got=$(grep -c '^Action:' "$H_TMP/rspamc.out")
 		if [ "$got" -ne "$nfiles" ]; then
@@ -109,7 +110,8 @@ sqlite3 "$H_TMP/state/moat.db" "UPDATE dnsbl_zones SET enabled = 1"	# as shipped
 kill -HUP "$M_CTRL_PID"
 rss_sampler "$M_CTRL_PID" "$H_TMP/rss" &
 sampler=$!
-run moat-controller "$M_CTRL_PORT" "$M_CTRL_PID"
+moat_pids() { echo "$M_CTRL_PID"; }
+run moat-controller "$M_CTRL_PORT" moat_pids
 m_percpu=$B_PERCPU m_rate=$B_RATE
 m_rss=$(calc 'printf "%.1f", k / 1024' k="$(cat "$H_TMP/rss" 2>/dev/null || echo 0)")
 m_hwm=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$M_CTRL_PID/status")
@@ -126,8 +128,8 @@ bench_rspamd_run "$R" || exit 1
 h_wait_port "$cport" 120 "$RSPAMD_PID" || { echo "rspamd did not start" >&2; tail -n 20 "$RSPAMD_LOG" >&2; exit 1; }
 h_wait_for 120 grep -q 'hyperscan database of [0-9]* regexps has been loaded' "$RSPAMD_LOG" ||
 	echo "# rspamd: hyperscan not loaded (PCRE)"
-mapfile -t rpids < <(echo "$RSPAMD_PID"; ps -o pid= --ppid "$RSPAMD_PID")
-run "rspamd controller" "$cport" "${rpids[@]}"
+rspamd_pids() { echo "$RSPAMD_PID"; ps -o pid= --ppid "$RSPAMD_PID"; }
+run "rspamd controller" "$cport" rspamd_pids
 r_percpu=$B_PERCPU r_rate=$B_RATE
 echo "rspamd controller best: $r_percpu msg per CPU-second, $r_rate msg/s"
 echo "ratio moat/rspamd messages per CPU-second: $(calc 'printf "%.1f", (b ? a / b : 0)' a="$m_percpu" b="$r_percpu") (goal >= 5)"
