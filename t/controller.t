@@ -26,8 +26,6 @@ RC=(rspamc -h "127.0.0.1:$M_CTRL_PORT")
 code() { curl -s -o "$H_TMP/body" -w '%{http_code}' "$@"; }
 body() { cat "$H_TMP/body"; }
 rows() { sqlite3 "$db" "SELECT count(*) FROM history"; }
-learned() { sqlite3 "$db" "SELECT spam_learned || '/' || ham_learned FROM bayes_stats" 2>/dev/null ||
-	m_ctl bayes stats | awk '/^spam messages/ {s=$3} /^ham messages/ {h=$3} END {print s "/" h}'; }
 bayes() { m_ctl bayes stats | awk '/^spam messages/ {s=$3} /^ham messages/ {h=$3} END {print s "/" h}'; }
 
 tap_is "$(curl -s "$U/ping")" $'pong\r' "/ping answers pong"
