@@ -281,5 +281,22 @@ tap_is "$(curl -s -H "Map: $(mapid "$H_TMP/allow.txt")" "$U/getmap")" "192.0.2.0
 	"...and /getmap serves a file that client_allowlist now names"
 
 h_stop "$M_CTRL_PID"
+
+# Detached, as an init script starts it: pid file and log_file.
+dport=$(h_free_port)
+dopts=(-o state_directory="$H_TMP/state" -o controller_listen="inet:127.0.0.1:$dport" -o dns_servers=127.0.0.1:1
+	-o run_as="$(id -un)" -o controller_pid_file="$H_TMP/c.pid" -o log_file="$H_TMP/logs/controller-detached.log")
+"$(m_bin moat-controller)" "${dopts[@]}"
+tap_is "$?" 0 "detached start: exit 0"
+dpid=$(cat "$H_TMP/c.pid" 2>/dev/null)
+[ -n "$dpid" ] && h_track "$dpid" moat-controller
+tap_ok "...its pid file names a running moat-controller" kill -0 "${dpid:-0}"
+h_wait_port "$dport" 10 "$dpid"
+tap_is "$(curl -s "http://127.0.0.1:$dport/ping")" $'pong\r' "...which answers"
+out=$("$(m_bin moat-controller)" "${dopts[@]}" -o controller_listen="inet:127.0.0.1:$(h_free_port)" 2>&1)
+tap_like "$out" "pid file .* is held by process $dpid: it is running already" "a second start is refused"
+h_stop "$dpid"
+tap_ok "SIGTERM: the pid file is removed" test ! -e "$H_TMP/c.pid"
+tap_like "$(cat "$H_TMP/logs/controller-detached.log")" "ready: listening.*"$'\n'".*stopped" "...and log_file has its start and stop"
 tap_ok "no sanitizer report" m_check_sanitizer_logs "$H_TMP"/logs/controller-*.log
 tap_done
