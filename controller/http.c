@@ -227,9 +227,9 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
 	    strcmp(method, "HEAD") != 0)
 		return send_error(c, 405, "Method not allowed");
-	/* Exact paths only: nothing is served from the file system. */
 	if (atomic_load(&conns) > max_conns)
 		return send_error(c, 503, "Too many connections");
+	/* Exact paths only: nothing is served from the file system. */
 	if ((s->rt = api_route(url)) == NULL)
 		return send_error(c, 404, "No such endpoint");
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
