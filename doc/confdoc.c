@@ -56,6 +56,9 @@ static void roff_help(FILE *fp, const char *help)
 /* Who reads a setting, for its type line. */
 static const char *readers(unsigned r)
 {
+	if (r == CONF_CONTROLLER)
+		return "moat-controller";
+	r &= ~CONF_CONTROLLER;	/* it reads the shared areas as well */
 	if (r == (CONF_POLICYD | CONF_MILTER))
 		return "both daemons";
 	if (r == CONF_POLICYD)

@@ -46,6 +46,8 @@ cmd_fn cmd_learn;
 cmd_fn cmd_bayes;
 /* doctor: the database, the daemons, Postfix's wiring, the DNS lists (cmd_doctor.c) */
 cmd_fn cmd_doctor;
+/* controller password [--enable] [--hash HASH|--clear] (cmd_controller.c) */
+cmd_fn cmd_controller;
 /* dkim keygen|list|check|import (cmd_dkim.c) */
 cmd_fn cmd_dkim;
 /* import-custom-commands [--dry-run] FILE (cmd_import.c) */

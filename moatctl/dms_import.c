@@ -20,6 +20,7 @@
 
 #include "dms_import.h"
 #include "core/mem.h"
+#include "core/passwd.h"
 #include "core/strdist.h"
 
 struct ctx {
@@ -79,7 +80,7 @@ static const char *const action_unmapped[] = {
 	"discard", "grow_factor", "no_action", "quarantine", "soft_reject", "unknown_weight", NULL,
 };
 
-enum vtype { V_TIME, V_INT, V_BOOL, V_STR };
+enum vtype { V_TIME, V_INT, V_BOOL, V_STR, V_SOCKET };
 
 /* Rspamd options that are moat.conf settings. */
 static const struct conf_map {
@@ -95,6 +96,9 @@ static const struct conf_map {
 	{"module-option", "greylist", "message", "greylist_text", V_STR, 0, 0},
 	{"proxy", "", "timeout", "milter_timeout", V_TIME, 1, 3600},
 	{"common", "", "soft_reject_on_timeout", "soft_reject_on_timeout", V_BOOL, 0, 0},
+	{"controller", "", "secure_ip", "controller_secure_ip", V_STR, 0, 0},
+	{"controller", "", "trusted_ips", "controller_secure_ip", V_STR, 0, 0},
+	{"controller", "", "bind_socket", "controller_listen", V_SOCKET, 0, 0},
 	{NULL, NULL, NULL, NULL, V_STR, 0, 0},
 };
 
@@ -339,6 +343,16 @@ static int conf_hint(struct ctx *c, const char *scope, const char *target, const
 		case V_STR:
 			snprintf(note, sizeof(note), "%s = %s", m->setting, value);
 			break;
+		case V_SOCKET:
+			/* Rspamd's "HOST:PORT", "*:PORT" (every address) or "/path" (unix). */
+			if (value[0] == '/')
+				snprintf(note, sizeof(note), "%s = unix:%s", m->setting, value);
+			else if (strncmp(value, "*:", 2) == 0)
+				snprintf(note, sizeof(note), "%s = inet:0.0.0.0:%s", m->setting,
+					 value + 2);
+			else
+				snprintf(note, sizeof(note), "%s = inet:%s", m->setting, value);
+			break;
 		}
 		add(c, DMS_CONF, "moat.conf", scope[0] == 'm' ? target : scope, option, value, note);
 		return 1;
@@ -492,14 +506,51 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 		 "moat's DNS lists are set with moatctl zone, not Rspamd's rbl options");
 }
 
+/*
+ * The controller's password or enable_password: a hash moat can check is
+ * stored as it is, plain text (Rspamd accepts it) as its yescrypt hash; a
+ * Catena hash or Rspamd's placeholder is reported, the admin sets a new one.
+ */
+static void controller_password(struct ctx *c, const char *option, const char *value)
+{
+	const char *name = option[0] == 'e' ? "controller_enable_password" : "controller_password";
+	const char *how = option[0] == 'e' ? "moatctl controller password --enable"
+					   : "moatctl controller password";
+	char hash[PASSWD_HASH_MAX], err[256];
+
+	if (strncmp(value, "$2$", 3) == 0) {
+		unmapped(c, "controller", "", option, value,
+			 "a Catena hash (rspamadm pw's default) moat cannot check: set a new"
+			 " password with %s", how);
+		return;
+	}
+	if (value[0] == '$') {
+		if (passwd_check_stored(value, err, sizeof(err)) < 0)
+			error(c, "%s: %s", option, err);
+		else
+			add(c, DMS_SETTING, NULL, "settings", name, value, NULL);
+		return;
+	}
+	if (passwd_hash(value, hash, sizeof(hash), err, sizeof(err)) < 0) {
+		unmapped(c, "controller", "", option, "", "%s; set one with %s", err, how);
+		return;
+	}
+	add(c, DMS_SETTING, NULL, "settings", name, hash, NULL);
+}
+
 /* The worker and common options (scope: controller, proxy, common). */
 static void worker_option(struct ctx *c, const char *scope, const char *option,
 			  const char *value)
 {
+	if (strcmp(scope, "controller") == 0 &&
+	    (strcmp(option, "password") == 0 || strcmp(option, "enable_password") == 0)) {
+		controller_password(c, option, value);
+		return;
+	}
 	if (conf_hint(c, scope, "", option, value))
 		return;
 	if (strcmp(scope, "controller") == 0)
-		unmapped(c, scope, "", option, value, "moat has no controller (web interface) yet");
+		unmapped(c, scope, "", option, value, "moat-controller has no option %s", option);
 	else if (strcmp(scope, "proxy") == 0)
 		unmapped(c, scope, "", option, value,
 			 "moat-contentfilter is the milter; it has no proxy worker");

@@ -180,6 +180,14 @@ static const struct command commands[] = {
 	 "every DNS list in use for its RFC 5782 test points, reports error answers (a\n"
 	 "list refusing a public resolver) and the problems the daemons logged. Exit 1\n"
 	 "if anything is wrong."},
+	{"controller", cmd_controller, "password [--enable] [--hash HASH|--clear]",
+	 "set moat-controller's read password (or with --enable its write password)",
+	 "Reads the password from the terminal (twice, not echoed) or as the first line\n"
+	 "of standard input, and stores only its yescrypt hash in the settings table;\n"
+	 "moat-controller uses it from its next request. q1 and q2 (Rspamd's\n"
+	 "placeholders) are refused.\n"
+	 "  --hash HASH  store a crypt(3) hash, or Rspamd's rspamadm pw -t pbkdf2 $1$ hash\n"
+	 "  --clear      remove the password (then only controller_secure_ip gets in)"},
 	{"dkim", cmd_dkim, "keygen|list|check|import",
 	 "DKIM signing keys: make one, list them, check their DNS records, import DMS's",
 	 "The keys moat-contentfilter signs outgoing mail with (dkim_key_directory and\n"

@@ -5,7 +5,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 h_init
 
-for p in moat-policyd moat-contentfilter moatctl; do
+for p in moat-policyd moat-contentfilter moat-controller moatctl; do
 	bin=$(m_bin $p)
 	out=$("$bin" --help 2>&1)
 	tap_ok "$p --help exits 0" test $? -eq 0
@@ -20,7 +20,7 @@ done
 # A typo in moat.conf: one line naming file and line, non-zero exit.
 conf=$H_TMP/moat.conf
 printf '# test\npolicy_listen = inet:127.0.0.1:1\npolicy_lisen = x\n' >"$conf"
-for p in moat-policyd moat-contentfilter moatctl; do
+for p in moat-policyd moat-contentfilter moat-controller moatctl; do
 	if [ $p = moatctl ]; then
 		out=$("$(m_bin $p)" -c "$conf" config 2>&1)
 	else
@@ -42,7 +42,7 @@ tap_like "$out" "-o policy_idle_timeout=never: policy_idle_timeout = never: expe
 # Unusable database paths.
 echo "not a database, only text ........................................................" \
 	>"$H_TMP/text.db"
-for p in moat-policyd moat-contentfilter; do
+for p in moat-policyd moat-contentfilter moat-controller; do
 	out=$(timeout 10 "$(m_bin $p)" -f -o state_directory="$H_TMP/s" -o run_as="$(id -un)" \
 		-o database_path="$H_TMP/text.db" 2>&1)
 	rc=$?

@@ -27,10 +27,10 @@ sysconfdir=$(var sysconfdir) localstatedir=$(var localstatedir)
 unitdir=$(var systemdsystemunitdir)
 
 tap_ok "make install DESTDIR= succeeds" mk install
-for f in "$sbindir/moat-policyd" "$sbindir/moat-contentfilter" "$bindir/moatctl"; do
+for f in "$sbindir/moat-policyd" "$sbindir/moat-contentfilter" "$sbindir/moat-controller" "$bindir/moatctl"; do
 	tap_ok "installed and executable: $f" test -x "$root$f"
 done
-for f in man8/moat-policyd.8 man8/moat-contentfilter.8 man1/moatctl.1 man5/moat.conf.5; do
+for f in man8/moat-policyd.8 man8/moat-contentfilter.8 man8/moat-controller.8 man1/moatctl.1 man5/moat.conf.5; do
 	tap_ok "man page installed: $f" test -s "$root$mandir/$f"
 done
 conf=$root$sysconfdir/moat/moat.conf
@@ -38,7 +38,7 @@ tap_ok "sample moat.conf installed" test -s "$conf"
 tap_ok "state directory created" test -d "$root$localstatedir/lib/moat"
 if [ -n "$unitdir" ]; then
 	tap_ok "systemd units installed" test -s "$root$unitdir/moat-policyd.service" -a \
-		-s "$root$unitdir/moat-contentfilter.service"
+		-s "$root$unitdir/moat-contentfilter.service" -a -s "$root$unitdir/moat-controller.service"
 else
 	tap_skip "configured without systemd units"
 fi
@@ -88,7 +88,7 @@ else
 fi
 
 # Man pages: no groff warning, every setting in moat.conf(5), every command in moatctl(1).
-for f in man8/moat-policyd.8 man8/moat-contentfilter.8 man1/moatctl.1 man5/moat.conf.5; do
+for f in man8/moat-policyd.8 man8/moat-contentfilter.8 man8/moat-controller.8 man1/moatctl.1 man5/moat.conf.5; do
 	out=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$root$mandir/$f" 2>&1)
 	tap_is "$out" "" "groff -man -ww: no warnings in $f"
 	if command -v man >/dev/null; then
@@ -117,7 +117,7 @@ tap_is "$missing" "" "moatctl(1) documents every command of moatctl --help"
 # systemd accepts the units (pointed at the installed programs).
 if [ -n "$unitdir" ] && command -v systemd-analyze >/dev/null; then
 	mkdir -p "$H_TMP/units"
-	for u in moat-policyd moat-contentfilter; do
+	for u in moat-policyd moat-contentfilter moat-controller; do
 		sed "s|^ExecStart=$sbindir/|ExecStart=$root$sbindir/|" "$root$unitdir/$u.service" \
 			>"$H_TMP/units/$u.service"
 		out=$(systemd-analyze verify --man=no "$H_TMP/units/$u.service" 2>&1)

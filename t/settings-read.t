@@ -47,7 +47,8 @@ names_in() {
 	grep -ohE '"[a-z0-9_]+"' "$@" | tr -d '"' | sort -u | grep -xF -f <(echo "$names")
 }
 
-for d in policyd/moat-policyd:policyd contentfilter/moat-contentfilter:contentfilter; do
+for d in policyd/moat-policyd:policyd contentfilter/moat-contentfilter:contentfilter \
+	controller/moat-controller:controller; do
 	bin=$MOAT_BUILDDIR/${d%%:*} own=${d##*:} prog=$(basename "${d%%:*}")
 	mapfile -t srcs < <(sources_of "$bin" "$own")
 	tap_ok "$prog: its sources found (${#srcs[@]} files)" test "${#srcs[@]}" -ge 5

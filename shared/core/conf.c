@@ -275,6 +275,33 @@ static const struct conf_spec specs[] = {
 	{"dkim_signature_expire", CT_TIME, "0", 0, 3650 * 86400LL, NULL,
 	 "How long a signature is valid: its x= tag is the signing time plus this.\n"
 	 "    0: no x= tag, as Rspamd's default."},
+
+	/* moat-controller. */
+	{"controller_listen", CT_LISTEN, "inet:127.0.0.1:11334", 0, 0, NULL,
+	 "Where moat-controller (the Rspamd-compatible HTTP API) listens. Loopback by\n"
+	 "    default; see moat-controller(8) before exposing it."},
+	{"controller_pid_file", CT_STR, "", 0, 0, NULL,
+	 "File moat-controller writes its process id to, as policy_pid_file does for\n"
+	 "    moat-policyd. Empty: none."},
+	{"controller_secure_ip", CT_STR, "127.0.0.1, ::1", 0, 0, NULL,
+	 "Clients (addresses and networks, comma- or space-separated) that need no\n"
+	 "    password, as Rspamd's secure_ip; only they may name the real client in\n"
+	 "    X-Forwarded-For or X-Real-IP. Empty: every client needs a password."},
+	{"controller_threads", CT_INT, "4", 1, 256, NULL,
+	 "Threads that serve requests (each scans one message at a time)."},
+	{"controller_max_connections", CT_INT, "1024", 1, 100000, NULL,
+	 "Most simultaneous connections; more are refused at once."},
+	{"controller_timeout", CT_TIME, "30s", 1, 3600, NULL,
+	 "A connection idle for this long, or a client this slow to send its request,\n"
+	 "    is closed."},
+	{"controller_body_limit", CT_SIZE, "50m", 1024, 1073741824, NULL,
+	 "Largest request body, after zstd decompression; a larger one gets 413."},
+	{"controller_header_limit", CT_SIZE, "64k", 4096, 1048576, NULL,
+	 "Memory for one request's line and headers; more gets 431 (or 413)."},
+	{"controller_auth_failures", CT_INT, "5", 1, 1000, NULL,
+	 "Wrong passwords from one address before its logins are refused (429)..."},
+	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
+	 "...for this long after its last wrong password."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -299,7 +326,8 @@ static const char *const live_settings[] = {
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
-	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire",
+	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "controller_secure_ip",
+	"controller_auth_failures", "controller_auth_block",
 };
 
 /*
@@ -312,12 +340,15 @@ static const struct {
 	const char *first, *title;
 	unsigned readers;
 } sections[] = {
-	{"state_directory", "Files, logging and privileges", CONF_POLICYD | CONF_MILTER},
+	{"state_directory", "Files, logging and privileges",
+	 CONF_POLICYD | CONF_MILTER | CONF_CONTROLLER},
 	{"policy_listen", "moat-policyd", CONF_POLICYD},
-	{"dns_servers", "DNS and DNS block lists (both daemons)", CONF_POLICYD | CONF_MILTER},
+	{"dns_servers", "DNS and DNS block lists (both daemons)",
+	 CONF_POLICYD | CONF_MILTER | CONF_CONTROLLER},
 	{"greylist_delay", "Greylisting and allow and block lists (moat-policyd; greylist_delay: both)",
 	 CONF_POLICYD},
 	{"milter_listen", "moat-contentfilter", CONF_MILTER},
+	{"controller_listen", "moat-controller", CONF_CONTROLLER},
 };
 
 /* Settings read by more daemons than their area says. */

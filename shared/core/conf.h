@@ -64,8 +64,9 @@ int conf_changed(const struct conf *a, const struct conf *b, const char *name);
 /* The daemons that read a setting, a bit each (moatctl reads them all). */
 #define CONF_POLICYD 1u
 #define CONF_MILTER 2u
+#define CONF_CONTROLLER 4u
 
-/* Which daemons read a setting: CONF_POLICYD and/or CONF_MILTER; 0 for none. */
+/* Which daemons read a setting: CONF_POLICYD, CONF_MILTER, CONF_CONTROLLER; 0 for none. */
 unsigned conf_readers(const char *name);
 /* The --help paragraph naming every setting reader (one of CONF_*) reads. */
 void conf_print_readers(FILE *fp, unsigned reader);

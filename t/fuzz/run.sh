@@ -7,7 +7,7 @@
 #   -j N      run N targets at a time (default 1)
 #   -b DIR    the configured build directory (default _build)
 #   -c        also seed from ../shared/corpus (copied, never written to)
-#   TARGET    policy mime url html dns conf maps scan (default: all)
+#   TARGET    policy mime url html dns conf maps scan controller ... (default: all)
 #
 # Each target starts from its seeds (t/fuzz/seeds/TARGET, past crashes in
 # t/data/fuzz/TARGET, other fixtures under t/data) in a corpus kept in BUILDDIR/t/fuzz/corpus/TARGET, so later runs go
@@ -27,7 +27,7 @@ set -uo pipefail
 main() {
 	here=$(cd "$(dirname "$0")" && pwd)
 	top=$(cd "$here/../.." && pwd)
-	all="policy mime url html dns conf maps scan dms_import spf dkim_sig dkim_key dmarc arc dkim_signkey"
+	all="policy mime url html dns conf maps scan dms_import spf dkim_sig dkim_key dmarc arc dkim_signkey controller"
 	jobs=1 build=$top/_build corpus=0
 	while getopts j:b:c o; do
 		case $o in

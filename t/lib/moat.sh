@@ -12,6 +12,8 @@
 #                              (local_networks empty: no client is local)
 #   (both run as the user running the test: run_as is that user, so a root
 #   test keeps root; a later -o run_as=... wins)
+#   m_start_controller [-o N=V]...    -> M_CTRL_PORT M_CTRL_PID M_CTRL_LOG
+#                              (on M_CTRL_FIXED_PORT if set, else a free port)
 #   m_ctl ARGS...              moatctl with the test's state directory
 #   m_need PROG...             skip the whole test unless each program is
 #                              installed (in PATH or /usr/sbin)
@@ -37,6 +39,7 @@ m_bin() {
 	case "$1" in
 	moat-policyd) echo "$MOAT_BUILDDIR/policyd/moat-policyd" ;;
 	moat-contentfilter) echo "$MOAT_BUILDDIR/contentfilter/moat-contentfilter" ;;
+	moat-controller) echo "$MOAT_BUILDDIR/controller/moat-controller" ;;
 	moatctl) echo "$MOAT_BUILDDIR/moatctl/moatctl" ;;
 	*) return 1 ;;
 	esac
@@ -92,6 +95,22 @@ m_start_contentfilter() {
 	h_track "$M_MILTER_PID" moat-contentfilter
 	h_wait_port "$M_MILTER_PORT" 10 "$M_MILTER_PID" &&
 		h_wait_log "ready: listening" 10 "$M_MILTER_LOG"
+}
+
+# m_start_controller [-o N=V]... -> M_CTRL_PORT M_CTRL_PID M_CTRL_LOG
+m_start_controller() {
+	local state
+	state=$(m_state)
+	M_CTRL_PORT=${M_CTRL_FIXED_PORT:-$(h_free_port)}
+	M_CTRL_LOG=$H_TMP/logs/controller-$M_CTRL_PORT.log
+	m_quiet_zones || return 1
+	"$(m_bin moat-controller)" -f -o state_directory="$state" \
+		-o controller_listen="inet:127.0.0.1:$M_CTRL_PORT" -o dns_servers=127.0.0.1:1 \
+		-o run_as="$(id -un)" "$@" >>"$M_CTRL_LOG" 2>&1 &
+	M_CTRL_PID=$!
+	h_track "$M_CTRL_PID" moat-controller
+	h_wait_port "$M_CTRL_PORT" 10 "$M_CTRL_PID" &&
+		h_wait_log "ready: listening" 10 "$M_CTRL_LOG"
 }
 
 m_ctl() {

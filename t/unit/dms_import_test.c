@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "core/passwd.h"
 #include "moatctl/dms_import.h"
 #include "tap.h"
 
@@ -57,9 +58,10 @@ static void test_seed(void)
 
 	is_int(parse_s(seed, &imp), 0, "seed example parses");
 	is_int(imp.n, 3, "three changes: comments and blank lines skipped");
-	c = find(&imp, "", "secure_ip");
-	ok(c && c->kind == DMS_UNMAPPED && c->line == 3 && strcmp(c->scope, "controller") == 0,
-	   "controller secure_ip: not applied, line 3");
+	c = find(&imp, "controller", "secure_ip");
+	ok(c && c->kind == DMS_CONF && c->line == 3 && strcmp(c->scope, "moat.conf") == 0,
+	   "controller secure_ip: a moat.conf line, line 3");
+	is_str(c ? c->note : NULL, "controller_secure_ip = ", "...controller_secure_ip");
 	is_str(c ? c->value : NULL, "", "...its value \"\" is the empty string");
 	c = find(&imp, "classifier-bayes", "autolearn");
 	ok(c && c->kind == DMS_MODULE_OPTION && c->line == 6, "bayes autolearn: module option");
@@ -69,6 +71,28 @@ static void test_seed(void)
 	   "chartable: an Rspamd module moat lacks is a notice, not an error");
 	is_str(c ? c->note : NULL, "moat has no equivalent of Rspamd's chartable module",
 	       "...whose note names the module (it was cut off after \"for\")");
+	/* The controller's passwords (issue 17). */
+	parse_s("set-option-for-controller password \"$1$9tf8e71ot9jn7z4z7imag68xmj48dspb$"
+		"z9dbgwpdcuicu6b8mn68mr58wf54w7k3k5ck5egciwjuifmp8cby\"\n"
+		"set-option-for-controller enable_password \"plain secret\"\n"
+		"set-option-for-controller password \"$2$abc$def\"\n"
+		"set-option-for-controller enable_password \"q1\"\n"
+		"set-option-for-controller bind_socket \"*:11334\"\n",
+		&imp);
+	ok(imp.n == 5 && imp.v[0].kind == DMS_SETTING &&
+	       strcmp(imp.v[0].option, "controller_password") == 0 &&
+	       strncmp(imp.v[0].value, "$1$9tf8", 7) == 0,
+	   "controller password: Rspamd's PBKDF2 hash stored as it is");
+	ok(imp.n == 5 && imp.v[1].kind == DMS_SETTING &&
+	       strcmp(imp.v[1].option, "controller_enable_password") == 0 &&
+	       passwd_verify("plain secret", 12, imp.v[1].value),
+	   "enable_password in plain text: stored as its hash");
+	ok(imp.n == 5 && imp.v[2].kind == DMS_UNMAPPED && strstr(imp.v[2].note, "Catena"),
+	   "a Catena hash: not applied, the note says why");
+	ok(imp.n == 5 && imp.v[3].kind == DMS_UNMAPPED && strcmp(imp.v[3].value, "") == 0,
+	   "the placeholder q1: not applied, and not kept");
+	is_str(imp.n == 5 ? imp.v[4].note : NULL, "controller_listen = inet:0.0.0.0:11334",
+	       "bind_socket *:11334: controller_listen");
 	parse_s("set-option-for-module classifier-bayes min_tokens 11\n"
 		"set-option-for-module greylist key_prefix rg\n"
 		"set-option-for-module phishing openphish_enabled true\n"
@@ -263,8 +287,8 @@ static void test_apply(void)
 		return;
 	parse_s(seed, &imp);
 	is_int(dms_import_apply(db, &imp, 1, out, &n, err, sizeof(err)), 0, "dry run");
-	counts_are(&n, "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
-		   "dry run: 1 would be applied, 2 not (the seed's three lines, as the trial had)");
+	counts_are(&n, "1 applied, 0 unchanged, 1 not applied, 1 moat.conf line to add by hand",
+		   "dry run: 1 would be applied, 1 not, 1 moat.conf line (the seed's three lines)");
 	before = dump(db);
 	parse_s("set-option-for-module actions reject 20\n", &imp);
 	dms_import_apply(db, &imp, 1, out, &n, err, sizeof(err));
@@ -273,10 +297,10 @@ static void test_apply(void)
 	free(after);
 	parse_s(seed, &imp);
 	is_int(dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err)), 0, "seed example");
-	counts_are(&n, "1 applied, 0 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
-		   "seed example: 1 applied, 2 not applied");
+	counts_are(&n, "1 applied, 0 unchanged, 1 not applied, 1 moat.conf line to add by hand",
+		   "seed example: 1 applied, 1 not applied, 1 moat.conf line");
 	dms_import_apply(db, &imp, 0, out, &n, err, sizeof(err));
-	counts_are(&n, "0 applied, 1 unchanged, 2 not applied, 0 moat.conf lines to add by hand",
+	counts_are(&n, "0 applied, 1 unchanged, 1 not applied, 1 moat.conf line to add by hand",
 		   "again: 0 applied, 1 unchanged");
 	parse_s("set-option-for-module greylist timeout 120\n"
 		"set-option-for-module actions reject 11\n"

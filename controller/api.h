@@ -1,0 +1,58 @@
+/*
+ * api - the controller's endpoints, with the paths, methods and JSON
+ * shapes of Rspamd's controller (src/controller.c, src/libserver/protocol.c,
+ * docs/developers/protocol.md), so rspamc, Dovecot's IMAPSieve pipe and
+ * Rspamd's web UI talk to moat unchanged. Statistics and history come
+ * from moat's history table (both daemons' scans), so they survive
+ * restarts. The HTTP side (http.c) has already read, limited and
+ * decompressed the body and judged access.
+ */
+#ifndef MOAT_CTL_API_H
+#define MOAT_CTL_API_H
+
+#include <stddef.h>
+
+#include "controller/access.h"
+#include "controller/req.h"
+
+struct work;
+struct api_req;
+struct api_resp;
+
+/* What an endpoint needs to be let in, and whether it takes a body. */
+struct api_route {
+	const char *path;
+	enum access_level need;
+	int body; /* a message or JSON body is required */
+	void (*run)(const struct api_route *rt, struct work *w, const struct api_req *rq,
+	            struct api_resp *rs);
+};
+
+struct api_req {
+	const char *body; /* decompressed */
+	size_t len;
+	const char *q_from, *q_to, *q_type; /* query arguments, decoded, or NULL */
+	const char *map_id;                 /* the Map header of /getmap, or NULL */
+	struct req_scan scan;               /* the rspamc protocol headers */
+	const char *client;                 /* judged client address */
+	int can_write;                      /* the request may write (read_only: false) */
+};
+
+struct api_resp {
+	int status;
+	char *body; /* malloc'd */
+	size_t len;
+	const char *ctype;
+};
+
+/* The route for a path (without the query), or NULL: 404. */
+const struct api_route *api_route(const char *path);
+/* An error reply, as Rspamd's: {"error": "msg"}. */
+void api_error(struct api_resp *rs, int status, const char *msg);
+/* Run a route. */
+void api_run(const struct api_route *rt, struct work *w, const struct api_req *rq,
+             struct api_resp *rs);
+/* The process's start time, for uptime. */
+void api_started(void);
+
+#endif
