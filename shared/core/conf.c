@@ -365,6 +365,9 @@ static const struct {
 	{"myhostname", CONF_POLICYD | CONF_MILTER},
 	/* moat-policyd checks no SPF for local mail (auth_check_local). */
 	{"local_networks", CONF_POLICYD | CONF_MILTER},
+	/* moat-controller scans with the milter's checks (/checkv2). */
+	{"dmarc_org_domain", CONF_MILTER | CONF_CONTROLLER},
+	{"dmarc_enforce", CONF_MILTER | CONF_CONTROLLER},
 };
 
 struct conf_val {
