@@ -116,7 +116,10 @@ static const struct conf_spec specs[] = {
 	 "How long \"not listed\" is kept."},
 	{"soft_reject_on_timeout", CT_BOOL, "yes", 0, 0, NULL,
 	 "When a list times out or fails, ask the client to try again later (450 4.7.1)\n"
-	 "    instead of letting mail through unchecked; no treats it as not listed."},
+	 "    instead of letting mail through unchecked; no treats it as not listed.\n"
+	 "    For SPF and DKIM (moat-contentfilter) only a lookup with no answer within\n"
+	 "    the timeout counts, as Rspamd's task timeout: a SERVFAIL or REFUSED answer\n"
+	 "    is the sender's broken DNS and gives R_SPF_DNSFAIL or R_DKIM_TEMPFAIL."},
 	{"abusix_key", CT_STR, "", 0, 0, NULL,
 	 "Abusix Mail Intelligence key: turns on the Abusix zones, queried as\n"
 	 "    <target>.<KEY>.<zone>. Query Abusix in one place only: see README."},
@@ -222,6 +225,16 @@ static const struct conf_spec specs[] = {
 	 "Scan local mail too (see local_networks): it then gets the headers and the\n"
 	 "    actions other mail gets, except greylisting. no passes it unscanned and\n"
 	 "    unchanged, with action skipped in the log and the history."},
+	{"auth_check_local", CT_BOOL, "no", 0, 0, NULL,
+	 "Check SPF and DKIM of local mail too, when it is scanned (scan_local = yes).\n"
+	 "    no skips them, as Rspamd does for local networks and authenticated users."},
+	{"authentication_results", CT_BOOL, "no", 0, 0, NULL,
+	 "Add an Authentication-Results header (RFC 8601) with what SPF, DKIM, DMARC\n"
+	 "    and ARC found, in Rspamd's format. Whatever this says, an incoming one that\n"
+	 "    claims our authserv_id is removed."},
+	{"authserv_id", CT_STR, "", 0, 0, NULL,
+	 "The authserv-id of that header, and of the incoming ones removed. Empty:\n"
+	 "    myhostname."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -244,7 +257,7 @@ static const char *const live_settings[] = {
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
-	"scan_local",
+	"scan_local", "authentication_results", "authserv_id",
 };
 
 /*

@@ -30,6 +30,8 @@ struct scan_dns {
 	struct dns *dns;
 	struct dnsbl *bl;
 	int soft_reject;
+	int timeout_ms;
+	int auth_local;
 	char key[128];
 };
 
@@ -41,6 +43,8 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 	dns_params_from_conf(cf, &p);
 	p.cache_size /= 16;	/* one cache per milter thread */
 	sd->soft_reject = conf_bool(cf, "soft_reject_on_timeout");
+	sd->timeout_ms = p.timeout_ms;
+	sd->auth_local = conf_bool(cf, "auth_check_local");
 	if ((sd->ev = evloop_new()) == NULL || (sd->dns = dns_new(sd->ev, &p, err, errlen)) == NULL ||
 	    (sd->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
 		scan_dns_free(sd);
@@ -65,6 +69,31 @@ void scan_dns_free(struct scan_dns *sd)
 	dnsbl_free(sd->bl);
 	evloop_free(sd->ev);
 	free(sd);
+}
+
+struct evloop *scan_dns_loop(struct scan_dns *sd)
+{
+	return sd->ev;
+}
+
+struct dns *scan_dns_resolver(struct scan_dns *sd)
+{
+	return sd->dns;
+}
+
+int scan_dns_soft_reject(const struct scan_dns *sd)
+{
+	return sd->soft_reject;
+}
+
+int scan_dns_timeout_ms(const struct scan_dns *sd)
+{
+	return sd->timeout_ms;
+}
+
+int scan_dns_auth_local(const struct scan_dns *sd)
+{
+	return sd->auth_local;
 }
 
 /* Addresses that say nothing about the sender's reputation. */

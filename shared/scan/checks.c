@@ -11,5 +11,6 @@
 #include "scan/check.h"
 
 const struct check *const scan_checks[] = {
-	&check_headers, &check_mime, &check_mua, &check_regex, &check_bayes, &check_rbl, NULL,
+	&check_headers, &check_mime, &check_mua, &check_regex, &check_bayes, &check_auth, &check_rbl,
+	NULL,
 };
