@@ -256,7 +256,8 @@ int authres_servid(const char *value, size_t len, char *out, size_t outlen)
 		for (i++; i < len && value[i] != '"'; i++) {
 			if (value[i] == '\\' && ++i >= len)
 				return -1;
-			if (n + 1 >= outlen)
+			/* No control byte, folded or not: never an id we wrote. */
+			if ((unsigned char)value[i] < ' ' || value[i] == 0x7f || n + 1 >= outlen)
 				return -1;
 			out[n++] = value[i];
 		}
