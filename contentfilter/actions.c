@@ -32,10 +32,14 @@
 /* change: 0 adds at the end, 1 replaces the first of that name, 2 inserts at the top. */
 int set_header(SMFICTX *ctx, const char *name, const char *value, int change)
 {
+	const struct cf_conn *c = smfi_getpriv(ctx);
 	struct sbuf sb;
 	int rc;
 
 	sbuf_init(&sb);
+	/* With SMFIP_HDR_LEADSPC (milter.c) the MTA writes the value as given after the colon. */
+	if (c && (c->proto & SMFIP_HDR_LEADSPC))
+		sbuf_putc(&sb, ' ');
 	hdrsafe_value(&sb, value);
 	if (change == 2)
 		rc = smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_cstr(&sb));
