@@ -96,7 +96,7 @@ tap_is "$(mctl -i 198.51.100.20 -F alice@auth.test --helo mx.auth.test "$D/good-
 m=$(send 198.51.100.20 good-simple.eml)
 s=$(hdr_syms <<<"$m")
 tap_like "$s" "R_DKIM_ALLOW\[auth.test:s=sel\]" \
-	"simple/simple with blanks after the colons: the milter sees the header bytes sent"
+	"simple/simple, no blank after a colon: the milter sees the header bytes sent (SMFIP_HDR_LEADSPC)"
 tap_is "$(mctl -i 198.51.100.20 -F alice@auth.test --helo mx.auth.test "$D/good-simple.eml" | ctl_syms)" \
 	"$s" "... moatctl scan agrees"
 
