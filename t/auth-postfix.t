@@ -127,6 +127,20 @@ tap_like "$m" $'\nAuthentication-Results: relay\\.other\\.example; spf=pass' "an
 tap_like "$(tail -n 20 "$M_MILTER_LOG")" "removed 1 Authentication-Results header claiming authserv-id mx\.moat\.test" \
 	"... and the removal is logged"
 
+# At most MAX_AR_OURS (16) are removed; more is an attack on Postfix's header
+# edits (each removal walks every header): tempfailed, as with X-Moat-Policy.
+many() { for ((i = 0; i < $1; i++)); do echo "Authentication-Results: mx.moat.test; spf=pass"; done
+	cat "$D/good-relaxed.eml"; }
+many 16 >"$D/ar16.eml"
+many 17 >"$D/ar17.eml"
+m=$(send 198.51.100.20 ar16.eml)
+tap_is "$(grep -c '^Authentication-Results: mx\.moat\.test; spf=pass$' <<<"$m")" 0 \
+	"16 forged Authentication-Results claiming our authserv-id: all removed"
+h_swaks --xclient-addr 198.51.100.20 --xclient-name unknown --helo mx.auth.test \
+	--from alice@auth.test --to bob@example.com --data "$D/ar17.eml" >"$H_TMP/swaks.out" 2>&1
+tap_like "$(cat "$H_TMP/swaks.out")" "<\*\* 451 4\.7\.0 Too many Authentication-Results headers" \
+	"17: tempfailed (451 4.7.0), not passed on with one left"
+
 m=$(send local good-relaxed.eml)
 tap_is "$(hdr_syms <<<"$m")" "" "local mail (scan_local = yes): not SPF- or DKIM-checked"
 tap_like "$m" $'\nAuthentication-Results: mx\\.moat\\.test; none\n' "... Authentication-Results says none"
