@@ -36,6 +36,14 @@ static const char *from_of(const char *headers)
 	return out;
 }
 
+static const struct scan_symbol *find(const struct scan_result *res, const char *name)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (strcmp(res->v[i].name, name) == 0)
+			return &res->v[i];
+	return NULL;
+}
+
 static double weight(const char *name)
 {
 	double w = NAN;
@@ -111,6 +119,34 @@ int main(void)
 		if (strstr(res.v[i].name, "SPF") || strstr(res.v[i].name, "DKIM"))
 			ok(0, "unexpected %s", res.v[i].name);
 	scan_result_free(&res);
+
+	/* moat-policyd judged SPF at RCPT (X-Moat-Policy): used as it is, no resolver needed. */
+	{
+		struct spf_outcome given = {.result = SPF_FAIL};
+		const struct scan_symbol *sy;
+
+		/* spf.c keeps the mechanism without its qualifier; spf_symbol() adds it */
+		snprintf(given.mechanism, sizeof(given.mechanism), "all");
+		snprintf(given.domain, sizeof(given.domain), "example.org");
+		in.spf_given = &given;
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		ok(res.auth && res.auth->spf_checked && res.auth->spf.result == SPF_FAIL,
+		   "spf_given: the policy server's verdict is the message's");
+		ok((sy = find(&res, "R_SPF_FAIL")) != NULL && sy->nopts == 1 &&
+		       strcmp(sy->opts[0], "-all") == 0 && sy->weight == 4.5,
+		   "... R_SPF_FAIL(4.50)[-all]");
+		scan_result_free(&res);
+		sqlite3_exec(db, "UPDATE modules SET enabled = 0 WHERE name = 'spf'", NULL, NULL,
+		             NULL);
+		scan_rules_free(r);
+		r = scan_rules_load(db, err, sizeof(err));
+		scan_result_init(&res);
+		scan_message(r, NULL, &in, &res);
+		ok(r && res.auth && !res.auth->spf_checked && find(&res, "R_SPF_FAIL") == NULL,
+		   "... not with the spf module off");
+		scan_result_free(&res);
+	}
 
 	scan_rules_free(r);
 	sqlite3_close(db);
