@@ -421,9 +421,10 @@ static void auth_run(const struct scan_ctx *ctx)
 		dkim_start(&run, in);
 	if (run.spf_wait || (run.dk && !dkim_done(run.dk))) {
 		evloop_tick(run.ev, deadline_tick, &run);
-		/* Bounded: the deadline tick stops the loop for good. */
+		/* Bounded: the deadline tick stops the loop for good; a broken loop gives up. */
 		while (!run.expired && (run.spf_wait || (run.dk && !dkim_done(run.dk))))
-			evloop_run(run.ev);
+			if (evloop_run(run.ev) < 0)
+				break;
 		evloop_untick(run.ev, deadline_tick, &run);
 		if (run.spf_wait || (run.dk && !dkim_done(run.dk)))
 			expire(&run);
