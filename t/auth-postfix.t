@@ -93,6 +93,15 @@ tap_like "$(grep -m2 -E '^(Authentication-Results|Received: from mx\.auth\.test)
 tap_is "$(mctl -i 198.51.100.20 -F alice@auth.test --helo mx.auth.test "$D/good-relaxed.eml" | ctl_syms)" \
 	"$s" "moatctl scan -i -F --helo: the milter's symbols"
 
+# Every symbol, not only these: the same transaction gives the same scan.
+all_hdr() { sed -n '/^X-Spamd-Result:/,/^[^ \t]/p' | tr -d '\n\t' |
+	grep -oE '[A-Z0-9_]+\([-0-9.]+\)\[[^]]*\]' | LC_ALL=C sort | tr '\n' ' '; }
+all_ctl() { grep -oE '^Symbol: [A-Z0-9_]+ \([-0-9.]+\)(\[[^]]*\])?' |
+	sed -E 's/^Symbol: //; s/ \(/(/; s/, /,/g; s/\)$/)[]/' | LC_ALL=C sort | tr '\n' ' '; }
+tap_is "$(mctl -i 198.51.100.20 -F alice@auth.test --helo mx.auth.test -r bob@example.com \
+	"$D/good-relaxed.eml" | all_ctl)" "$(all_hdr <<<"$m")" \
+	"... and every other symbol, with its weight and options"
+
 m=$(send 198.51.100.20 good-simple.eml)
 s=$(hdr_syms <<<"$m")
 tap_like "$s" "R_DKIM_ALLOW\[auth.test:s=sel\]" \
