@@ -39,6 +39,9 @@ int set_header(SMFICTX *ctx, const char *name, const char *value, int change)
 	int rc;
 
 	sbuf_init(&sb);
+	/* With SMFIP_HDR_LEADSPC (milter.c) the MTA writes the value as given after the colon. */
+	if (c && (c->proto & SMFIP_HDR_LEADSPC))
+		sbuf_putc(&sb, ' ');
 	hdrsafe_value(&sb, value);
 	/* A rewritten Subject is what gets signed (signing.h). */
 	if (change == 1 && c && c->dkim)

@@ -21,6 +21,7 @@ struct localnets;
 
 #define MAX_RCPTS 1000
 #define MAX_POLICY_HDRS 16
+#define MAX_AR_OURS 16		/* incoming Authentication-Results claiming our authserv-id */
 
 /* One SMTP connection (libmilter's private data); message fields reset per message. */
 struct cf_conn {
@@ -44,6 +45,11 @@ struct cf_conn {
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 	int in_flight;		/* its content is coming or being scanned (counted in flight) */
 	struct dkim_sign *dkim;	/* the message is to be signed: what signing needs of it */
+	char ar_id[256];	/* our authserv-id, and whether to add Authentication-Results */
+	int ar_add;
+	int nar;		/* Authentication-Results headers seen, and those claiming ar_id */
+	int nar_ours;
+	int ar_ours[MAX_AR_OURS];
 };
 
 extern pthread_mutex_t conf_mu;

@@ -22,6 +22,7 @@
 #include "actions.h"
 #include "auth/dkim_sign.h"
 #include "cf.h"
+#include "core/conf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/sbuf.h"
@@ -31,6 +32,7 @@
 #include "mail/mime.h"
 #include "mail/polhdr.h"
 #include "milter.h"
+#include "scan/authres.h"
 #include "scan/bayes.h"
 #include "scan/scan.h"
 #include "signing.h"
@@ -93,7 +95,7 @@ static sfsistat cf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
 	const unsigned long steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
 				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-				    SMFIP_NOUNKNOWN | SMFIP_SKIP;
+				    SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_HDR_LEADSPC;
 	struct cf_conn *c;
 
 	(void)f2;
@@ -186,6 +188,7 @@ static void conn_reset_message(struct cf_conn *c)
 	c->skip = 0;
 	dkim_sign_free(c->dkim);
 	c->dkim = NULL;
+	c->nar = c->nar_ours = 0;
 }
 
 
@@ -257,6 +260,9 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 	pthread_mutex_lock(&conf_mu);
 	c->local = localmail_reason(local_nets, c->client, c->port, c->auth, c->local_buf,
 				    sizeof(c->local_buf));
+	snprintf(c->ar_id, sizeof(c->ar_id), "%s",
+		 *conf_str(cf, "authserv_id") ? conf_str(cf, "authserv_id") : my_hostname);
+	c->ar_add = conf_bool(cf, "authentication_results");
 	pthread_mutex_unlock(&conf_mu);
 	c->skip = c->local && !scan_local;
 	if (signing_wanted(c))
@@ -301,19 +307,27 @@ static sfsistat cf_header(SMFICTX *ctx, char *name, char *value)
 	if (strcasecmp(name, POLHDR_NAME) == 0) {
 		/* Kept aside, not scanned as part of the message, and removed at the end. */
 		if (c->npolicy < MAX_POLICY_HDRS)
-			c->policy[c->npolicy] = xstrdup(value);
+			c->policy[c->npolicy] = xstrdup(value + strspn(value, " \t"));
 		c->npolicy++;
 		return step_done(c, SMFIP_NR_HDR);
 	}
 	if (c->dkim)
 		dkim_sign_header(c->dkim, name, strlen(name), value, strlen(value));
+	/* One that claims to be ours is forged (or a loop): removed at the end (RFC 8601 5). */
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		if (authres_is_ours(value, strlen(value), c->ar_id) && c->nar_ours++ < MAX_AR_OURS)
+			c->ar_ours[c->nar_ours - 1] = c->nar + 1;
+		c->nar++;
+	}
 	/* Unscanned local mail: only the Subject, for the log and the history row. */
 	if (c->skip && strcasecmp(name, "Subject") != 0) {
 		c->size += strlen(name) + strlen(value) + 3;
 		return step_done(c, SMFIP_NR_HDR);
 	}
+	/* With SMFIP_HDR_LEADSPC the value is as written after the colon: DKIM needs its bytes. */
 	append_limited(c, name, strlen(name));
-	append_limited(c, ": ", 2);
+	append_limited(c, (c->proto & SMFIP_HDR_LEADSPC) ? ":" : ": ",
+		       (c->proto & SMFIP_HDR_LEADSPC) ? 1 : 2);
 	append_limited(c, value, strlen(value));
 	append_limited(c, "\n", 1);
 	return step_done(c, SMFIP_NR_HDR);
@@ -382,11 +396,40 @@ static void subject_of(const struct cf_conn *c, char *subject, size_t size)
 	msg_free(m);
 }
 
+/*
+ * Remove the incoming Authentication-Results that claim our authserv-id,
+ * last first: Postfix counts an index among the headers of that name left.
+ */
+static void remove_our_authres(SMFICTX *ctx, const struct cf_conn *c, const char *qid)
+{
+	for (int i = c->nar_ours < MAX_AR_OURS ? c->nar_ours : MAX_AR_OURS; i > 0; i--)
+		smfi_chgheader(ctx, "Authentication-Results", c->ar_ours[i - 1], NULL);
+	if (c->nar_ours > 0)
+		msg_info("%s: removed %d Authentication-Results header%s claiming authserv-id %s",
+			 qid, c->nar_ours, c->nar_ours > 1 ? "s" : "", c->ar_id);
+}
+
+/* Authentication-Results (authentication_results = yes), at the top as a trace header. */
+static void add_authres(SMFICTX *ctx, const struct cf_conn *c, const struct scan_result *res)
+{
+	struct authres_tx tx = {.mail_from = c->from, .helo = c->helo, .client_ip = c->client,
+				.auth_user = c->auth[0] ? c->auth : NULL};
+	struct sbuf v;
+
+	if (!c->ar_add || res->auth == NULL)
+		return;
+	sbuf_init(&v);
+	authres_format(c->ar_id, res->auth, &tx, &v);
+	set_header(ctx, "Authentication-Results", sbuf_cstr(&v), 2);
+	sbuf_free(&v);
+}
+
 /* Local mail with scan_local = no: no headers, no score; a log line and a history row say so. */
 static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 {
 	char subject[256], why[300];
 
+	remove_our_authres(ctx, c, qid);
 	take_policy_header(ctx, c, NULL, NULL, qid);
 	subject_of(c, subject, sizeof(subject));
 	snprintf(why, sizeof(why), "not scanned: %s (scan_local = no)", c->local);
@@ -434,6 +477,14 @@ static sfsistat eom_scan(SMFICTX *ctx)
 		smfi_setreply(ctx, "451", "4.7.0", "Too many " POLHDR_NAME " headers");
 		return SMFIS_TEMPFAIL;
 	}
+	/* The same for forged Authentication-Results: each removal walks all headers. */
+	if (c->nar_ours > MAX_AR_OURS) {
+		msg_warn("%s: more than %d Authentication-Results headers claim authserv-id %s; "
+			 "tempfailing the message", qid, MAX_AR_OURS, c->ar_id);
+		conn_reset_message(c);
+		smfi_setreply(ctx, "451", "4.7.0", "Too many Authentication-Results headers");
+		return SMFIS_TEMPFAIL;
+	}
 	/* Before the database checks: the site's own mail flows while it is broken. */
 	if (c->skip)
 		return skip_local(ctx, c, qid);
@@ -470,6 +521,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	/* Before the scan: moat-policyd's SPF verdict spares the checks a second look. */
 	take_policy_header(ctx, c, ref, &pt, qid);
 	in.spf_given = pt.spf_given ? &pt.spf : NULL;
+	in.truncated = c->raw.len < c->size;
 	env.bayes = w->bayes;
 	env.dns = w->sd;
 	scan_result_init(&res);
@@ -488,6 +540,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	add_header(ctx, "X-Spamd-Result", sbuf_cstr(&hdr));
 	add_header(ctx, "X-Rspamd-Action", res.action);
 	add_rspamd_headers(ctx, ref->r, &res, q);
+	remove_our_authres(ctx, c, qid);
+	add_authres(ctx, c, &res);
 	/* The Subject as the parser read it: unfolded, as written for the rewrite, decoded for the
 	 * log and history. */
 	snprintf(subject, sizeof(subject), "%s", res.subject_raw ? res.subject_raw : "");

@@ -100,13 +100,16 @@ static void print_result(const char *file, const struct scan_result *res, double
 	printf("\n");
 }
 
-static int scan_buffer(const struct scan_rules *r, const struct scan_env *env, const char *name,
-		       const char *p, size_t len, int json)
+static int scan_buffer(const struct scan_rules *r, const struct scan_env *env,
+		       const struct scan_input *tx, const char *name, const char *p, size_t len,
+		       int json)
 {
-	struct scan_input in = {.raw = p, .len = len};
+	struct scan_input in = *tx;
 	struct scan_result res;
 	struct timespec t0, t1;
 
+	in.raw = p;
+	in.len = len;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	scan_result_init(&res);
 	scan_message(r, env, &in, &res);
@@ -119,10 +122,14 @@ static int scan_buffer(const struct scan_rules *r, const struct scan_env *env, c
 }
 
 
+#define SCAN_RCPTS_MAX 1000
+
 /* What mbox_walk() hands each message to. */
 struct scan_walk {
 	const struct scan_rules *r;
 	struct scan_env env;	/* DNS lists (NULL with --no-dns) and Bayes */
+	struct scan_input tx;	/* the transaction the options give */
+	const char *rcpts[SCAN_RCPTS_MAX];
 	int json;
 };
 
@@ -130,8 +137,58 @@ static int scan_walked(void *arg, const char *name, const char *p, size_t len)
 {
 	struct scan_walk *w = arg;
 
-	scan_buffer(w->r, &w->env, name, p, len, w->json);
+	scan_buffer(w->r, &w->env, &w->tx, name, p, len, w->json);
 	return 0;
+}
+
+/* Whether o is an option of scan_options() that takes a value. */
+static int takes_value(const char *o)
+{
+	return strcmp(o, "-i") == 0 || strcmp(o, "-F") == 0 || strcmp(o, "-r") == 0 ||
+	       strcmp(o, "--helo") == 0 || strcmp(o, "-u") == 0;
+}
+
+/*
+ * The options, the transaction as rspamc takes it: -i IP, -F SENDER ("<>"
+ * is the null sender), -r RCPT (repeatable), --helo NAME, -u USER (a SASL
+ * login: local mail, as the milter sees such a session). The index of the
+ * first file, or -1 after saying what is wrong.
+ */
+static int scan_options(int argc, char **argv, struct scan_walk *w, int *dns)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		const char *o = argv[i], *v;
+
+		if (strcmp(o, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(o, "--json") == 0 || strcmp(o, "--no-dns") == 0) {
+			*(o[2] == 'j' ? &w->json : dns) = o[2] == 'j';
+			continue;
+		}
+		if (!takes_value(o) || i + 1 >= argc) {
+			fprintf(stderr, "moatctl scan: %s %s\n", ctl_show(o),
+				takes_value(o) ? "needs a value" : "is not an option");
+			return -1;
+		}
+		v = argv[++i];
+		if (strcmp(o, "-i") == 0) {
+			w->tx.client_ip = v;
+		} else if (strcmp(o, "-F") == 0) {
+			w->tx.mail_from = strcmp(v, "<>") == 0 ? "" : v;
+		} else if (strcmp(o, "--helo") == 0) {
+			w->tx.helo = v;
+		} else if (strcmp(o, "-u") == 0) {
+			w->tx.auth_user = v;
+			w->tx.local = 1;
+		} else if (w->tx.nrcpts < SCAN_RCPTS_MAX) {
+			w->rcpts[w->tx.nrcpts++] = v;
+		}
+	}
+	return i < argc ? i : -1;
 }
 
 int cmd_scan(struct ctl *ctl, int argc, char **argv)
@@ -140,18 +197,12 @@ int cmd_scan(struct ctl *ctl, int argc, char **argv)
 	struct scan_rules *r;
 	struct scan_walk w = {0};
 	char err[512];
-	int json = 0, dns = 1, rc = 0, i = 1;
+	int dns = 1, rc = 0, i;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--no-dns") == 0)
-			dns = 0;
-		else
-			break;
-	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: moatctl scan [--json] [--no-dns] FILE|DIR...\n");
+	w.tx.rcpts = w.rcpts;
+	if ((i = scan_options(argc, argv, &w, &dns)) < 0) {
+		fprintf(stderr, "usage: moatctl scan [--json] [--no-dns] [-i IP] [-F SENDER] "
+				"[-r RCPT]... [--helo NAME] [-u USER] FILE|DIR...\n");
 		return 2;
 	}
 	if ((r = scan_rules_load(ctl_db(ctl), err, sizeof(err))) == NULL ||
@@ -163,7 +214,6 @@ int cmd_scan(struct ctl *ctl, int argc, char **argv)
 	st = bayes_store_sqlite_new(ctl_db(ctl), NULL);
 	w.env.bayes = st ? bayes_new(st) : NULL;
 	w.r = r;
-	w.json = json;
 	for (; i < argc; i++)
 		rc |= mbox_walk(argv[i], (size_t)conf_num(ctl->cf, "scan_size_limit"), scan_walked,
 				 &w) != 0;

@@ -37,13 +37,13 @@ struct word {
 /* Rspamd modules and config files moat has no counterpart for. */
 static const char *const rspamd_only[] = {
 	"antivirus", "arc", "asn", "aws_s3", "bayes_expiry", "bimi", "chartable", "clickhouse",
-	"clustering", "composites", "dcc", "dkim", "dkim_signing", "dmarc", "dynamic_conf",
+	"clustering", "composites", "dcc", "dkim_signing", "dmarc", "dynamic_conf",
 	"elastic", "emails", "external_relay", "external_services", "force_actions", "fuzzy_check",
 	"gpt", "groups", "hfilter", "history_redis", "http_headers", "known_senders", "logging",
 	"maillist", "metadata_exporter", "metric_exporter", "mid", "milter_headers", "mime_types",
 	"multimap", "mx_check", "neural", "once_received", "p0f", "phishing", "ratelimit", "redis",
 	"regexp", "replies", "reputation", "rspamd_update", "settings", "spamassassin", "spamtrap",
-	"spf", "statistic", "surbl", "trie", "url_redirector", "whitelist", NULL,
+	"statistic", "surbl", "trie", "url_redirector", "whitelist", NULL,
 };
 
 /* Rspamd name -> moat module (modules table). */
@@ -52,6 +52,8 @@ static const char *const moat_modules[][2] = {
 	{"rbl", "rbl"},
 	{"classifier-bayes", "classifier-bayes"},
 	{"bayes", "classifier-bayes"},
+	{"spf", "spf"},
+	{"dkim", "dkim"},
 	{NULL, NULL},
 };
 
@@ -386,7 +388,7 @@ static void unknown_module(struct ctx *c, const char *name)
 	for (size_t i = 0; rspamd_only[i] && !*hint; i++)
 		if (strdist_close(name, rspamd_only[i]))
 			snprintf(hint, sizeof(hint), "; did you mean %s?", rspamd_only[i]);
-	error(c, "unknown module \"%s\": neither moat's (greylist, rbl, classifier-bayes) nor an"
+	error(c, "unknown module \"%s\": neither moat's (greylist, rbl, classifier-bayes, spf, dkim) nor an"
 		 " Rspamd module%s", name, hint);
 }
 
@@ -499,6 +501,12 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 		else
 			error(c, "unknown option \"%s\" for greylist (moat has enabled, timeout,"
 				 " expire, ipv4_mask, ipv6_mask, message)", option);
+		return;
+	}
+	if (strcmp(m, "spf") == 0 || strcmp(m, "dkim") == 0) {
+		unmapped(c, "module-option", m, option, value,
+			 "moat's %s check has no options but enabled (moat.conf: auth_check_local)",
+			 m);
 		return;
 	}
 	/* rbl: moat's lists are rows of dnsbl_zones, not Rspamd's rbls { } blocks. */

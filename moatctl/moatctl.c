@@ -153,10 +153,15 @@ static const struct command commands[] = {
 	 "list's TXT record in the reply, as Postfix's reject_rbl_client does."},
 	{"maps", cmd_maps, "[list|refresh]",
 	 "allow and block lists: sources, fetch times, entries, errors; refresh now", NULL},
-	{"scan", cmd_scan, "[--json] [--no-dns] FILE|DIR...",
+	{"scan", cmd_scan,
+	 "[--json] [--no-dns] [-i IP] [-F SENDER] [-r RCPT]... [--helo NAME] [-u USER] FILE|DIR...",
 	 "scan messages (files, mbox files, directories) as the milter would",
 	 "Prints rspamc-like results (or one JSON object per message with --json).\n"
-	 "--no-dns skips the DNS lists."},
+	 "--no-dns skips the DNS lists, SPF and DKIM. The SMTP transaction, as rspamc\n"
+	 "takes it: -i the client's address (SPF needs it), -F the envelope sender\n"
+	 "(\"<>\" the null sender: SPF checks the HELO name), -r a recipient (again for\n"
+	 "more), --helo the HELO name, -u a SASL login (the mail is then local: no SPF\n"
+	 "or DKIM unless auth_check_local = yes). DNS settings come from moat.conf."},
 	{"learn-spam", cmd_learn, "FILE|DIR|MBOX...",
 	 "teach the Bayes classifier spam",
 	 "A message learned before in the same class is skipped (\"already learned\"),\n"

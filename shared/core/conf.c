@@ -112,8 +112,10 @@ static const struct conf_spec specs[] = {
 	 "    and does not list the client) at RCPT TO with 550 5.7.23 (RFC 7372) and the\n"
 	 "    domain's exp= explanation, as policyd-spf does. no: the weights decide."},
 	{"auth_check_local", CT_BOOL, "no", 0, 0, NULL,
-	 "Check SPF for local mail too: clients in local_networks and SASL-authenticated\n"
-	 "    sessions. no skips them, as Rspamd does: their mail is the site's own."},
+	 "Check the authentication of local mail too (clients in local_networks and\n"
+	 "    SASL-authenticated sessions): SPF in moat-policyd at RCPT, and SPF, DKIM,\n"
+	 "    DMARC and ARC in moat-contentfilter when it scans such mail (scan_local =\n"
+	 "    yes). no skips them, as Rspamd does: their mail is the site's own."},
 
 	/* DNS and DNS block lists (both daemons). */
 	{"dns_servers", CT_STR, "", 0, 0, NULL,
@@ -129,7 +131,10 @@ static const struct conf_spec specs[] = {
 	 "How long \"not listed\" is kept."},
 	{"soft_reject_on_timeout", CT_BOOL, "yes", 0, 0, NULL,
 	 "When a list times out or fails, ask the client to try again later (450 4.7.1)\n"
-	 "    instead of letting mail through unchecked; no treats it as not listed."},
+	 "    instead of letting mail through unchecked; no treats it as not listed.\n"
+	 "    For SPF and DKIM (moat-contentfilter) only a lookup with no answer within\n"
+	 "    the timeout counts, as Rspamd's task timeout: a SERVFAIL or REFUSED answer\n"
+	 "    is the sender's broken DNS and gives R_SPF_DNSFAIL or R_DKIM_TEMPFAIL."},
 	{"abusix_key", CT_STR, "", 0, 0, NULL,
 	 "Abusix Mail Intelligence key: turns on the Abusix zones, queried as\n"
 	 "    <target>.<KEY>.<zone>. Query Abusix in one place only: see README."},
@@ -302,6 +307,13 @@ static const struct conf_spec specs[] = {
 	 "Wrong passwords from one address before its logins are refused (429)..."},
 	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
 	 "...for this long after its last wrong password."},
+	{"authentication_results", CT_BOOL, "no", 0, 0, NULL,
+	 "Add an Authentication-Results header (RFC 8601) with what SPF, DKIM, DMARC\n"
+	 "    and ARC found, in Rspamd's format. Whatever this says, an incoming one that\n"
+	 "    claims our authserv_id is removed."},
+	{"authserv_id", CT_STR, "", 0, 0, NULL,
+	 "The authserv-id of that header, and of the incoming ones removed. Empty:\n"
+	 "    myhostname."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -327,7 +339,7 @@ static const char *const live_settings[] = {
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
 	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "controller_secure_ip",
-	"controller_auth_failures", "controller_auth_block",
+	"controller_auth_failures", "controller_auth_block", "authentication_results", "authserv_id",
 };
 
 /*
@@ -366,6 +378,9 @@ static const struct {
 	/* moat-policyd checks no SPF for local mail (auth_check_local). */
 	{"local_networks", CONF_POLICYD | CONF_MILTER},
 	/* moat-controller scans with the milter's checks (/checkv2). */
+	{"auth_check_local", CONF_POLICYD | CONF_MILTER | CONF_CONTROLLER},
+	{"authentication_results", CONF_MILTER},
+	{"authserv_id", CONF_MILTER},
 	{"dmarc_org_domain", CONF_MILTER | CONF_CONTROLLER},
 	{"dmarc_enforce", CONF_MILTER | CONF_CONTROLLER},
 };

@@ -26,6 +26,7 @@ struct scan_auth {
 	int dkim_checked;
 	int ndkim;
 	struct dkim_sig_result dkim[DKIM_MAX_SIGS];
+	char dkim_b[DKIM_MAX_SIGS][9]; /* the first 8 characters of each b= (RFC 6008 header.b) */
 
 	/* The RFC 5322.From domain, lower case; "" when absent or not exactly one. */
 	char from_domain[DKIM_DOMAIN_MAX + 1];

@@ -38,6 +38,7 @@ struct scan_input {
 	const char *auth_user;	/* the SASL login ({auth_authen}), or NULL */
 	const struct spf_outcome *spf_given; /* SPF already judged at RCPT by moat-policyd
 					      * (X-Moat-Policy), or NULL: check it here */
+	int truncated;		/* raw is only the start (scan_size_limit): no DKIM body hash */
 };
 
 /* A scanning thread's own resources; either may be NULL (that check then does nothing). */
@@ -64,7 +65,7 @@ struct check {
 };
 
 extern const struct check check_headers, check_mime, check_mua, check_regex, check_bayes,
-	check_rbl, check_dmarc, check_arc;
+	check_rbl, check_auth, check_dmarc, check_arc;
 /* The checks in run order, NULL-terminated (checks.c). */
 extern const struct check *const scan_checks[];
 

@@ -62,7 +62,8 @@ static void arc_run(const struct scan_ctx *ctx)
 	struct arc *a;
 	size_t body;
 
-	if (sd == NULL || in->local || in->auth_user || in->raw == NULL)
+	if (sd == NULL || in->raw == NULL ||
+	    ((in->local || in->auth_user) && !scan_dns_auth_local(sd)))
 		return;
 	if (!has_arc(ctx->msg)) {
 		scan_add(ctx->res, ctx->rules, "ARC_NA", NULL);

@@ -163,7 +163,8 @@ static void dmarc_run(const struct scan_ctx *ctx)
 	struct wait w = {0};
 	const char *why;
 
-	if (a == NULL || ctx->in->local || sd == NULL || (d = scan_dns_resolver(sd, &w.ev)) == NULL)
+	if (a == NULL || sd == NULL || (ctx->in->local && !scan_dns_auth_local(sd)) ||
+	    (d = scan_dns_resolver(sd, &w.ev)) == NULL)
 		return;
 	dc = scan_dns_dmarc(sd);
 	if (request(ctx, dc, &rq) < 0)

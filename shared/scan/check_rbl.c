@@ -31,6 +31,8 @@ struct scan_dns {
 	struct dnsbl *bl;
 	int soft_reject;
 	struct scan_dmarc_conf dmarc;
+	int timeout_ms;
+	int auth_local;
 	char key[128];
 };
 
@@ -45,6 +47,8 @@ struct scan_dns *scan_dns_new(const struct conf *cf, sqlite3 *db, char *err, siz
 	sd->dmarc.treewalk = strcmp(conf_str(cf, "dmarc_org_domain"), "psl") != 0;
 	sd->dmarc.enforce = conf_bool(cf, "dmarc_enforce");
 	sd->dmarc.soft_reject = sd->soft_reject;
+	sd->timeout_ms = p.timeout_ms;
+	sd->auth_local = conf_bool(cf, "auth_check_local");
 	if ((sd->ev = evloop_new()) == NULL || (sd->dns = dns_new(sd->ev, &p, err, errlen)) == NULL ||
 	    (sd->bl = dnsbl_new(db, conf_str(cf, "abusix_key"), err, errlen)) == NULL) {
 		scan_dns_free(sd);
@@ -80,6 +84,21 @@ struct dns *scan_dns_resolver(const struct scan_dns *sd, struct evloop **ev)
 const struct scan_dmarc_conf *scan_dns_dmarc(const struct scan_dns *sd)
 {
 	return &sd->dmarc;
+}
+
+int scan_dns_soft_reject(const struct scan_dns *sd)
+{
+	return sd->soft_reject;
+}
+
+int scan_dns_timeout_ms(const struct scan_dns *sd)
+{
+	return sd->timeout_ms;
+}
+
+int scan_dns_auth_local(const struct scan_dns *sd)
+{
+	return sd->auth_local;
 }
 
 /* Addresses that say nothing about the sender's reputation. */

@@ -33,6 +33,12 @@ void scan_dns_free(struct scan_dns *sd);
 struct dns *scan_dns_resolver(const struct scan_dns *sd, struct evloop **ev);
 /* The DMARC settings. */
 const struct scan_dmarc_conf *scan_dns_dmarc(const struct scan_dns *sd);
+/* soft_reject_on_timeout, as read when sd was made. */
+int scan_dns_soft_reject(const struct scan_dns *sd);
+/* The dns_timeout setting, ms. */
+int scan_dns_timeout_ms(const struct scan_dns *sd);
+/* auth_check_local: the authentication checks look at local mail too. */
+int scan_dns_auth_local(const struct scan_dns *sd);
 /*
  * The relay one Received header value names: the first bracketed literal
  * that is an address ("[192.0.2.1]", "[IPv6:2001:db8::1]"); 1 and *ip when

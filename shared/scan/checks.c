@@ -11,6 +11,6 @@
 #include "scan/check.h"
 
 const struct check *const scan_checks[] = {
-	&check_headers, &check_mime, &check_mua, &check_regex, &check_bayes, &check_arc,
-	&check_rbl, &check_dmarc, NULL,
+	&check_headers, &check_mime, &check_mua, &check_regex, &check_bayes, &check_auth,
+	&check_arc, &check_rbl, &check_dmarc, NULL,
 };

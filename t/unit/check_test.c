@@ -106,8 +106,8 @@ static void remove_tree(const char *dir)
 
 int main(void)
 {
-	static const char *const order[] = {"headers", "mime", "mua", "regex", "bayes", "arc",
-					    "rbl", "dmarc"};
+	static const char *const order[] = {"headers", "mime", "mua",  "regex", "bayes",
+					    "auth",    "arc",  "rbl", "dmarc"};
 	const struct scan_env none = {0};
 	char dir[] = "/tmp/moat-check-test.XXXXXX", path[300], err[512];
 	const struct check *const *c;
@@ -124,6 +124,8 @@ int main(void)
 	is_str(check_named("bayes")->module, "classifier-bayes",
 	       "Bayes by the classifier-bayes module");
 	ok(check_named("mua")->module == NULL, "the header checks by none");
+	ok(check_named("auth")->module == NULL,
+	   "SPF and DKIM by none as a whole: by the spf and dkim modules each, inside");
 
 	/* The Received-hop parser (check_rbl). */
 	is_str(hop("from mx.example (mx.example [203.0.113.9]) by mx.test", 0), "203.0.113.9",

@@ -167,6 +167,14 @@ static void test_commands(void)
 	c = find(&imp, "classifier-bayes", "autolearn");
 	ok(c && strcmp(c->value, "true") == 0 && c->line == 13, "bayes is classifier-bayes");
 
+	is_int(parse_s("disable-module spf\nset-option-for-module dkim enabled false\n", &imp), 0,
+	       "disable-module spf, dkim enabled false");
+	c = find(&imp, "spf", "");
+	ok(c && c->kind == DMS_MODULE && strcmp(c->value, "0") == 0,
+	   "spf is moat's module of that name (issue 15)");
+	c = find(&imp, "dkim", "");
+	ok(c && c->kind == DMS_MODULE && strcmp(c->value, "0") == 0, "... and dkim");
+
 	is_int(parse_s("disable-module greylist\nset-option-for-module greylist enabled true\n",
 		       &imp),
 	       0, "the same module twice");

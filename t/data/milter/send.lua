@@ -33,6 +33,7 @@ body = body:gsub("\n", "\r\n")
 if mt.bodystring(conn, body) ~= nil then error("body") end
 if mt.eom(conn) ~= nil then error("eom") end
 local out = assert(io.open(os.getenv("MT_OUT"), "wb"))
-out:write(mt.getheader(conn, "X-Spamd-Result", 0) or "(none)")
+-- The milter negotiates SMFIP_HDR_LEADSPC: its value starts with the blank after the colon.
+out:write(((mt.getheader(conn, "X-Spamd-Result", 0) or "(none)"):gsub("^ ", "")))
 out:close()
 mt.disconnect(conn)
