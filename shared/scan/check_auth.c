@@ -197,7 +197,7 @@ static void expire(struct auth_run *run)
 }
 
 /* Start SPF for the transaction; run->spf_wait while it is out. */
-static void spf_start(struct auth_run *run, const struct scan_input *in)
+static void auth_spf_start(struct auth_run *run, const struct scan_input *in)
 {
 	struct spf_request req = {.ip = in->client_ip,
 	                          .helo = in->helo,
@@ -372,7 +372,7 @@ static void add_spf_symbol(const struct scan_ctx *ctx, const struct spf_outcome 
 }
 
 /* Start DKIM over the raw message; run->dk until its verdicts are in. */
-static void dkim_start(struct auth_run *run, const struct scan_input *in)
+static void auth_dkim_start(struct auth_run *run, const struct scan_input *in)
 {
 	struct dkim_params p = {
 	    .now = time(NULL), .jitter = DKIM_JITTER, .max_sigs = DKIM_MAX_SIGS};
@@ -415,9 +415,9 @@ static void auth_run(const struct scan_ctx *ctx)
 	run.wait_ms = (long long)AUTH_WAIT_FACTOR * scan_dns_timeout_ms(sd);
 	run.deadline = now_ms() + run.wait_ms;
 	if (do_spf)
-		spf_start(&run, in);
+		auth_spf_start(&run, in);
 	if (do_dkim)
-		dkim_start(&run, in);
+		auth_dkim_start(&run, in);
 	if (run.spf_wait || (run.dk && !dkim_done(run.dk))) {
 		evloop_tick(run.ev, deadline_tick, &run);
 		/* Bounded: the deadline tick stops the loop for good; a broken loop gives up. */
