@@ -115,8 +115,8 @@ msg '"Strict Bank" <ceo@Strict.Example.COM>'
 out=$(run -S fail:evil.example -D pass:evil.example)
 tap_like "$out" '^DMARC_POLICY_REJECT\[strict.example.com : No valid SPF.* DKIM not aligned .relaxed.*,reject\] ' \
 	"a forged p=reject domain: DMARC_POLICY_REJECT with Rspamd's options (',' '(' ')' hdrsafe'd)"
-tap_like "$out" "action=no action auth=fail/reject/strict.example.com from=strict.example.com" \
-	"...dmarc_enforce = no: the weights decide; scan_auth filled"
+tap_like "$out" "action=greylist auth=fail/reject/strict.example.com from=strict.example.com" \
+	"...dmarc_enforce = no: the weights decide (DMS: 5.5, greylist); scan_auth filled"
 out=$(run -o dmarc_enforce=yes -S fail:evil.example -D pass:evil.example)
 tap_like "$out" "action=reject" "dmarc_enforce = yes: rejected"
 tap_like "$out" "reply: Rejected by the DMARC policy of strict.example.com" "...with a reply that says why"

@@ -40,6 +40,8 @@ with open(os.path.join(out, "unbound-data.conf"), "w") as f:
     f.write("  local-data: 'mx.auth.test. 300 IN TXT %s'\n" % spf)
     f.write("  local-data: 'mx.auth.test. 300 IN A 198.51.100.20'\n")
     f.write("  local-data: 'sel._domainkey.auth.test. 300 IN TXT %s'\n" % parts)
+    # a p=reject domain: forged mail fails DMARC, genuine mail passes it
+    f.write("  local-data: '_dmarc.auth.test. 300 IN TXT \"v=DMARC1; p=reject\"'\n")
     # the receiving side's own names: no records, answered at once
     f.write('  local-zone: "example.com." static\n')
 
