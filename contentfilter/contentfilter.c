@@ -37,6 +37,7 @@
 #include "core/listen.h"
 #include "localmail.h"
 #include "milter.h"
+#include "scan/clamav.h"
 #include "workers.h"
 #include "history.h"
 #include "cf.h"
@@ -385,6 +386,14 @@ int main(int argc, char **argv)
 	/* The resolvers are made per worker, at the first message: check now. */
 	if (dns_check_conf(cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	{
+		/* And the clamd server list, read by each worker: a typo stops the start. */
+		struct clamav *cl = clamav_new(cf, err, sizeof(err));
+
+		if (cl == NULL)
+			msg_fatal("%s", err);
+		clamav_free(cl);
+	}
 	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	{

@@ -42,7 +42,8 @@ struct scan_result {
 	const char *action;	/* "no action", "greylist", "add header", "rewrite subject",
 				 * "reject", "soft reject" */
 	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
-	const char *forced;	/* action a GTUBE pattern forces, or NULL */
+	const char *forced;	/* action a GTUBE pattern or a virus forces, or NULL */
+	char reply[200];	/* the forced action's SMTP text (ClamAV's), or "" */
 	char soft_reason[200];
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
