@@ -89,7 +89,7 @@ static void clamav_run(const struct scan_ctx *ctx)
 	case CLAMAV_FAIL:
 		scan_add(res, ctx->rules, "CLAM_VIRUS_FAIL", v.err);
 		msg_warn("%s: clamav: scan failed: %s; %s the message", qid, v.err,
-			 clamav_fail_accepts(cl) ? "accepting" : "tempfailing");
+		         clamav_fail_accepts(cl) ? "accepting" : "tempfailing");
 		if (clamav_fail_accepts(cl))
 			return;
 		res->soft_reject = 1;
@@ -100,4 +100,4 @@ static void clamav_run(const struct scan_ctx *ctx)
 }
 
 const struct check check_clamav = {
-	.name = "clamav", .module = "clamav", .run = clamav_run, .start = clamav_begin};
+    .name = "clamav", .module = "clamav", .run = clamav_run, .start = clamav_begin};

@@ -25,10 +25,10 @@
 #include "scan/clamav.h"
 
 struct server {
-	char spec[128];	/* as written, for the log */
+	char spec[128]; /* as written, for the log */
 	int is_unix;
-	char path[108];	/* unix */
-	char host[64], port[8];	/* inet */
+	char path[108];         /* unix */
+	char host[64], port[8]; /* inet */
 };
 
 struct clamav {
@@ -37,7 +37,7 @@ struct clamav {
 	int timeout_ms;
 	size_t max_size;
 	int fail_accepts;
-	struct clamav_cache *cache;	/* the process's, shared */
+	struct clamav_cache *cache; /* the process's, shared */
 	/* The scan in flight. */
 	const char *data;
 	size_t len;
@@ -83,9 +83,10 @@ static void signature(char *out, const char *p, size_t len)
 		char ch = p[i];
 
 		out[k++] = ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			    (ch >= '0' && ch <= '9') || strchr("._:/+-", ch)) && ch
-				   ? ch
-				   : '_';
+		            (ch >= '0' && ch <= '9') || strchr("._:/+-", ch)) &&
+		                   ch
+		               ? ch
+		               : '_';
 	}
 	out[k] = '\0';
 }
@@ -192,7 +193,7 @@ static int server_parse(const char *s, size_t n, struct server *sv)
 
 struct cache_entry {
 	unsigned char key[32];
-	time_t at;	/* 0: free */
+	time_t at; /* 0: free */
 	enum clamav_kind kind;
 	char name[CLAMAV_NAME_MAX];
 };
@@ -228,12 +229,12 @@ static struct cache_entry *cache_group(struct clamav_cache *c, const unsigned ch
 {
 	uint64_t h;
 
-	memcpy(&h, key, sizeof(h));	/* a digest: its bytes are as good as any hash */
+	memcpy(&h, key, sizeof(h)); /* a digest: its bytes are as good as any hash */
 	return &c->e[(h % c->groups) * CACHE_WAYS];
 }
 
 int clamav_cache_get(struct clamav_cache *c, const unsigned char key[32], time_t now,
-		     struct clamav_verdict *v)
+                     struct clamav_verdict *v)
 {
 	struct cache_entry *g;
 	int found = 0;
@@ -261,7 +262,7 @@ int clamav_cache_get(struct clamav_cache *c, const unsigned char key[32], time_t
 }
 
 void clamav_cache_put(struct clamav_cache *c, const unsigned char key[32], time_t now,
-		      const struct clamav_verdict *v)
+                      const struct clamav_verdict *v)
 {
 	struct cache_entry *g, *slot = NULL;
 
@@ -275,7 +276,7 @@ void clamav_cache_put(struct clamav_cache *c, const unsigned char key[32], time_
 			break;
 		}
 		if (slot == NULL || g[i].at < slot->at)
-			slot = &g[i];	/* a free one (at 0), else the oldest */
+			slot = &g[i]; /* a free one (at 0), else the oldest */
 	}
 	memcpy(slot->key, key, 32);
 	slot->at = now > 0 ? now : 1;
@@ -341,9 +342,10 @@ struct clamav *clamav_new(const struct conf *cf, char *err, size_t errlen)
 			break;
 		if (cl->nsrv == CLAMAV_SERVERS_MAX || server_parse(s, n, &cl->srv[cl->nsrv]) < 0) {
 			snprintf(err, errlen, "clamav_servers: %s \"%.*s\"",
-				 cl->nsrv == CLAMAV_SERVERS_MAX ? "more than 8 servers at"
-								 : "not unix:/PATH or inet:HOST:PORT:",
-				 (int)(n > 100 ? 100 : n), s);
+			         cl->nsrv == CLAMAV_SERVERS_MAX
+			             ? "more than 8 servers at"
+			             : "not unix:/PATH or inet:HOST:PORT:",
+			         (int)(n > 100 ? 100 : n), s);
 			free(cl);
 			return NULL;
 		}
@@ -359,7 +361,7 @@ struct clamav *clamav_new(const struct conf *cf, char *err, size_t errlen)
 	cl->max_size = (size_t)conf_num(cf, "clamav_max_size");
 	cl->fail_accepts = strcmp(conf_str(cf, "clamav_fail_action"), "accept") == 0;
 	cl->cache = shared_cache((size_t)conf_num(cf, "clamav_cache_size"),
-				 (time_t)conf_num(cf, "clamav_cache_ttl"));
+	                         (time_t)conf_num(cf, "clamav_cache_ttl"));
 	return cl;
 }
 
@@ -421,7 +423,7 @@ static int server_connect(const struct server *sv, long long deadline, char *err
 		if ((rc = wait_fd(fd, POLLOUT, deadline)) <= 0 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
 			snprintf(err, errlen, "cannot connect: %s",
-				 rc == 0 ? "timed out" : strerror(soerr ? soerr : errno));
+			         rc == 0 ? "timed out" : strerror(soerr ? soerr : errno));
 			close(fd);
 			return -1;
 		}
@@ -453,7 +455,7 @@ static int send_all(int fd, const char *p, size_t len, long long deadline)
 
 /* The reply, up to its NUL or the end of the stream; its length, or -1 (err set). */
 static ssize_t read_reply(int fd, char *buf, size_t size, long long deadline, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	size_t got = 0;
 
@@ -485,7 +487,7 @@ static ssize_t read_reply(int fd, char *buf, size_t size, long long deadline, ch
 		snprintf(err, errlen, "closed the connection without a reply");
 		return -1;
 	}
-	return (ssize_t)got;	/* over size: the parser says so */
+	return (ssize_t)got; /* over size: the parser says so */
 }
 
 /* The message as INSTREAM chunks, then the end; 0, or -1 with errno. */
@@ -499,7 +501,7 @@ static int send_stream(int fd, const char *data, size_t len, long long deadline)
 	while (len > 0) {
 		size_t n = len > CLAMAV_CHUNK ? CLAMAV_CHUNK : len;
 		unsigned char hdr[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-					(unsigned char)(n >> 8), (unsigned char)n};
+		                        (unsigned char)(n >> 8), (unsigned char)n};
 
 		if (send_all(fd, (const char *)hdr, 4, deadline) < 0 ||
 		    send_all(fd, data, n, deadline) < 0)
@@ -510,8 +512,8 @@ static int send_stream(int fd, const char *data, size_t len, long long deadline)
 }
 
 /* One server's answer into v; 0 when it answered (clean or found), -1 with v->err. */
-static int scan_one(const struct clamav *cl, const struct server *sv, const char *data,
-		    size_t len, struct clamav_verdict *v)
+static int scan_one(const struct clamav *cl, const struct server *sv, const char *data, size_t len,
+                    struct clamav_verdict *v)
 {
 	long long deadline = now_ms() + cl->timeout_ms;
 	char buf[CLAMAV_REPLY_MAX + 1];
@@ -536,11 +538,11 @@ static int scan_one(const struct clamav *cl, const struct server *sv, const char
 	if (n < 0) {
 		if (sent_errno && sent_errno != ETIMEDOUT)
 			snprintf(v->err, sizeof(v->err), "sending the message: %s",
-				 strerror(sent_errno));
+			         strerror(sent_errno));
 		return -1;
 	}
 	clamav_parse_reply(buf, (size_t)(memchr(buf, '\0', (size_t)n) ? strlen(buf) : (size_t)n),
-			   v);
+	                   v);
 	return v->kind == CLAMAV_FAIL ? -1 : 0;
 }
 
@@ -560,9 +562,9 @@ static void scan_all(struct clamav *cl)
 			return;
 		}
 		if (used < sizeof(cl->failover))
-			used += (size_t)snprintf(cl->failover + used, sizeof(cl->failover) - used,
-						 "%s%s: %s", used ? "; " : "", cl->srv[i].spec,
-						 v.err);
+			used +=
+			    (size_t)snprintf(cl->failover + used, sizeof(cl->failover) - used,
+			                     "%s%s: %s", used ? "; " : "", cl->srv[i].spec, v.err);
 	}
 	memset(&cl->v, 0, sizeof(cl->v));
 	cl->v.kind = CLAMAV_FAIL;

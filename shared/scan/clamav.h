@@ -43,18 +43,18 @@ struct clamav;
 
 enum clamav_kind {
 	CLAMAV_CLEAN,
-	CLAMAV_VIRUS,		/* name: the signature */
-	CLAMAV_ENCRYPTED,	/* Heuristics.Encrypted.* (clamd's AlertEncrypted) */
-	CLAMAV_MACRO,		/* Heuristics.OLE2.ContainsMacros (AlertOLE2Macros) */
-	CLAMAV_FAIL,		/* err says why; also Heuristics.Limits.Exceeded */
+	CLAMAV_VIRUS,     /* name: the signature */
+	CLAMAV_ENCRYPTED, /* Heuristics.Encrypted.* (clamd's AlertEncrypted) */
+	CLAMAV_MACRO,     /* Heuristics.OLE2.ContainsMacros (AlertOLE2Macros) */
+	CLAMAV_FAIL,      /* err says why; also Heuristics.Limits.Exceeded */
 };
 
 struct clamav_verdict {
 	enum clamav_kind kind;
-	char name[CLAMAV_NAME_MAX];	/* the signature (VIRUS, ENCRYPTED, MACRO) */
-	char err[512];			/* why it failed (FAIL), printable ASCII */
-	char server[128];		/* the server that answered, or "" */
-	int cached;			/* the verdict came from the cache */
+	char name[CLAMAV_NAME_MAX]; /* the signature (VIRUS, ENCRYPTED, MACRO) */
+	char err[512];              /* why it failed (FAIL), printable ASCII */
+	char server[128];           /* the server that answered, or "" */
+	int cached;                 /* the verdict came from the cache */
 };
 
 /* Parse one clamd reply (without its NUL, but a trailing newline is allowed) into v. */
@@ -94,9 +94,9 @@ struct clamav_cache *clamav_cache_new(size_t size, time_t ttl);
 void clamav_cache_free(struct clamav_cache *c);
 /* 1 and *v (cached set) for a live entry, else 0. */
 int clamav_cache_get(struct clamav_cache *c, const unsigned char key[32], time_t now,
-		     struct clamav_verdict *v);
+                     struct clamav_verdict *v);
 /* Keep v (not a failure); the oldest entry of its slot group goes when they are all taken. */
 void clamav_cache_put(struct clamav_cache *c, const unsigned char key[32], time_t now,
-		      const struct clamav_verdict *v);
+                      const struct clamav_verdict *v);
 
 #endif
