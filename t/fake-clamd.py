@@ -22,7 +22,7 @@ def read_exact(c, n, slow=False):
     while len(buf) < n:
         if slow:
             time.sleep(1)
-        part = c.recv(16 if slow else n - len(buf))
+        part = c.recv(min(16, n - len(buf)) if slow else n - len(buf))
         if not part:
             raise EOFError
         buf += part
