@@ -219,7 +219,7 @@ sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result
 	if (strcmp(res->action, "reject") == 0) {
 		/* Rspamd's proxy answers GTUBE with its smtp_message, "Gtube pattern". */
 		smfi_setreply(ctx, "554", "5.7.1",
-			      res->reply[0]  ? (char *)res->reply
+			      res->reply[0] ? (char *)res->reply
 			      : res->forced ? "Gtube pattern"
 					    : "Message rejected as spam");
 		return SMFIS_REJECT;

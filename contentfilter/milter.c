@@ -487,9 +487,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"
 		 "%s%s%s symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", !res.forced	 ? ""
-		 : res.reply[0] ? " (forced by ClamAV)"
-				: " (forced by GTUBE)",
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "",
+		 !res.forced ? "" : res.reply[0] ? " (forced by ClamAV)" : " (forced by GTUBE)",
 		 why[0] ? " reason=" : "", why, why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
 	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
 	worker_put(w);

@@ -153,6 +153,40 @@ for m in "encrypted|CLAM_VIRUS_ENCRYPTED|File is encrypted: Heuristics.Encrypted
 done
 h_stop "$M_MILTER_PID"
 
+# In parallel: clamd takes 1.5s to answer and a DNS list lookup 1.5s to time
+# out; the scan takes about 1.5s, not 3s, because clamd was sent the message
+# before the other checks began.
+h_start_dns_blackhole
+sqlite3 "$db" "INSERT INTO dnsbl_zones (name, kind, checks) VALUES ('dbl.test', 'domain', 'url');
+	INSERT INTO dnsbl_codes (zone, code, symbol) VALUES ('dbl.test', '127.0.1.2', 'TEST_DBL')"
+tap_ok "moat-contentfilter with a DNS list that never answers" m_start_contentfilter \
+	-o clamav_servers="unix:$H_TMP/fake1.sock" -o clamav_timeout=5s \
+	-o dns_servers="127.0.0.1:$H_BLACKHOLE_PORT" -o dns_timeout=1 -o dns_retries=0 \
+	-o soft_reject_on_timeout=no
+h_postfix_postconf "smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT"
+h_postfix_reload
+# The last scan's time from the milter's log line, once the line is there.
+scan_ms() {
+	h_wait_for 10 test "$(grep -c ", scan=" "$M_MILTER_LOG")" -gt "$1" &&
+		grep -o ", scan=[0-9]*" "$M_MILTER_LOG" | tail -n 1 | sed 's/.*=//'
+}
+m_ctl module disable clamav >/dev/null
+sleep 2.1
+out=$(send --header "Subject: dns only" --body "see http://www.slow-list.example/x")
+ms=$(scan_ms 0)
+tap_ok "without ClamAV the DNS list alone waits its timeout (${ms:-?}ms >= 1000)" test "${ms:-0}" -ge 1000
+m_ctl module enable clamav >/dev/null
+sleep 2.1
+echo delay >"$mode1"
+out=$(send --header "Subject: parallel" --body "see http://www.slower-list.example/x")
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "clamd slow (1.5s) and the DNS list slow (1s): accepted"
+ms=$(scan_ms 1)
+tap_ok "...in ${ms:-?}ms, not 2500: clamd and the DNS list waited at the same time" \
+	test "${ms:-0}" -ge 1500 -a "${ms:-9999}" -lt 2300
+h_sink_wait $((n += 2)) 20
+sqlite3 "$db" "DELETE FROM dnsbl_zones WHERE name = 'dbl.test'"
+h_stop "$M_MILTER_PID"
+
 tap_ok "moat-contentfilter with clamav_fail_action = accept" m_start_contentfilter \
 	-o clamav_servers="unix:$H_TMP/fake1.sock, unix:$H_TMP/fake2.sock" -o clamav_timeout=1s \
 	-o clamav_fail_action=accept

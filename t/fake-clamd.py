@@ -10,6 +10,7 @@
 #   error      answers "Can't allocate memory ERROR"
 #   sizelimit  after 1000 bytes: "INSTREAM size limit exceeded. ERROR", closes
 #   slow       reads 16 bytes a second (the client's timeout ends it)
+#   delay      stream: OK, 1.5 seconds after the stream ended
 #   encrypted, macro, limits: the Heuristics.* FOUND replies
 import os, socket, struct, sys, threading, time
 
@@ -57,6 +58,9 @@ def serve(c):
         }.get(mode)
         if mode == "hang":
             time.sleep(30)
+        elif mode == "delay":
+            time.sleep(1.5)
+            c.sendall(b"stream: OK\0")
         elif reply:
             c.sendall(reply)
     except (EOFError, OSError):

@@ -67,8 +67,9 @@ static void clamav_run(const struct scan_ctx *ctx)
 		scan_add(res, ctx->rules, "CLAM_TOO_BIG", opt);
 		return;
 	}
+	/* Not begun (a scanner that skipped the start hooks): scan now, never pass unscanned. */
 	if (clamav_collect(cl, &v) < 0)
-		return;
+		clamav_scan(cl, ctx->in->raw, ctx->in->len, &v);
 	if (*clamav_failover(cl))
 		msg_warn("%s: clamav: %s; answered by %s", qid, clamav_failover(cl), v.server);
 	switch (v.kind) {
