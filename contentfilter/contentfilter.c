@@ -146,13 +146,24 @@ static void reload(const struct daemon_opts *o)
 		return;
 	{
 		char err[512];
+		struct clamav *cl = clamav_new(c, err, sizeof(err));
 
+		/* Every worker makes its clamd client from it: a typo must not leave them without. */
+		if (cl == NULL) {
+			msg_error("%s; configuration not reloaded", err);
+			conf_free(c);
+			return;
+		}
+		clamav_free(cl);
 		if (read_local(c, err, sizeof(err)) < 0)
 			msg_error("%s; keeping the local networks in use", err);
 	}
 	read_settings(c);
 	pthread_mutex_lock(&conf_mu);
-	if (dns_conf_changed(c, old))
+	/* The workers' resolvers and clamd clients are made again when it moves. */
+	if (dns_conf_changed(c, old) || conf_changed(c, old, "clamav_servers") ||
+	    conf_changed(c, old, "clamav_timeout") || conf_changed(c, old, "clamav_max_size") ||
+	    conf_changed(c, old, "clamav_fail_action"))
 		dns_generation++;
 	cf_retired = xrealloc(cf_retired, (size_t)(cf_nretired + 1) * sizeof(*cf_retired));
 	cf_retired[cf_nretired++] = old;

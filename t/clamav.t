@@ -187,11 +187,31 @@ h_sink_wait $((n += 2)) 20
 sqlite3 "$db" "DELETE FROM dnsbl_zones WHERE name = 'dbl.test'"
 h_stop "$M_MILTER_PID"
 
-tap_ok "moat-contentfilter with clamav_fail_action = accept" m_start_contentfilter \
-	-o clamav_servers="unix:$H_TMP/fake1.sock, unix:$H_TMP/fake2.sock" -o clamav_timeout=1s \
-	-o clamav_fail_action=accept
+# SIGHUP: a bad server list keeps the configuration (mail is still scanned,
+# and tempfailed); clamav_fail_action = accept then applies without a restart.
+conf=$H_TMP/moat.conf
+printf 'clamav_servers = unix:%s, unix:%s\nclamav_timeout = 1s\n' "$H_TMP/fake1.sock" "$H_TMP/fake2.sock" >"$conf"
+tap_ok "moat-contentfilter with a moat.conf" m_start_contentfilter -c "$conf"
 h_postfix_postconf "smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT"
 h_postfix_reload
+hup() {
+	local n
+	n=$(grep -cE "reloaded |not reloaded" "$M_MILTER_LOG")
+	kill -HUP "$M_MILTER_PID"
+	h_wait_for 10 test "$(grep -cE "reloaded |not reloaded" "$M_MILTER_LOG")" -gt "$n"
+}
+echo 'clamav_servers = unix:relative' >>"$conf"
+hup
+tap_ok "SIGHUP with clamav_servers = unix:relative: not reloaded" h_wait_log \
+	"clamav_servers: not unix:/PATH or inet:HOST:PORT: \"unix:relative\"; configuration not reloaded" 5 "$M_MILTER_LOG"
+echo close >"$mode1"
+echo close >"$mode2"
+out=$(send --header "Subject: after a bad reload" --body "x")
+tap_like "$out" "<\*\* 451 4\.7\.1 Try again later: virus scanner unavailable" "...the servers before still used: tempfailed"
+printf 'clamav_servers = unix:%s, unix:%s\nclamav_timeout = 1s\nclamav_fail_action = accept\n' \
+	"$H_TMP/fake1.sock" "$H_TMP/fake2.sock" >"$conf"
+hup
+tap_ok "SIGHUP with clamav_fail_action = accept: reloaded" h_wait_log "reloaded $conf" 5 "$M_MILTER_LOG"
 faults accept "<-  250 2\.0\.0 Ok: queued as"
 tap_ok "the accepted messages arrive" h_sink_wait $((n += 7)) 30
 tap_like "$(last)" "CLAM_VIRUS_FAIL\(0\.00\)\[" "...with CLAM_VIRUS_FAIL"
