@@ -90,7 +90,15 @@ tap_ok "...and arrives twice" h_sink_wait $((n += 2)) 20
 tap_is "$(($(grep -c ": OK$" "$H_TMP/logs/clamd.log") - clean_before))" 1 \
 	"...scanned by clamd once: the second verdict came from the cache"
 
+doctor() { m_ctl -o clamav_servers="unix:$H_TMP/clamd.sock" -o policy_listen=inet:127.0.0.1:1 \
+	-o milter_listen="inet:127.0.0.1:$M_MILTER_PORT" doctor 2>&1; }
+tap_like "$(doctor)" "(^|
+)clamav: unix:$H_TMP/clamd\.sock answers
+" "moatctl doctor: clamd answers"
+
 h_stop "$clamd_pid"
+tap_like "$(doctor)" "FAILED: clamav: unix:$H_TMP/clamd.sock: cannot connect: No such file or directory: mail is tempfailed" \
+	"moatctl doctor with clamd stopped: FAILED, mail is tempfailed"
 out=$(send --header "Subject: clamd stopped" --body "x")
 tap_like "$out" "<\*\* 451 4\.7\.1 Try again later: virus scanner unavailable" \
 	"clamd stopped: 451 4.7.1, the message is not passed unscanned"
