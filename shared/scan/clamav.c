@@ -134,7 +134,7 @@ void clamav_parse_reply(const char *p, size_t len, struct clamav_verdict *v)
 	}
 	len -= 6;
 	signature(v->name, p, len);
-	/* Rspamd's lua_scanners/clamav.lua: these three are not viruses. */
+	/* As Rspamd's lua_scanners/clamav.lua: these three get symbols of their own. */
 	if (has_prefix(p, len, "Heuristics.Limits.Exceeded")) {
 		snprintf(v->err, sizeof(v->err), "Limits Exceeded: %s", v->name);
 		v->kind = CLAMAV_FAIL;
