@@ -240,9 +240,10 @@ sfsistat act(SMFICTX *ctx, const struct rules_ref *ref, const struct scan_result
 
 		/* Rspamd's proxy answers GTUBE with its smtp_message, "Gtube pattern". */
 		snprintf(why, sizeof(why), "%s",
-			 res->forced  ? "Gtube pattern"
-			 : res->least ? res->least_reason
-				      : "Message rejected as spam");
+			 res->reply[0] ? res->reply
+			 : res->forced ? "Gtube pattern"
+			 : res->least  ? res->least_reason
+				       : "Message rejected as spam");
 		smfi_setreply(ctx, "554", "5.7.1", why);
 		return SMFIS_REJECT;
 	}

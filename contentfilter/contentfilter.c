@@ -37,6 +37,7 @@
 #include "core/listen.h"
 #include "maps/localmail.h"
 #include "milter.h"
+#include "scan/clamav.h"
 #include "signing.h"
 #include "workers.h"
 #include "history.h"
@@ -146,7 +147,15 @@ static void reload(const struct daemon_opts *o)
 		return;
 	{
 		char err[512];
+		struct clamav *cl = clamav_new(c, err, sizeof(err));
 
+		/* Every worker makes its clamd client from it: a typo must not leave them without. */
+		if (cl == NULL) {
+			msg_error("%s; configuration not reloaded", err);
+			conf_free(c);
+			return;
+		}
+		clamav_free(cl);
 		if (read_local(c, err, sizeof(err)) < 0)
 			msg_error("%s; keeping the local networks in use", err);
 		if (signing_configure(c, err, sizeof(err)) < 0)
@@ -154,7 +163,10 @@ static void reload(const struct daemon_opts *o)
 	}
 	read_settings(c);
 	pthread_mutex_lock(&conf_mu);
-	if (dns_conf_changed(c, old))
+	/* The workers' resolvers and clamd clients are made again when it moves. */
+	if (dns_conf_changed(c, old) || conf_changed(c, old, "clamav_servers") ||
+	    conf_changed(c, old, "clamav_timeout") || conf_changed(c, old, "clamav_max_size") ||
+	    conf_changed(c, old, "clamav_fail_action"))
 		dns_generation++;
 	cf_retired = xrealloc(cf_retired, (size_t)(cf_nretired + 1) * sizeof(*cf_retired));
 	cf_retired[cf_nretired++] = old;
@@ -391,6 +403,14 @@ int main(int argc, char **argv)
 	/* The resolvers are made per worker, at the first message: check now. */
 	if (dns_check_conf(cf, err, sizeof(err)) < 0)
 		msg_fatal("%s", err);
+	{
+		/* And the clamd server list, read by each worker: a typo stops the start. */
+		struct clamav *cl = clamav_new(cf, err, sizeof(err));
+
+		if (cl == NULL)
+			msg_fatal("%s", err);
+		clamav_free(cl);
+	}
 	if (daemon_detach(&o, pf) < 0)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	{

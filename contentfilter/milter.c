@@ -522,8 +522,11 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	take_policy_header(ctx, c, ref, &pt, qid);
 	in.spf_given = pt.spf_given ? &pt.spf : NULL;
 	in.truncated = c->raw.len < c->size;
+	in.size = c->size;
+	in.queue_id = qid;
 	env.bayes = w->bayes;
 	env.dns = w->sd;
+	env.clamav = w->clam;
 	scan_result_init(&res);
 	scan_message(ref->r, &env, &in, &res);
 	/* After it: GTUBE, found by the scan, drops the symbols of RCPT too. */
@@ -557,7 +560,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"
 		 "%s%s%s symbols=%s, scan=%.3fms",
 		 qid, c->client, c->from, c->nrcpt, c->size, res.score, res.required, res.action,
-		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "", res.forced ? " (forced by GTUBE)" : "",
+		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "",
+		 !res.forced ? "" : res.reply[0] ? " (forced by ClamAV)" : " (forced by GTUBE)",
 		 why[0] ? " reason=" : "", why, why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
 	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
 	worker_put(w);

@@ -16,6 +16,7 @@
 #include "greylist_msg.h"
 #include "mail/polhdr.h"
 #include "scan/bayes.h"
+#include "scan/clamav.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
 #include "store/db.h"
@@ -26,7 +27,18 @@ static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref *rules_cur;
 static time_t rules_loaded;
 
-/* A resolver made with settings SIGHUP has replaced starts over with the new ones. */
+/* The clamd client, from the settings of now. */
+static void worker_clamav(struct worker *w, const struct conf *c)
+{
+	char err[512];
+
+	clamav_free(w->clam);
+	if ((w->clam = clamav_new(c, err, sizeof(err))) == NULL)
+		msg_warn("ClamAV unavailable: %s", err);
+}
+
+/* A resolver (and clamd client) made with settings SIGHUP has replaced starts over with the
+ * new ones. */
 static void worker_dns_refresh(struct worker *w)
 {
 	unsigned gen;
@@ -38,6 +50,7 @@ static void worker_dns_refresh(struct worker *w)
 	scan_dns_free(w->sd);
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
+	worker_clamav(w, c);
 	w->dns_gen = gen;
 	w->generation = (unsigned)-1;
 }
@@ -70,6 +83,7 @@ struct worker *worker_get(void)
 	}
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
+	worker_clamav(w, c);
 	if ((w->gl = greylist_msg_new(w->db, err, sizeof(err))) == NULL)
 		msg_warn("message greylisting unavailable: %s", err);
 	if ((w->bst = bayes_store_sqlite_new(w->db, bayes_cache)) != NULL)
@@ -95,6 +109,7 @@ void pool_free(void)
 
 		pool = w->next;
 		scan_dns_free(w->sd);
+		clamav_free(w->clam);
 		greylist_msg_free(w->gl);
 		bayes_free(w->bayes);
 		bayes_store_close(w->bst);

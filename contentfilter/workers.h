@@ -13,6 +13,7 @@
 
 struct bayes;
 struct bayes_store;
+struct clamav;
 struct greylist_msg;
 struct scan_dns;
 struct scan_rules;
@@ -23,6 +24,7 @@ struct worker {
 	struct bayes_store *bst;	/* NULL if the Bayes store could not be set up */
 	struct bayes *bayes;
 	struct greylist_msg *gl;	/* NULL if its statements could not be prepared */
+	struct clamav *clam;	/* clamd client; NULL if clamav_servers is bad (logged) */
 	unsigned generation;	/* rules generation the DNS lists were read at */
 	unsigned dns_gen;	/* DNS settings the resolver was made with */
 	struct worker *next;

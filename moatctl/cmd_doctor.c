@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "doctor.h"
 #include "doctor_daemons.h"
+#include "scan/clamav.h"
 #include "store/db.h"
 
 /* --- doctor: the database side, then the DNS side (doctor.c) ------------------- */
@@ -73,6 +74,39 @@ static int doctor_db(sqlite3 *db)
 	return bad;
 }
 
+/* With the clamav module on: does clamd answer? 1 if mail would be tempfailed. */
+static int doctor_clamav(struct ctl *ctl)
+{
+	static const char msg[] = "Subject: moatctl doctor\r\n\r\nA clean message.\r\n";
+	sqlite3_stmt *st =
+	    ctl_prepare(ctl_db(ctl), "SELECT enabled FROM modules WHERE name = 'clamav'");
+	struct clamav_verdict v;
+	struct clamav *cl;
+	char err[512];
+	int on = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	int accepts;
+
+	sqlite3_finalize(st);
+	if (!on)
+		return 0;
+	if ((cl = clamav_new(ctl->cf, err, sizeof(err))) == NULL) {
+		printf("FAILED: clamav: %s\n", err);
+		return 1;
+	}
+	clamav_scan(cl, msg, sizeof(msg) - 1, &v);
+	accepts = clamav_fail_accepts(cl);
+	clamav_free(cl);
+	if (v.kind == CLAMAV_CLEAN) {
+		printf("clamav: %s answers\n", v.server);
+		return 0;
+	}
+	printf("%s: clamav: %s: mail is %s\n", accepts ? "warning" : "FAILED",
+	       v.kind == CLAMAV_FAIL ? v.err : "a clean test message was not found clean",
+	       accepts ? "passed unscanned (clamav_fail_action = accept)"
+	               : "tempfailed (clamav_fail_action = tempfail)");
+	return !accepts;
+}
+
 int cmd_doctor(struct ctl *ctl, int argc, char **argv)
 {
 	int bad = doctor_db(ctl_db(ctl));
@@ -84,6 +118,7 @@ int cmd_doctor(struct ctl *ctl, int argc, char **argv)
 		bad = 1;
 	}
 	bad |= doctor_daemons(ctl->cf, stdout);
+	bad |= doctor_clamav(ctl);
 	fflush(stdout);
 	return doctor_run(ctl->cf, ctl_db(ctl), stdout, bad);
 }

@@ -17,6 +17,7 @@
 #include "core/sbuf.h"
 #include "mail/mbox.h"
 #include "scan/bayes.h"
+#include "scan/clamav.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
 
@@ -211,6 +212,9 @@ int cmd_scan(struct ctl *ctl, int argc, char **argv)
 		scan_rules_free(r);
 		return 1;
 	}
+	if (scan_rules_module(r, "clamav") &&
+	    (w.env.clamav = clamav_new(ctl->cf, err, sizeof(err))) == NULL)
+		msg_warn("ClamAV unavailable: %s", err);
 	st = bayes_store_sqlite_new(ctl_db(ctl), NULL);
 	w.env.bayes = st ? bayes_new(st) : NULL;
 	w.r = r;
@@ -220,6 +224,7 @@ int cmd_scan(struct ctl *ctl, int argc, char **argv)
 	bayes_free(w.env.bayes);
 	bayes_store_close(st);
 	scan_dns_free(w.env.dns);
+	clamav_free(w.env.clamav);
 	scan_rules_free(r);
 	return rc;
 }

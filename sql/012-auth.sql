@@ -1,5 +1,5 @@
 -- 012: mail authentication (issue 15): the weights of the SPF, DKIM, DMARC
--- and ARC symbols, and the modules rows that turn SPF and DKIM off.
+-- and ARC symbols, and the modules rows that turn SPF, DKIM, DMARC and ARC off.
 --
 -- The weights are docker-mailserver's effective ones, not Rspamd's lower
 -- defaults: DMS overrides Rspamd's conf/scores.d/policies_group.conf with
@@ -40,4 +40,6 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 -- custom-commands.conf) and moatctl module disable work as there.
 INSERT INTO modules (name, enabled, description) VALUES
 	('spf',  1, 'SPF (RFC 7208) of the client for the envelope sender, in moat-contentfilter unless moat-policyd judged it at RCPT'),
-	('dkim', 1, 'DKIM signature verification (RFC 6376, 8301, 8463), keys through the cached resolver');
+	('dkim', 1, 'DKIM signature verification (RFC 6376, 8301, 8463), keys through the cached resolver'),
+	('dmarc', 1, 'DMARC (RFC 7489, RFC 9989) of the From domain over the SPF and DKIM verdicts'),
+	('arc', 1, 'ARC chain verification (RFC 8617)');

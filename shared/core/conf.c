@@ -314,6 +314,31 @@ static const struct conf_spec specs[] = {
 	{"authserv_id", CT_STR, "", 0, 0, NULL,
 	 "The authserv-id of that header, and of the incoming ones removed. Empty:\n"
 	 "    myhostname."},
+
+	/* ClamAV, when the clamav module is on (moatctl module enable clamav). */
+	{"clamav_servers", CT_STR, "unix:/var/run/clamav/clamd.ctl", 0, 0, NULL,
+	 "clamd sockets, tried in order: unix:/PATH or inet:HOST:PORT, comma-separated\n"
+	 "    (at most 8). When one is refused, times out or answers with an error the\n"
+	 "    next is tried. The default is Debian's clamav-daemon (LocalSocket); add\n"
+	 "    the run_as user to the clamav group, or use clamd's TCPSocket. Read only\n"
+	 "    while the clamav module is enabled, which it is not by default."},
+	{"clamav_max_size", CT_SIZE, "25m", 1024, 4294967295LL, NULL,
+	 "A message bigger than this is not sent to clamd and passes with CLAM_TOO_BIG,\n"
+	 "    as docker-mailserver's CLAMAV_MESSAGE_SIZE_LIMIT. Keep it at or below\n"
+	 "    clamd's StreamMaxLength (Debian: 25M). A message over scan_size_limit is\n"
+	 "    not sent either: the milter holds no more of it."},
+	{"clamav_timeout", CT_TIME, "30s", 1, 600, NULL,
+	 "Longest time one clamd server may take to connect, take the message and\n"
+	 "    answer; then the next server is tried."},
+	{"clamav_fail_action", CT_ENUM, "tempfail", 0, 0, "tempfail|accept",
+	 "What a failed scan (no server answered, or clamd's limits were exceeded) does:\n"
+	 "    tempfail (451 4.7.1, the client retries) or accept (the message passes\n"
+	 "    unscanned with CLAM_VIRUS_FAIL). Rspamd accepts; moat tempfails unless told."},
+	{"clamav_cache_size", CT_INT, "10000", 0, 10000000, NULL,
+	 "Most clamd verdicts kept, by the message's SHA-256 without its Received\n"
+	 "    headers, so a retried message is not scanned again; 0 keeps none."},
+	{"clamav_cache_ttl", CT_TIME, "1h", 1, 86400, NULL,
+	 "How long a verdict is kept (Rspamd: 1h)."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -340,6 +365,7 @@ static const char *const live_settings[] = {
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
 	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "controller_secure_ip",
 	"controller_auth_failures", "controller_auth_block", "authentication_results", "authserv_id",
+	"clamav_servers", "clamav_max_size", "clamav_timeout", "clamav_fail_action",
 };
 
 /*

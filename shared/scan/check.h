@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct bayes;
+struct clamav;
 struct content;
 struct msg;
 struct scan_auth;
@@ -36,6 +37,9 @@ struct scan_input {
 				 * a SASL session (maps/localmail.h); only scanned
 				 * with scan_local = yes */
 	const char *auth_user;	/* the SASL login ({auth_authen}), or NULL */
+	size_t size;		/* the whole message's size, when more than len was received
+				 * (scan_size_limit); 0: len is all of it */
+	const char *queue_id;	/* Postfix's queue ID for log lines, or NULL */
 	const struct spf_outcome *spf_given; /* SPF already judged at RCPT by moat-policyd
 					      * (X-Moat-Policy), or NULL: check it here */
 	int truncated;		/* raw is only the start (scan_size_limit): no DKIM body hash */
@@ -45,6 +49,7 @@ struct scan_input {
 struct scan_env {
 	struct bayes *bayes;	/* Bayes classifier (scan/bayes.h) */
 	struct scan_dns *dns;	/* DNS lists (scan/check_rbl.h) */
+	struct clamav *clamav;	/* clamd client (scan/clamav.h) */
 };
 
 /* One message being scanned, as a check sees it. */
@@ -62,10 +67,13 @@ struct check {
 	const char *name;	/* for logs and tests */
 	const char *module;	/* the modules-table row that turns it off, or NULL */
 	void (*run)(const struct scan_ctx *ctx);
+	/* Optional: called before any check runs, to begin work that runs beside the
+	 * other checks (clamd); run then collects it. */
+	void (*start)(const struct scan_ctx *ctx);
 };
 
 extern const struct check check_headers, check_mime, check_mua, check_regex, check_bayes,
-	check_rbl, check_auth, check_dmarc, check_arc;
+	check_rbl, check_auth, check_dmarc, check_arc, check_clamav;
 /* The checks in run order, NULL-terminated (checks.c). */
 extern const struct check *const scan_checks[];
 

@@ -155,7 +155,9 @@ void scan_finish(struct scan_result *res, const struct scan_rules *r)
 	if (res->forced) {
 		/* Rspamd's passthrough result: the action's threshold is the score. */
 		res->action = res->forced;
-		if (strcmp(res->forced, "no action") != 0)
+		/* A virus rejects even with the reject threshold off: then the score stays. */
+		if (strcmp(res->forced, "no action") != 0 &&
+		    !isinf(scan_rules_threshold(r, res->forced)))
 			res->score = scan_rules_threshold(r, res->forced);
 		return;
 	}

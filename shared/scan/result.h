@@ -42,7 +42,8 @@ struct scan_result {
 	const char *action;	/* "no action", "greylist", "add header", "rewrite subject",
 				 * "reject", "soft reject" */
 	int soft_reject;	/* a DNS list failed and soft_reject_on_timeout is on */
-	const char *forced;	/* action a GTUBE pattern forces, or NULL */
+	const char *forced;	/* action a GTUBE pattern or a virus forces, or NULL */
+	char reply[200];	/* the forced action's SMTP text (ClamAV's), or "" */
 	const char *least;	/* action the result reaches at least, or NULL: "reject" for
 				 * a DMARC p=reject failure with dmarc_enforce (Rspamd's
 				 * "least" pre-result); the score stays */

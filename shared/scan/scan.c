@@ -104,6 +104,9 @@ void scan_message(const struct scan_rules *r, const struct scan_env *env,
 				.env = env ? env : &none, .res = res,
 				.auth = res->auth};
 	for (const struct check *const *k = scan_checks; *k; k++)
+		if ((*k)->start && ((*k)->module == NULL || scan_rules_module(r, (*k)->module)))
+			(*k)->start(&ctx);
+	for (const struct check *const *k = scan_checks; *k; k++)
 		if ((*k)->module == NULL || scan_rules_module(r, (*k)->module))
 			(*k)->run(&ctx);
 	content_free(&c);

@@ -106,8 +106,8 @@ static void remove_tree(const char *dir)
 
 int main(void)
 {
-	static const char *const order[] = {"headers", "mime", "mua",  "regex", "bayes",
-					    "auth",    "arc",  "rbl", "dmarc"};
+	static const char *const order[] = {"headers", "mime", "mua", "regex",  "bayes",
+					    "auth",    "arc",  "rbl", "dmarc", "clamav"};
 	const struct scan_env none = {0};
 	char dir[] = "/tmp/moat-check-test.XXXXXX", path[300], err[512];
 	const struct check *const *c;
@@ -121,6 +121,8 @@ int main(void)
 		   "check %zu is %s", n, (*c)->name);
 	is_int((int)n, (int)(sizeof(order) / sizeof(order[0])), "as many checks as listed, NULL-terminated");
 	is_str(check_named("rbl")->module, "rbl", "the DNS lists are gated by the rbl module");
+	is_str(check_named("clamav")->module, "clamav", "ClamAV by the clamav module");
+	ok(check_named("clamav")->start != NULL, "...which starts before the other checks run");
 	is_str(check_named("bayes")->module, "classifier-bayes",
 	       "Bayes by the classifier-bayes module");
 	ok(check_named("mua")->module == NULL, "the header checks by none");
