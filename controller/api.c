@@ -646,6 +646,7 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 	in.auth_user = rq->scan.user;
 	env.bayes = w->bayes;
 	env.dns = w->sd;
+	env.clamav = w->clam;
 	scan_result_init(&res);
 	scan_message(ref->r, &env, &in, &res);
 	scan_finish(&res, ref->r);

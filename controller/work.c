@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "scan/bayes.h"
+#include "scan/clamav.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
 #include "store/db.h"
@@ -68,6 +69,16 @@ static struct work *all;
 static __thread struct work *mine;
 static struct bayes_cache *bcache;
 
+/* The clamd client from the settings of now: /checkv2 scans as the milter does. */
+static void work_clamav(struct work *w, const struct conf *c)
+{
+	char err[512];
+
+	clamav_free(w->clam);
+	if ((w->clam = clamav_new(c, err, sizeof(err))) == NULL)
+		msg_warn("ClamAV unavailable: %s", err);
+}
+
 void work_init(void)
 {
 	bcache = bayes_cache_new();
@@ -86,6 +97,7 @@ struct work *work_get(void)
 			scan_dns_free(w->sd);
 			if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 				msg_warn("DNS lists unavailable: %s", err);
+			work_clamav(w, c);
 			w->dns_gen = gen;
 			w->rules_gen = (unsigned)-1;
 		}
@@ -102,6 +114,7 @@ struct work *work_get(void)
 	w->dns_gen = gen;
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
+	work_clamav(w, c);
 	if ((w->bst = bayes_store_sqlite_new(w->db, bcache)) != NULL)
 		w->bayes = bayes_new(w->bst);
 	else
@@ -179,6 +192,7 @@ void work_free_all(void)
 
 		all = w->next;
 		scan_dns_free(w->sd);
+		clamav_free(w->clam);
 		bayes_free(w->bayes);
 		bayes_store_close(w->bst);
 		db_close(w->db);

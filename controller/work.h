@@ -14,6 +14,7 @@ struct access;
 struct bayes;
 struct bayes_store;
 struct conf;
+struct clamav;
 struct scan_dns;
 struct scan_rules;
 
@@ -27,6 +28,7 @@ void work_set_conf(struct conf *cf, struct access *a);
 struct work {
 	sqlite3 *db;
 	struct scan_dns *sd;     /* NULL if the DNS lists could not be set up */
+	struct clamav *clam;     /* the clamd client (used while the clamav module is on), or NULL */
 	struct bayes_store *bst; /* NULL if the Bayes store could not be set up */
 	struct bayes *bayes;
 	unsigned dns_gen;   /* the configuration the resolver was made with */

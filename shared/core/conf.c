@@ -281,32 +281,6 @@ static const struct conf_spec specs[] = {
 	 "How long a signature is valid: its x= tag is the signing time plus this.\n"
 	 "    0: no x= tag, as Rspamd's default."},
 
-	/* moat-controller. */
-	{"controller_listen", CT_LISTEN, "inet:127.0.0.1:11334", 0, 0, NULL,
-	 "Where moat-controller (the Rspamd-compatible HTTP API) listens. Loopback by\n"
-	 "    default; see moat-controller(8) before exposing it."},
-	{"controller_pid_file", CT_STR, "", 0, 0, NULL,
-	 "File moat-controller writes its process id to, as policy_pid_file does for\n"
-	 "    moat-policyd. Empty: none."},
-	{"controller_secure_ip", CT_STR, "127.0.0.1, ::1", 0, 0, NULL,
-	 "Clients (addresses and networks, comma- or space-separated) that need no\n"
-	 "    password, as Rspamd's secure_ip; only they may name the real client in\n"
-	 "    X-Forwarded-For or X-Real-IP. Empty: every client needs a password."},
-	{"controller_threads", CT_INT, "4", 1, 256, NULL,
-	 "Threads that serve requests (each scans one message at a time)."},
-	{"controller_max_connections", CT_INT, "1024", 1, 100000, NULL,
-	 "Most simultaneous connections; more are refused at once."},
-	{"controller_timeout", CT_TIME, "30s", 1, 3600, NULL,
-	 "A connection idle for this long, or a client this slow to send its request,\n"
-	 "    is closed."},
-	{"controller_body_limit", CT_SIZE, "50m", 1024, 1073741824, NULL,
-	 "Largest request body, after zstd decompression; a larger one gets 413."},
-	{"controller_header_limit", CT_SIZE, "64k", 4096, 1048576, NULL,
-	 "Memory for one request's line and headers; more gets 431 (or 413)."},
-	{"controller_auth_failures", CT_INT, "5", 1, 1000, NULL,
-	 "Wrong passwords from one address before its logins are refused (429)..."},
-	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
-	 "...for this long after its last wrong password."},
 	{"authentication_results", CT_BOOL, "no", 0, 0, NULL,
 	 "Add an Authentication-Results header (RFC 8601) with what SPF, DKIM, DMARC\n"
 	 "    and ARC found, in Rspamd's format. Whatever this says, an incoming one that\n"
@@ -339,6 +313,33 @@ static const struct conf_spec specs[] = {
 	 "    headers, so a retried message is not scanned again; 0 keeps none."},
 	{"clamav_cache_ttl", CT_TIME, "1h", 1, 86400, NULL,
 	 "How long a verdict is kept (Rspamd: 1h)."},
+
+	/* moat-controller. */
+	{"controller_listen", CT_LISTEN, "inet:127.0.0.1:11334", 0, 0, NULL,
+	 "Where moat-controller (the Rspamd-compatible HTTP API) listens. Loopback by\n"
+	 "    default; see moat-controller(8) before exposing it."},
+	{"controller_pid_file", CT_STR, "", 0, 0, NULL,
+	 "File moat-controller writes its process id to, as policy_pid_file does for\n"
+	 "    moat-policyd. Empty: none."},
+	{"controller_secure_ip", CT_STR, "127.0.0.1, ::1", 0, 0, NULL,
+	 "Clients (addresses and networks, comma- or space-separated) that need no\n"
+	 "    password, as Rspamd's secure_ip; only they may name the real client in\n"
+	 "    X-Forwarded-For or X-Real-IP. Empty: every client needs a password."},
+	{"controller_threads", CT_INT, "4", 1, 256, NULL,
+	 "Threads that serve requests (each scans one message at a time)."},
+	{"controller_max_connections", CT_INT, "1024", 1, 100000, NULL,
+	 "Most simultaneous connections; more are refused at once."},
+	{"controller_timeout", CT_TIME, "30s", 1, 3600, NULL,
+	 "A connection idle for this long, or a client this slow to send its request,\n"
+	 "    is closed."},
+	{"controller_body_limit", CT_SIZE, "50m", 1024, 1073741824, NULL,
+	 "Largest request body, after zstd decompression; a larger one gets 413."},
+	{"controller_header_limit", CT_SIZE, "64k", 4096, 1048576, NULL,
+	 "Memory for one request's line and headers; more gets 431 (or 413)."},
+	{"controller_auth_failures", CT_INT, "5", 1, 1000, NULL,
+	 "Wrong passwords from one address before its logins are refused (429)..."},
+	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
+	 "...for this long after its last wrong password."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -405,10 +406,14 @@ static const struct {
 	{"local_networks", CONF_POLICYD | CONF_MILTER},
 	/* moat-controller scans with the milter's checks (/checkv2). */
 	{"auth_check_local", CONF_POLICYD | CONF_MILTER | CONF_CONTROLLER},
-	{"authentication_results", CONF_MILTER},
-	{"authserv_id", CONF_MILTER},
 	{"dmarc_org_domain", CONF_MILTER | CONF_CONTROLLER},
 	{"dmarc_enforce", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_servers", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_max_size", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_timeout", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_fail_action", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_cache_size", CONF_MILTER | CONF_CONTROLLER},
+	{"clamav_cache_ttl", CONF_MILTER | CONF_CONTROLLER},
 };
 
 struct conf_val {
