@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "core/sbuf.h"
 #include "mail/hdrsafe.h"
+#include "scan/composite.h"
 #include "scan/result.h"
 #include "scan/rules.h"
 
@@ -146,7 +147,10 @@ static int by_weight(const void *a, const void *b)
 
 void scan_finish(struct scan_result *res, const struct scan_rules *r)
 {
-	res->score = 0;
+	if (!res->composed && !res->forced)
+		composite_apply(scan_rules_composites(r), res);
+	res->composed = 1;
+	res->score = res->hidden_weight;
 	for (size_t i = 0; i < res->n; i++)
 		res->score += res->v[i].weight;
 	if (res->n > 1)

@@ -47,6 +47,8 @@ struct scan_result {
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
 	struct scan_auth *auth;	/* what SPF, DKIM, DMARC and ARC found (scan_message), or NULL */
+	double hidden_weight;	/* of symbols a composite hid but whose weight counts */
+	int composed;		/* the composites were applied (scan_finish, once) */
 };
 
 /* Empty result. */
@@ -73,8 +75,10 @@ void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, cons
  */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
 /*
- * Sum, sort by absolute weight (largest first), pick the action. A forced
- * action (GTUBE) wins, and its threshold is the score, as in Rspamd.
+ * Apply the composites (composite.h; the first time only, and not after
+ * GTUBE forced an action), sum, sort by absolute weight (largest first),
+ * pick the action. A forced action (GTUBE) wins, and its threshold is the
+ * score, as in Rspamd.
  */
 void scan_finish(struct scan_result *res, const struct scan_rules *r);
 /*
