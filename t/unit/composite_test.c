@@ -345,6 +345,16 @@ static void shipped(void)
 	   "...without it VIOLATED_DIRECT_SPF (3.50, leave): %.2f", res.score);
 	scan_result_free(&res);
 
+	/* Symbols moat-policyd carried in X-Moat-Policy are added before scan_finish(): seen. */
+	scan_result_init(&res);
+	scan_add_policy(&res, r, "R_SPF_SOFTFAIL(0.00)[~all]; RCVD_COUNT_ZERO(0.00)[0]");
+	scan_finish(&res, r);
+	sbuf_reset(&sb);
+	scan_spamd_result(&res, &sb, 0);
+	like_str(sbuf_cstr(&sb), "VIOLATED_DIRECT_SPF(3.50)[]",
+		 "a composite over X-Moat-Policy's symbols fires");
+	scan_result_free(&res);
+
 	sbuf_free(&sb);
 	scan_rules_free(r);
 	db_close(db);
