@@ -90,6 +90,7 @@ const char *composite_policy_name(enum composite_policy p)
 }
 
 /* The first error wins: "column N: ..." (1-based, where the parser stands). */
+static int fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;

@@ -181,7 +181,8 @@ static void evaluation(void)
 	    *const cycle[] = {"X=Y & A;1;leave", "Y=X & A;1;leave", NULL},
 	    *const nested2[] = {"A_OUTER=Z_INNER & D;3;remove_all", "Z_INNER=A & B;2;remove_all",
 	                        NULL},
-	    *const negative[] = {"C=A & B;-2;leave", NULL};
+	    *const negative[] = {"C=A & B;-2;leave", NULL},
+	    *const precedence[] = {"C=A | B & D;1;leave", "E=!A & B;1;leave", NULL};
 
 	is_str(run(and_, "A:2 B:3 E:1"), "C(5.00) E(1.00) = 6.00",
 	       "remove_all: A and B replaced by C");
@@ -219,6 +220,9 @@ static void evaluation(void)
 	is_str(run(nested2, "A:2 B:3"), "Z_INNER(2.00) = 2.00", "...the inner one alone");
 	is_str(run(nested_leave, "A:2 B:3 D:4"), "A(2.00) B(3.00) INNER(2.00) OUTER(3.00) = 10.00",
 	       "-INNER keeps the inner composite");
+	is_str(run(precedence, "A:1"), "A(1.00) C(1.00) = 2.00",
+	       "& binds before |: A | (B & D); ! before &: (!A) & B");
+	is_str(run(precedence, "B:1"), "B(1.00) E(1.00) = 2.00", "...the other way round");
 	is_str(run(cycle, "A:1"), "A(1.00) = 1.00", "composites naming each other: false");
 
 	/* What moatctl refuses before writing. */
@@ -352,7 +356,7 @@ static void shipped(void)
 	sbuf_reset(&sb);
 	scan_spamd_result(&res, &sb, 0);
 	like_str(sbuf_cstr(&sb), "VIOLATED_DIRECT_SPF(3.50)[]",
-		 "a composite over X-Moat-Policy's symbols fires");
+	         "a composite over X-Moat-Policy's symbols fires");
 	scan_result_free(&res);
 
 	sbuf_free(&sb);
