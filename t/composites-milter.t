@@ -66,6 +66,9 @@ off() { clean && ! last $C | grep -q "CT_LUNCH"; }
 tap_ok "...it disappears from the next scans" h_wait_for 10 off
 tap_is "$(score $C)" "$before" "...and the score is back where it was"
 
+tap_like "$(m_ctl weight ct_big 2 2>&1)" "CT_BIG is a composite \(weight 1\.25\): moatctl composites set CT_BIG --weight VALUE" \
+	"moatctl weight on a composite says where its weight is"
+
 tap_is "$(grep -c 'ready: listening' "$M_MILTER_LOG")" 1 "moat-contentfilter was never restarted"
 tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
 tap_done
