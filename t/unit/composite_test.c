@@ -182,7 +182,8 @@ static void evaluation(void)
 	    *const nested2[] = {"A_OUTER=Z_INNER & D;3;remove_all", "Z_INNER=A & B;2;remove_all",
 	                        NULL},
 	    *const negative[] = {"C=A & B;-2;leave", NULL},
-	    *const precedence[] = {"C=A | B & D;1;leave", "E=!A & B;1;leave", NULL};
+	    *const precedence[] = {"C=A | B & D;1;leave", "E=!A & B;1;leave", "F=A & B | D;1;leave",
+	                           NULL};
 
 	is_str(run(and_, "A:2 B:3 E:1"), "C(5.00) E(1.00) = 6.00",
 	       "remove_all: A and B replaced by C");
@@ -223,6 +224,7 @@ static void evaluation(void)
 	is_str(run(precedence, "A:1"), "A(1.00) C(1.00) = 2.00",
 	       "& binds before |: A | (B & D); ! before &: (!A) & B");
 	is_str(run(precedence, "B:1"), "B(1.00) E(1.00) = 2.00", "...the other way round");
+	is_str(run(precedence, "D:1"), "D(1.00) F(1.00) = 2.00", "...and (A & B) | D");
 	is_str(run(cycle, "A:1"), "A(1.00) = 1.00", "composites naming each other: false");
 
 	/* What moatctl refuses before writing. */
@@ -278,6 +280,8 @@ static void shipped(void)
 	sqlite3_exec(
 	    db,
 	    "INSERT INTO composites (name, expression, weight) VALUES ('BROKEN', 'A &', 1);"
+	    "INSERT INTO composites (name, expression, weight) VALUES"
+	    " ('ONCE_A', 'T_ONE & T_TWO', 1), ('ONCE_B', '!T_ONE & T_THREE', 1);"
 	    "INSERT INTO composites (name, expression, weight, enabled)"
 	    " VALUES ('OFF', 'R_SPF_NA', 9, 0)",
 	    NULL, NULL, NULL);
@@ -331,6 +335,19 @@ static void shipped(void)
 	       "DMARC_POLICY_ALLOW_WITH_FAILURES(0.00)[]; R_SPF_FAIL(0.00)[-all]",
 	       "DMARC passes by DKIM, SPF fails: DMARC_POLICY_ALLOW_WITH_FAILURES takes both "
 	       "weights (remove_weight)");
+	scan_result_free(&res);
+
+	/* Once per message: a second pass would see T_ONE gone and fire ONCE_B. */
+	scan_result_init(&res);
+	scan_add_weighted(&res, r, "T_ONE", 1, NULL);
+	scan_add_weighted(&res, r, "T_TWO", 1, NULL);
+	scan_add_weighted(&res, r, "T_THREE", 1, NULL);
+	scan_finish(&res, r);
+	scan_finish(&res, r);
+	sbuf_reset(&sb);
+	scan_spamd_result(&res, &sb, 0);
+	is_str(sbuf_cstr(&sb), "default: False [2.00 / 11.00]; ONCE_A(1.00)[]; T_THREE(1.00)[]",
+	       "composites apply once: scan_finish again changes nothing");
 	scan_result_free(&res);
 
 	/* GTUBE forced an action: the checks were skipped, composites too. */
