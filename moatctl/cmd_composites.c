@@ -308,25 +308,34 @@ static char *column(sqlite3 *db, const char *sql, const char *name)
 	return v;
 }
 
-/* UPDATE composites SET field = value for name, printing old -> new. */
-static int update(sqlite3 *db, const char *name, const char *field, const char *value, int num)
+/* The columns set can change, each with its two statements (no SQL is built at run time). */
+static const struct field {
+	const char *name, *select, *update;
+	int num;
+} fields[] = {
+    {"expression", "SELECT expression FROM composites WHERE name = ?1",
+     "UPDATE composites SET expression = ?2 WHERE name = ?1", 0},
+    {"weight", "SELECT printf('%.2f', weight) FROM composites WHERE name = ?1",
+     "UPDATE composites SET weight = ?2 WHERE name = ?1", 1},
+    {"policy", "SELECT policy FROM composites WHERE name = ?1",
+     "UPDATE composites SET policy = ?2 WHERE name = ?1", 0},
+    {"description", "SELECT description FROM composites WHERE name = ?1",
+     "UPDATE composites SET description = ?2 WHERE name = ?1", 0},
+};
+
+/* Set one field (fields[]) of name to value, printing old -> new. */
+static int update(sqlite3 *db, const char *name, const struct field *f, const char *value)
 {
-	char sel[128], upd[128];
-	char *old;
-	sqlite3_stmt *st;
+	char *old = column(db, f->select, name);
+	sqlite3_stmt *st = ctl_prepare(db, f->update);
 	int rc;
 
-	/* field is one of ours, never the user's: the statements are fixed texts. */
-	snprintf(sel, sizeof(sel), "SELECT %s%s%s FROM composites WHERE name = ?1",
-	         num ? "printf('%.2f', " : "", field, num ? ")" : "");
-	snprintf(upd, sizeof(upd), "UPDATE composites SET %s = ?2 WHERE name = ?1", field);
-	old = column(db, sel, name);
-	if ((st = ctl_prepare(db, upd)) == NULL) {
+	if (st == NULL) {
 		free(old);
 		return 1;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (num)
+	if (f->num)
 		sqlite3_bind_double(st, 2, strtod(value, NULL));
 	else
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -337,10 +346,10 @@ static int update(sqlite3 *db, const char *name, const char *field, const char *
 		free(old);
 		return 1;
 	}
-	if (num)
-		printf("%s: %s: %s -> %.2f\n", name, field, old ? old : "", strtod(value, NULL));
+	if (f->num)
+		printf("%s: %s: %s -> %.2f\n", name, f->name, old ? old : "", strtod(value, NULL));
 	else
-		printf("%s: %s: %s -> %s\n", name, field, old ? old : "", value);
+		printf("%s: %s: %s -> %s\n", name, f->name, old ? old : "", value);
 	free(old);
 	return 0;
 }
@@ -383,13 +392,13 @@ static int set(sqlite3 *db, int argc, char **argv)
 		return 1;
 	}
 	if (o.expression)
-		rc |= update(db, argv[0], "expression", o.expression, 0);
+		rc |= update(db, argv[0], &fields[0], o.expression);
 	if (o.weight)
-		rc |= update(db, argv[0], "weight", o.weight, 1);
+		rc |= update(db, argv[0], &fields[1], o.weight);
 	if (policy)
-		rc |= update(db, argv[0], "policy", policy, 0);
+		rc |= update(db, argv[0], &fields[2], policy);
 	if (o.description)
-		rc |= update(db, argv[0], "description", o.description, 0);
+		rc |= update(db, argv[0], &fields[3], o.description);
 	if (sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_error("cannot write: %s", sqlite3_errmsg(db));
 		return 1;

@@ -53,7 +53,7 @@ struct parser {
 };
 
 /* What a matched atom asks for its symbol (Rspamd's rspamd_composite_action). */
-enum { RM_SYMBOL = 1, RM_WEIGHT = 2, RM_FORCED = 4 };
+enum { RM_SYMBOL = COMPOSITE_TAKE_SYMBOL, RM_WEIGHT = COMPOSITE_TAKE_WEIGHT, RM_FORCED = 8 };
 
 static const struct {
 	const char *name;
@@ -429,7 +429,7 @@ int composite_set_check(const struct composite_set *set, char *err, size_t errle
 
 /* --- evaluation on one result ----------------------------------------------- */
 
-enum { ST_NEW, ST_BUSY, ST_FALSE, ST_TRUE };
+enum { ST_NEW, ST_BUSY, ST_FALSE, ST_TRUE, ST_THERE };
 
 struct removal {
 	const char *sym;
@@ -439,19 +439,19 @@ struct removal {
 
 struct eval {
 	const struct composite_set *set;
-	struct scan_result *res;
+	const struct scan_result *res;
 	unsigned char *state;
 	struct removal *rm;
 	size_t nrm;
 	int chain;
 };
 
-static struct scan_symbol *find(const struct scan_result *res, const char *name)
+static int in_result(const struct scan_result *res, const char *name)
 {
 	for (size_t i = 0; i < res->n; i++)
 		if (strcmp(res->v[i].name, name) == 0)
-			return &res->v[i];
-	return NULL;
+			return 1;
+	return 0;
 }
 
 /* Rspamd's process_symbol_removal: the policy, then each prefix in turn. */
@@ -474,11 +474,21 @@ static unsigned atom_action(enum composite_policy policy, const char *prefix)
 
 static void eval_comp(struct eval *ev, int ci);
 
+/*
+ * Whether the atom's symbol is there: in the result, or a composite of the
+ * set that matched (evaluated first if need be; its symbol is added only
+ * after all are evaluated, but counts as there from the moment it matched,
+ * as in Rspamd, which inserts it at once).
+ */
 static int eval_atom(struct eval *ev, int ci, const struct atom *a)
 {
-	if (find(ev->res, a->name) == NULL && a->comp >= 0)
+	int there = in_result(ev->res, a->name);
+
+	if (!there && a->comp >= 0) {
 		eval_comp(ev, a->comp);
-	if (find(ev->res, a->name) == NULL)
+		there = ev->state[a->comp] == ST_TRUE;
+	}
+	if (!there)
 		return 0;
 	/* Bounded: each atom of each composite is evaluated once per message. */
 	if (!a->negated) {
@@ -516,8 +526,8 @@ static void eval_comp(struct eval *ev, int ci)
 	if (ev->state[ci] != ST_NEW)
 		return;
 	/* A check added the composite's symbol itself: Rspamd takes it as matched. */
-	if (find(ev->res, c->name)) {
-		ev->state[ci] = ST_TRUE;
+	if (in_result(ev->res, c->name)) {
+		ev->state[ci] = ST_THERE;
 		return;
 	}
 	if (ev->chain >= COMPOSITE_CHAIN_MAX)
@@ -527,8 +537,6 @@ static void eval_comp(struct eval *ev, int ci)
 	hit = eval_node(ev, ci, c->e->root);
 	ev->chain--;
 	ev->state[ci] = hit ? ST_TRUE : ST_FALSE;
-	if (hit)
-		scan_add_weighted(ev->res, NULL, c->name, c->weight, NULL);
 }
 
 /*
@@ -538,7 +546,7 @@ static void eval_comp(struct eval *ev, int ci)
  */
 static unsigned removal_for(const struct eval *ev, const char *s)
 {
-	unsigned want = RM_SYMBOL | RM_WEIGHT;
+	unsigned want = COMPOSITE_TAKE_SYMBOL | COMPOSITE_TAKE_WEIGHT;
 	int any = 0;
 
 	for (size_t k = 0; k < ev->nrm; k++) {
@@ -548,39 +556,45 @@ static unsigned removal_for(const struct eval *ev, const char *s)
 			continue;
 		any = 1;
 		if (r->action & RM_FORCED)
-			return RM_SYMBOL | RM_WEIGHT;
+			return COMPOSITE_TAKE_SYMBOL | COMPOSITE_TAKE_WEIGHT;
 		want &= r->action;
 	}
 	return any ? want : 0;
 }
 
-void composite_apply(const struct composite_set *set, struct scan_result *res)
+static void change(struct composite_change **v, size_t *n, const char *name, double w,
+                   unsigned what)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = (struct composite_change){name, w, what};
+}
+
+size_t composite_eval(const struct composite_set *set, const struct scan_result *res,
+                      struct composite_change **out)
 {
 	struct eval ev = {.set = set, .res = res};
+	size_t n = 0;
 
+	*out = NULL;
 	if (set == NULL || set->n == 0)
-		return;
+		return 0;
 	ev.state = xcalloc((size_t)set->n, 1);
 	for (int i = 0; i < set->n; i++)
 		eval_comp(&ev, i);
-	for (size_t i = 0; i < res->n;) {
-		struct scan_symbol *s = &res->v[i];
-		unsigned rm = removal_for(&ev, s->name);
+	for (int i = 0; i < set->n; i++)
+		if (ev.state[i] == ST_TRUE)
+			change(out, &n, set->v[i].name, set->v[i].weight, COMPOSITE_ADD);
+	/* Each symbol a matching composite touched, once (the first record names it). */
+	for (size_t k = 0; k < ev.nrm; k++) {
+		size_t j;
+		unsigned what;
 
-		if (rm & RM_WEIGHT)
-			s->weight = 0;
-		if (!(rm & RM_SYMBOL)) {
-			i++;
-			continue;
-		}
-		/* Hidden, as Rspamd's ignored symbols: not shown, its weight still counts. */
-		res->hidden_weight += s->weight;
-		for (int k = 0; k < s->nopts; k++)
-			free(s->opts[k]);
-		free(s->opts);
-		memmove(s, s + 1, (res->n - i - 1) * sizeof(*s));
-		res->n--;
+		for (j = 0; j < k && strcmp(ev.rm[j].sym, ev.rm[k].sym) != 0; j++)
+			;
+		if (j == k && (what = removal_for(&ev, ev.rm[k].sym)) != 0)
+			change(out, &n, ev.rm[k].sym, 0, what);
 	}
 	free(ev.state);
 	free(ev.rm);
+	return n;
 }

@@ -77,7 +77,20 @@ void composite_set_link(struct composite_set *set);
 void composite_set_free(struct composite_set *set);
 /* 0, or -1 and err when a composite names itself through others or they nest too deep. */
 int composite_set_check(const struct composite_set *set, char *err, size_t errlen);
-/* Evaluate every composite on res and apply their policies (set may be NULL). */
-void composite_apply(const struct composite_set *set, struct scan_result *res);
+/* What composite_eval() found to do: add a composite, or take a symbol's weight or place. */
+enum { COMPOSITE_ADD = 1, COMPOSITE_TAKE_SYMBOL = 2, COMPOSITE_TAKE_WEIGHT = 4 };
+struct composite_change {
+	const char *name; /* the composite or symbol (lives as long as the set) */
+	double weight;    /* COMPOSITE_ADD: the composite's weight */
+	unsigned what;    /* COMPOSITE_ADD, or COMPOSITE_TAKE_* bits */
+};
+/*
+ * Evaluate every composite on res, which it only reads (set may be NULL):
+ * the composites to add, then the symbols to change, in that order, in
+ * *out (free() it); their count. The result applies them (result.c), so
+ * this module uses nothing of it but its symbols.
+ */
+size_t composite_eval(const struct composite_set *set, const struct scan_result *res,
+                      struct composite_change **out);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "core/sbuf.h"
 
+struct composite_set;
 struct scan_auth;
 struct scan_rules;
 
@@ -74,6 +75,13 @@ void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, cons
  * the rules); none after GTUBE forced an action.
  */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
+/*
+ * Evaluate the composites of set on res (composite.h) and apply what they
+ * decide: their symbols added with their weights, then the symbols they
+ * took given weight 0 or hidden (Rspamd's ignored symbols: not shown, a
+ * weight kept still counts, in hidden_weight). scan_finish() calls it.
+ */
+void scan_composites(struct scan_result *res, const struct composite_set *set);
 /*
  * Apply the composites (composite.h; the first time only, and not after
  * GTUBE forced an action), sum, sort by absolute weight (largest first),

@@ -43,7 +43,7 @@ static void evaluate(struct composite_expr *e, unsigned char sel)
 	composite_set_add(set, "G", -0.5, COMPOSITE_REMOVE_ALL, composite_parse("F | A", err, 99));
 	composite_set_link(set);
 	composite_set_check(set, err, sizeof(err));
-	composite_apply(set, &res);
+	scan_composites(&res, set);
 	after = res.hidden_weight;
 	for (size_t i = 0; i < res.n; i++)
 		after += res.v[i].weight;

@@ -75,7 +75,7 @@ static const char *run(const char *const *defs, const char *syms)
 		*c = '\0';
 		scan_add_weighted(&res, NULL, t, atof(c + 1), NULL);
 	}
-	composite_apply(set, &res);
+	scan_composites(&res, set);
 	qsort(res.v, res.n, sizeof(*res.v), by_name);
 	score = res.hidden_weight;
 	out[0] = '\0';
