@@ -189,8 +189,9 @@ static const struct command commands[] = {
 	 "check the database, the daemons, Postfix's wiring and every DNS list in use",
 	 "Checks the database (schema version, integrity) and warns about rules that\n"
 	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
-	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
-	 "applied and the last day's history; fails on errors in moat.conf. Then sends\n"
+	 "in the symbols table, a composite that does not parse or names itself);\n"
+	 "lists disabled modules, docker-mailserver settings not applied and the last\n"
+	 "day's history; fails on errors in moat.conf. Then sends\n"
 	 "moat-policyd a policy request and moat-contentfilter a milter negotiation,\n"
 	 "checks that Postfix's mail_owner can reach a unix socket, and with postconf\n"
 	 "that main.cf names both (check_policy_service, smtpd_milters). Then asks\n"
