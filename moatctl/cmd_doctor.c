@@ -41,7 +41,7 @@ static int list_rows(sqlite3 *db, const char *sql, const char *heading)
 static void doctor_composites(sqlite3 *db)
 {
 	sqlite3_stmt *st = ctl_prepare(db, "SELECT name, expression FROM composites"
-				       " WHERE enabled = 1 ORDER BY name");
+	                                   " WHERE enabled = 1 ORDER BY name");
 	struct composite_set *set = composite_set_new();
 	char err[512];
 	int n = 0;
@@ -53,8 +53,9 @@ static void doctor_composites(sqlite3 *db)
 
 		if (e == NULL) {
 			if (n++ == 0)
-				printf("warning: composites the scanner skips (moatctl composites set"
-				       " NAME --expression E):\n");
+				printf(
+				    "warning: composites the scanner skips (moatctl composites set"
+				    " NAME --expression E):\n");
 			printf("  %s: %s\n", ctl_show(name), ctl_show(err));
 			continue;
 		}
