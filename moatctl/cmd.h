@@ -24,6 +24,8 @@ cmd_fn cmd_symbols;
 cmd_fn cmd_symbol;
 /* weight SYMBOL [VALUE] (cmd_rules.c) */
 cmd_fn cmd_weight;
+/* composites [list [-a]]|add|set|del|enable|disable (cmd_composites.c) */
+cmd_fn cmd_composites;
 /* modules (cmd_rules.c) */
 cmd_fn cmd_modules;
 /* module enable|disable NAME (cmd_rules.c) */

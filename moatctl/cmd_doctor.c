@@ -18,6 +18,7 @@
 #include "doctor.h"
 #include "doctor_daemons.h"
 #include "scan/clamav.h"
+#include "scan/composite.h"
 #include "store/db.h"
 
 /* --- doctor: the database side, then the DNS side (doctor.c) ------------------- */
@@ -35,6 +36,38 @@ static int list_rows(sqlite3 *db, const char *sql, const char *heading)
 	}
 	sqlite3_finalize(st);
 	return n;
+}
+
+/* Composites the scanner skips (a row the sqlite3 shell broke) or finds naming themselves. */
+static void doctor_composites(sqlite3 *db)
+{
+	sqlite3_stmt *st = ctl_prepare(db, "SELECT name, expression FROM composites"
+	                                   " WHERE enabled = 1 ORDER BY name");
+	struct composite_set *set = composite_set_new();
+	char err[512];
+	int n = 0;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		struct composite_expr *e =
+		    composite_parse((const char *)sqlite3_column_text(st, 1), err, sizeof(err));
+
+		if (e == NULL) {
+			if (n++ == 0)
+				printf(
+				    "warning: composites the scanner skips (moatctl composites set"
+				    " NAME --expression E):\n");
+			printf("  %s: %s\n", ctl_show(name), ctl_show(err));
+			continue;
+		}
+		composite_set_add(set, name, 0, COMPOSITE_LEAVE, e);
+	}
+	sqlite3_finalize(st);
+	composite_set_link(set);
+	if (composite_set_check(set, err, sizeof(err)) < 0)
+		printf("warning: composites: %s: false there (moatctl composites disable one)\n",
+		       ctl_show(err));
+	composite_set_free(set);
 }
 
 /* Damage and rules that cannot work; 1 if the database is damaged. */
@@ -60,6 +93,7 @@ static int doctor_db(sqlite3 *db)
 		  " r.id, r.symbol) FROM rules r LEFT JOIN symbols s ON s.name = r.symbol"
 		  " WHERE r.enabled = 1 AND s.name IS NULL",
 		  "warning: regex rules whose symbol is not in the symbols table:");
+	doctor_composites(db);
 	list_rows(db, "SELECT printf('%s is disabled', name) FROM modules WHERE enabled = 0",
 		  "modules switched off:");
 	list_rows(db,

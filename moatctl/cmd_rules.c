@@ -178,6 +178,25 @@ static int number_arg(const char *s, double *d)
 		       : -1;
 }
 
+/* A composite's weight lives in the composites table: say so; 1 if name is one. */
+static int composite_weight(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = ctl_prepare(db, "SELECT printf('%.2f', weight) FROM composites"
+				       " WHERE name = ?1");
+	int rc = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		msg_error("%s is a composite (weight %s): moatctl composites set %s --weight VALUE",
+			  name, sqlite3_column_text(st, 0), name);
+		rc = 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cmd_weight(struct ctl *ctl, int argc, char **argv)
 {
 	sqlite3 *db = ctl_db(ctl);
@@ -195,6 +214,8 @@ int cmd_weight(struct ctl *ctl, int argc, char **argv)
 		return 1;
 	}
 	if ((found = symbol_get(db, name, argc == 3, &old, &en)) <= 0) {
+		if (found == 0 && composite_weight(db, name))
+			return 1;
 		if (found == 0)
 			unknown_name(db, "symbol", name, "SELECT name FROM symbols ORDER BY name", 0);
 		return 1;

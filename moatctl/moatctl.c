@@ -88,6 +88,23 @@ static const struct command commands[] = {
 	 "symbol adds to the score and prints old -> new; without, prints it. An\n"
 	 "unknown name is an error listing the close ones. A symbol that a regex rule\n"
 	 "or DNS list code names but the symbols table lacks is added first."},
+	{"composites", cmd_composites, "[list [-a]]|add|set|del|enable|disable",
+	 "composite rules: symbols made of other symbols, as Rspamd's composites",
+	 "A composite adds its symbol with its weight when its expression holds over\n"
+	 "the symbols a message got, after every check; its policy then takes away\n"
+	 "what it was made of. Expressions: symbols, & | ! (and, or, not) and\n"
+	 "parentheses; a prefix on a symbol overrides the policy for it: ~SYM keeps\n"
+	 "the symbol but takes its weight, -SYM keeps both, ^SYM takes both whatever\n"
+	 "other composites ask. A composite may name another; none may name itself.\n"
+	 "  list [-a]                 the enabled composites (-a: disabled ones too)\n"
+	 "  add NAME EXPRESSION WEIGHT [--policy P] [--description TEXT] [--disabled]\n"
+	 "  set NAME [--expression E] [--weight W] [--policy P] [--description TEXT]\n"
+	 "  del NAME...               delete\n"
+	 "  enable|disable NAME...    switch on or off\n"
+	 "Policies: remove_all (default: symbols and weights go), remove_symbol\n"
+	 "(hidden, their weights count), remove_weight (shown with 0), leave.\n"
+	 "An expression that does not parse is refused with the column of the fault,\n"
+	 "and nothing is written. The daemons use a change within seconds."},
 	{"modules", cmd_modules, "",
 	 "modules, enabled or not, with their options",
 	 "Lists greylist, rbl, classifier-bayes, ...: enabled or disabled, and their\n"
@@ -177,8 +194,9 @@ static const struct command commands[] = {
 	 "check the database, the daemons, Postfix's wiring and every DNS list in use",
 	 "Checks the database (schema version, integrity) and warns about rules that\n"
 	 "cannot work (an action at or above reject, a regex rule whose symbol is not\n"
-	 "in the symbols table); lists disabled modules, docker-mailserver settings not\n"
-	 "applied and the last day's history; fails on errors in moat.conf. Then sends\n"
+	 "in the symbols table, a composite that does not parse or names itself);\n"
+	 "lists disabled modules, docker-mailserver settings not applied and the last\n"
+	 "day's history; fails on errors in moat.conf. Then sends\n"
 	 "moat-policyd a policy request and moat-contentfilter a milter negotiation,\n"
 	 "checks that Postfix's mail_owner can reach a unix socket, and with postconf\n"
 	 "that main.cf names both (check_policy_service, smtpd_milters). Then asks\n"

@@ -30,8 +30,8 @@ for c in $cmds; do
 done
 tap_is "$bad" "" "moatctl COMMAND --help works for every command ($(echo $cmds | wc -w))"
 bad=
-for c in config actions symbols symbol weight modules module greylist history stats scan doctor \
-	import-custom-commands migrate; do
+for c in config actions symbols symbol weight composites modules module greylist history stats \
+	scan doctor import-custom-commands migrate; do
 	# Usage, summary and a longer explanation.
 	[ "$(m_ctl "$c" --help | wc -l)" -ge 5 ] || bad+="$c "
 done
@@ -183,6 +183,8 @@ m_ctl actions set reject 11 >/dev/null 2>&1 && m_ctl actions set add_header 6 >/
 
 # doctor: the database side (no DNS list is in use here).
 sqlite3 "$db" "INSERT INTO rules (symbol, target, pattern) VALUES ('LOCAL_NOWHERE', 'body', 'x')"
+sqlite3 "$db" "INSERT INTO composites (name, expression) VALUES ('LOCAL_BROKEN', 'A & (B'),
+	('LOOP_A', 'LOOP_B | A'), ('LOOP_B', 'LOOP_A & B')"
 m_ctl actions set add_header 12 >/dev/null 2>&1
 out=$(m_ctl doctor 2>&1)
 tap_is "$?" 0 "doctor: warnings only, exit 0"
@@ -190,10 +192,15 @@ tap_like "$out" "database: schema version [0-9]+ of [0-9]+, integrity ok" "docto
 tap_like "$out" "add header \(12\.00\) is at or above reject \(11\.00\): it never happens" \
 	"doctor: an action that cannot happen"
 tap_like "$out" "LOCAL_NOWHERE \(rule [0-9]+\): weighs 0" "doctor: a rule whose symbol is missing"
+tap_like "$out" "LOCAL_BROKEN: column 7: '\)' expected for the '\(' at column 5" \
+	"doctor: a composite the sqlite3 shell broke"
+tap_like "$out" "composites: LOOP_A names itself: LOOP_A -> LOOP_B -> LOOP_A: false there" \
+	"doctor: composites the sqlite3 shell made name each other"
 tap_like "$out" "[0-9]+ docker-mailserver setting\(s\) not applied" "doctor: what the import left out"
 tap_like "$out" "doctor: all good" "doctor: then the DNS lists"
 m_ctl actions set add_header 6 >/dev/null
 sqlite3 "$db" "DELETE FROM rules WHERE symbol = 'LOCAL_NOWHERE'"
+sqlite3 "$db" "DELETE FROM composites WHERE name IN ('LOCAL_BROKEN', 'LOOP_A', 'LOOP_B')"
 
 # history and stats over what the milter wrote.
 if command -v miltertest >/dev/null; then

@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "core/sbuf.h"
 #include "mail/hdrsafe.h"
+#include "scan/composite.h"
 #include "scan/result.h"
 #include "scan/rules.h"
 
@@ -144,9 +145,43 @@ static int by_weight(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* The composites' verdict: a symbol that gives up its place goes, its weight (if kept) counts. */
+void scan_composites(struct scan_result *res, const struct composite_set *set)
+{
+	struct composite_change *c;
+	size_t n = composite_eval(set, res, &c);
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i;
+
+		if (c[k].what == COMPOSITE_ADD) {
+			scan_add_weighted(res, NULL, c[k].name, c[k].weight, NULL);
+			continue;
+		}
+		for (i = 0; i < res->n && strcmp(res->v[i].name, c[k].name) != 0; i++)
+			;
+		if (i == res->n)
+			continue;
+		if (c[k].what & COMPOSITE_TAKE_WEIGHT)
+			res->v[i].weight = 0;
+		if (!(c[k].what & COMPOSITE_TAKE_SYMBOL))
+			continue;
+		res->hidden_weight += res->v[i].weight;
+		for (int o = 0; o < res->v[i].nopts; o++)
+			free(res->v[i].opts[o]);
+		free(res->v[i].opts);
+		memmove(&res->v[i], &res->v[i + 1], (res->n - i - 1) * sizeof(*res->v));
+		res->n--;
+	}
+	free(c);
+}
+
 void scan_finish(struct scan_result *res, const struct scan_rules *r)
 {
-	res->score = 0;
+	if (!res->composed && !res->forced)
+		scan_composites(res, scan_rules_composites(r));
+	res->composed = 1;
+	res->score = res->hidden_weight;
 	for (size_t i = 0; i < res->n; i++)
 		res->score += res->v[i].weight;
 	if (res->n > 1)

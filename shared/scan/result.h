@@ -18,6 +18,7 @@
 
 #include "core/sbuf.h"
 
+struct composite_set;
 struct scan_auth;
 struct scan_rules;
 
@@ -52,6 +53,8 @@ struct scan_result {
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
 	struct scan_auth *auth;	/* what SPF, DKIM, DMARC and ARC found (scan_message), or NULL */
+	double hidden_weight;	/* of symbols a composite hid but whose weight counts */
+	int composed;		/* the composites were applied (scan_finish, once) */
 };
 
 /* Empty result. */
@@ -78,8 +81,17 @@ void scan_add_weighted(struct scan_result *res, const struct scan_rules *r, cons
  */
 void scan_add_policy(struct scan_result *res, const struct scan_rules *r, const char *list);
 /*
- * Sum, sort by absolute weight (largest first), pick the action. A forced
- * action (GTUBE) wins, and its threshold is the score, as in Rspamd.
+ * Evaluate the composites of set on res (composite.h) and apply what they
+ * decide: their symbols added with their weights, then the symbols they
+ * took given weight 0 or hidden (Rspamd's ignored symbols: not shown, a
+ * weight kept still counts, in hidden_weight). scan_finish() calls it.
+ */
+void scan_composites(struct scan_result *res, const struct composite_set *set);
+/*
+ * Apply the composites (composite.h; the first time only, and not after
+ * GTUBE forced an action), sum, sort by absolute weight (largest first),
+ * pick the action. A forced action (GTUBE) wins, and its threshold is the
+ * score, as in Rspamd.
  */
 void scan_finish(struct scan_result *res, const struct scan_rules *r);
 /*

@@ -1,7 +1,7 @@
 /*
  * rules - the scanner's read-only snapshot of the database: symbols and
  * their weights, action thresholds, settings, modules and their options,
- * and the regex rules compiled once; see rules.h.
+ * and the regex rules and composites compiled once; see rules.h.
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "scan/composite.h"
 #include "scan/gtube.h"
 #include "scan/rules.h"
 
@@ -48,6 +49,7 @@ struct scan_rules {
 	char **module_opts;	/* module, option, value, ..., NULL */
 	enum gtube_policy gtube;	/* the gtube_patterns setting */
 	unsigned headers;	/* the milter_headers setting, enum scan_header bits */
+	struct composite_set *composites;	/* the enabled rows of composites, compiled */
 };
 
 static struct rule_symbol *rule_find(const struct scan_rules *r, const char *name)
@@ -140,6 +142,48 @@ static void load_regex(struct scan_rules *r, sqlite3 *db)
 		r->res[r->nres++] = x;
 	}
 	sqlite3_finalize(st);
+}
+
+/*
+ * The enabled composites, in name order (composite_set_link's bsearch).
+ * moatctl validates what it writes; a row the sqlite3 shell broke is
+ * skipped with a warning, as a bad regex is.
+ */
+static int load_composites(struct scan_rules *r, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	r->composites = composite_set_new();
+	if (sqlite3_prepare_v2(db, "SELECT name, expression, weight, policy FROM composites"
+				   " WHERE enabled = 1 ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *expr = (const char *)sqlite3_column_text(st, 1);
+		const char *pol = (const char *)sqlite3_column_text(st, 3);
+		enum composite_policy p = COMPOSITE_REMOVE_ALL;
+		struct composite_expr *e;
+		char err[200];
+
+		if (name == NULL || expr == NULL)
+			continue;
+		if ((e = composite_parse(expr, err, sizeof(err))) == NULL) {
+			msg_warn("composites: %s: %s; skipped", name, err);
+			continue;
+		}
+		if (pol && composite_policy_parse(pol, &p) < 0)
+			msg_warn("composites: %s: unknown policy %s; using remove_all", name, pol);
+		composite_set_add(r->composites, name, sqlite3_column_double(st, 2), p, e);
+	}
+	sqlite3_finalize(st);
+	composite_set_link(r->composites);
+	return 0;
+}
+
+const struct composite_set *scan_rules_composites(const struct scan_rules *r)
+{
+	return r->composites;
 }
 
 size_t scan_rules_regex_count(const struct scan_rules *r)
@@ -282,6 +326,11 @@ struct scan_rules *scan_rules_load(sqlite3 *db, char *err, size_t errlen)
 	r->modules_off = load_strings(db, "SELECT name FROM modules WHERE enabled = 0", 1);
 	r->module_opts = load_strings(db, "SELECT module, option, value FROM module_options", 3);
 	load_regex(r, db);
+	if (load_composites(r, db) < 0) {
+		snprintf(err, errlen, "cannot read composites: %s", sqlite3_errmsg(db));
+		scan_rules_free(r);
+		return NULL;
+	}
 	if (r->settings == NULL || r->modules_off == NULL || r->module_opts == NULL) {
 		snprintf(err, errlen, "cannot read settings: %s", sqlite3_errmsg(db));
 		scan_rules_free(r);
@@ -318,6 +367,7 @@ void scan_rules_free(struct scan_rules *r)
 	free_strings(r->settings);
 	free_strings(r->modules_off);
 	free_strings(r->module_opts);
+	composite_set_free(r->composites);
 	free(r);
 }
 

@@ -1,10 +1,11 @@
 /*
  * rules - the scanner's rules: a read-only snapshot of the database
  * (symbols and weights in `symbols`, thresholds in `actions`, `settings`,
- * `modules` and `module_options`, and the regex rules of `rules` compiled
- * once). Scanning threads share one snapshot; a new one is loaded when the
- * database changes. Regexes match with a backtracking limit, so a hostile
- * pattern or text cannot hang a scan.
+ * `modules` and `module_options`, and the regex rules of `rules` and the
+ * composite rules of `composites` compiled once). Scanning threads share
+ * one snapshot; a new one is loaded when the database changes. Regexes
+ * match with a backtracking limit, so a hostile pattern or text cannot
+ * hang a scan.
  */
 #ifndef MOAT_RULES_H
 #define MOAT_RULES_H
@@ -14,6 +15,7 @@
 
 #include "scan/gtube.h"
 
+struct composite_set;
 struct scan_rules;
 
 /* Load weights, thresholds and settings; NULL with err. */
@@ -43,6 +45,9 @@ int scan_rules_module(const struct scan_rules *r, const char *name);
 /* A module's option (module_options table), or "". */
 const char *scan_rules_module_option(const struct scan_rules *r, const char *module,
 				     const char *option);
+
+/* The enabled composites, compiled (composite.h; composites table). */
+const struct composite_set *scan_rules_composites(const struct scan_rules *r);
 
 /* What a regex rule is matched against. */
 enum scan_regex_target {
