@@ -110,6 +110,35 @@ tap_ok "...the content filter had the verdict before its scan" h_wait_log \
 tap_ok "...and removed X-Moat-Policy" bash -c "! grep -q '^X-Moat-Policy' '$(h_sink_last)'"
 tap_ok "...and scanned it" grep -q "^X-Spamd-Result: " "$(h_sink_last)"
 
+# Both paths give the same symbols: the verdict carried from RCPT, and the
+# content filter's own check when no policy server saw the transaction.
+spf_sym() { sed -n '/^X-Spamd-Result:/,/^[^ \t]/p' "$1" | tr -d '\n\t' |
+	grep -oE 'R_SPF_[A-Z]+\([-0-9.]+\)\[[^]]*\]'; }
+sqlite3 "$H_TMP/state/moat.db" "UPDATE modules SET enabled = 1 WHERE name = 'spf'"
+sleep 3	# the milter reads the rules again after 2 s
+n=7
+for c in "198.51.100.10 x@fail.test" "203.0.113.30 x@pass.test"; do
+	set -- $c
+	send "$1" "$2" "carried $2" >/dev/null
+	n=$((n + 1))
+	h_sink_wait $n 20
+	carried=$(spf_sym "$(h_sink_last)")
+	h_postfix_postconf -e "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination"
+	h_postfix_reload
+	sleep 1
+	send "$1" "$2" "own check $2" >/dev/null
+	n=$((n + 1))
+	h_sink_wait $n 20
+	own=$(spf_sym "$(h_sink_last)")
+	tap_like "$carried" '^R_SPF_(FAIL|ALLOW)\(' "$2 from $1 through moat-policyd: $carried"
+	tap_is "$own" "$carried" "...the content filter alone gives the same symbol, weight and option"
+	h_postfix_postconf -e "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$M_POLICY_PORT"
+	h_postfix_reload
+	sleep 1
+done
+tap_is "$(grep -c 'SPF from moat-policyd' "$M_MILTER_LOG")" 3 \
+	"...the verdict came from moat-policyd for the three messages it saw, not the two it did not"
+
 h_postfix_stop
 h_stop "$M_POLICYD_PID"
 h_stop "$M_MILTER_PID"
