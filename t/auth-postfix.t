@@ -14,7 +14,8 @@
 #  - a DNS server that never answers soft-rejects (soft_reject_on_timeout),
 #    one that answers SERVFAIL only gives R_SPF_DNSFAIL;
 #  - Debian's rspamd 3.4 on the same unbound gives the same R_SPF_*,
-#    R_DKIM_* and DKIM_TRACE symbols and options.
+#    R_DKIM_*, DKIM_TRACE and, for the p=reject domain, DMARC_* symbols and
+#    options.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/bench/peers.sh"
@@ -209,6 +210,29 @@ print(" ".join(sorted(out)))' | sed 's/:c\]/]/g'
 		}
 		# Rspamd marks an SPF verdict from its cache with ":c" after the mechanism
 		# (spf.lua); moat writes the option the same either way: ":c" is dropped.
+		# ... and DMARC's, for the p=reject domain. moat writes ',' '(' ')' inside an
+		# option as U+FFFD (hdrsafe_option, issue 20), so rspamd's are read the same way.
+		rdmarc() { # rdmarc IP SENDER FILE
+			rspamc -h "127.0.0.1:$rport" --json -i "$1" -F "$2" --helo mx.auth.test \
+				-r bob@example.com "$D/$3" 2>/dev/null | $PY -c '
+import json, re, sys
+syms = json.load(sys.stdin).get("symbols", {})
+enc = lambda o: re.sub(r"[,()]", "\ufffd", o)
+out = ["%s[%s]" % (n, ",".join(enc(o) for o in s.get("options", []))) for n, s in syms.items()
+       if n.startswith("DMARC_")]
+print(" ".join(sorted(out)))'
+		}
+		mdmarc() { grep -oE '^Symbol: DMARC_[A-Z_]+ \([-0-9.]+\)(\[[^]]*\])?' |
+			sed -E 's/^Symbol: //; s/ \([-0-9.]+\)//; s/, /,/g' | LC_ALL=C sort | tr '\n' ' ' |
+			sed 's/ $//'; }
+		for c in "198.51.100.20 alice@auth.test good-relaxed.eml" \
+			"203.0.113.9 alice@auth.test forged.eml" "203.0.113.9 <> forged.eml"; do
+			set -- $c
+			m_dm=$(mctl -i "$1" -F "$2" --helo mx.auth.test "$D/$3" | mdmarc)
+			tap_like "$m_dm" '^DMARC_POLICY_(ALLOW|REJECT)\[' "moat's DMARC verdict: $3 from $1, sender $2: $m_dm"
+			tap_is "$(rdmarc "$1" "$([ "$2" = "<>" ] && echo "" || echo "$2")" "$3")" "$m_dm" \
+				"...rspamd 3.4's DMARC_* equal moat's, options too"
+		done
 		for c in "198.51.100.20 alice@auth.test good-relaxed.eml" \
 			"198.51.100.20 alice@auth.test good-simple.eml" \
 			"203.0.113.9 alice@auth.test forged.eml" "203.0.113.9 <> forged.eml"; do
