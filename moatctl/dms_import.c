@@ -993,7 +993,7 @@ static void report(struct apply *a, const struct dms_change *ch, const char *wha
 {
 	if (had && strcmp(old, new) == 0) {
 		where(a, ch);
-	fprintf(a->out, "%s: %s (unchanged)\n", what, new);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, new);
 		a->n->unchanged++;
 		return;
 	}
@@ -1094,7 +1094,7 @@ static int apply_action(struct apply *a, const struct dms_change *ch)
 		return -1;
 	if (had) {
 		where(a, ch);
-	fprintf(a->out, "%s: %s (unchanged)\n", what, old);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, old);
 		a->n->unchanged++;
 		return 0;
 	}
@@ -1154,7 +1154,7 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		return -1;
 	if (!had) {
 		where(a, ch);
-	fprintf(a->out, "not applied: symbol %s: moat has no such symbol\n", ch->target);
+		fprintf(a->out, "not applied: symbol %s: moat has no such symbol\n", ch->target);
 		a->n->not_applied++;
 		return apply_record(a, ch, "symbol", "moat has no such symbol");
 	}
@@ -1164,7 +1164,7 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		return -1;
 	if (had) {
 		where(a, ch);
-	fprintf(a->out, "%s: %s (unchanged)\n", what, old);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, old);
 		a->n->unchanged++;
 		return 0;
 	}
