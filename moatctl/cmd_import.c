@@ -124,55 +124,55 @@ int cmd_import_env(struct ctl *ctl, int argc, char **argv)
  * hfilter_group.conf score, and the modules options.inc disables.
  */
 static const char *const preset_actions[][2] = {
-    {"greylist", "4"},
-    {"add header", "6"},
-    {"rewrite subject", ""},
-    {"reject", "11"},
+	{"greylist", "4"},
+	{"add header", "6"},
+	{"rewrite subject", ""},
+	{"reject", "11"},
 };
 
 static const char *const preset_weights[][2] = {
-    {"R_SPF_ALLOW", "-1"},
-    {"R_SPF_FAIL", "4.5"},
-    {"R_SPF_SOFTFAIL", "2.5"},
-    {"R_SPF_NEUTRAL", "1.5"},
-    {"R_SPF_NA", "1.5"},
-    {"R_SPF_DNSFAIL", "2.5"},
-    {"R_SPF_PERMFAIL", "4.5"},
-    {"R_SPF_PLUSALL", "4"},
-    {"R_DKIM_ALLOW", "-1"},
-    {"R_DKIM_REJECT", "4.5"},
-    {"R_DKIM_TEMPFAIL", "1.5"},
-    {"R_DKIM_PERMFAIL", "4.5"},
-    {"R_DKIM_NA", "1"},
-    {"DMARC_POLICY_ALLOW", "-1"},
-    {"DMARC_POLICY_REJECT", "5.5"},
-    {"DMARC_POLICY_QUARANTINE", "3"},
-    {"DMARC_POLICY_SOFTFAIL", "1.5"},
-    {"DMARC_NA", "0.5"},
-    {"ARC_ALLOW", "-1"},
-    {"ARC_REJECT", "1"},
-    {"ARC_INVALID", "0.5"},
-    {"ARC_DNSFAIL", "0"},
-    {"ARC_NA", "0"},
-    /* DMS's RSPAMD_HFILTER_HOSTNAME_UNKNOWN_SCORE default (hfilter_group.conf) */
-    {"HFILTER_HOSTNAME_UNKNOWN", "6"},
+	{"R_SPF_ALLOW", "-1"},
+	{"R_SPF_FAIL", "4.5"},
+	{"R_SPF_SOFTFAIL", "2.5"},
+	{"R_SPF_NEUTRAL", "1.5"},
+	{"R_SPF_NA", "1.5"},
+	{"R_SPF_DNSFAIL", "2.5"},
+	{"R_SPF_PERMFAIL", "4.5"},
+	{"R_SPF_PLUSALL", "4"},
+	{"R_DKIM_ALLOW", "-1"},
+	{"R_DKIM_REJECT", "4.5"},
+	{"R_DKIM_TEMPFAIL", "1.5"},
+	{"R_DKIM_PERMFAIL", "4.5"},
+	{"R_DKIM_NA", "1"},
+	{"DMARC_POLICY_ALLOW", "-1"},
+	{"DMARC_POLICY_REJECT", "5.5"},
+	{"DMARC_POLICY_QUARANTINE", "3"},
+	{"DMARC_POLICY_SOFTFAIL", "1.5"},
+	{"DMARC_NA", "0.5"},
+	{"ARC_ALLOW", "-1"},
+	{"ARC_REJECT", "1"},
+	{"ARC_INVALID", "0.5"},
+	{"ARC_DNSFAIL", "0"},
+	{"ARC_NA", "0"},
+	/* DMS's RSPAMD_HFILTER_HOSTNAME_UNKNOWN_SCORE default (hfilter_group.conf) */
+	{"HFILTER_HOSTNAME_UNKNOWN", "6"},
 };
 
 /* name, expression, weight, policy */
 static const char *const preset_composites[][4] = {
-    {"AUTH_NA", "R_DKIM_NA & R_SPF_NA & DMARC_NA & ARC_NA", "2.5", "leave"},
-    {"AUTH_NA_OR_FAIL",
-     "!(R_DKIM_NA & R_SPF_NA & DMARC_NA & ARC_NA) & (R_DKIM_NA | R_DKIM_TEMPFAIL |"
-     " R_DKIM_PERMFAIL) & (R_SPF_NA | R_SPF_DNSFAIL) & DMARC_NA & (ARC_NA | ARC_DNSFAIL)",
-     "1", "leave"},
-    {"DMARC_POLICY_ALLOW_WITH_FAILURES",
-     "DMARC_POLICY_ALLOW & (R_SPF_SOFTFAIL | R_SPF_FAIL | R_DKIM_REJECT)", "0", "remove_weight"},
+	{"AUTH_NA", "R_DKIM_NA & R_SPF_NA & DMARC_NA & ARC_NA", "2.5", "leave"},
+	{"AUTH_NA_OR_FAIL",
+	 "!(R_DKIM_NA & R_SPF_NA & DMARC_NA & ARC_NA) & (R_DKIM_NA | R_DKIM_TEMPFAIL |"
+	 " R_DKIM_PERMFAIL) & (R_SPF_NA | R_SPF_DNSFAIL) & DMARC_NA & (ARC_NA | ARC_DNSFAIL)",
+	 "1", "leave"},
+	{"DMARC_POLICY_ALLOW_WITH_FAILURES",
+	 "DMARC_POLICY_ALLOW & (R_SPF_SOFTFAIL | R_SPF_FAIL | R_DKIM_REJECT)", "0", "remove_weight"},
 };
 
 /* options.inc's disabled modules (neural unless RSPAMD_NEURAL=1). */
 static const char *const preset_off[] = {
-    "clickhouse",     "elastic",         "reputation", "spamassassin",
-    "url_redirector", "metric_exporter", "neural",
+	"clickhouse",     "elastic",         "reputation", "spamassassin",
+	"url_redirector", "metric_exporter", "neural",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

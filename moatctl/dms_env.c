@@ -34,27 +34,27 @@ enum {
 };
 
 static const char *const var_names[V_COUNT] = {
-    "ENABLE_RSPAMD",
-    "ENABLE_RSPAMD_REDIS",
-    "RSPAMD_GREYLISTING",
-    "RSPAMD_LEARN",
-    "RSPAMD_HFILTER",
-    "RSPAMD_HFILTER_HOSTNAME_UNKNOWN_SCORE",
-    "RSPAMD_CHECK_AUTHENTICATED",
-    "ENABLE_CLAMAV",
-    "CLAMAV_MESSAGE_SIZE_LIMIT",
-    "SPAM_SUBJECT",
-    "MOVE_SPAM_TO_JUNK",
-    "MARK_SPAM_AS_READ",
-    "ENABLE_OPENDKIM",
-    "ENABLE_OPENDMARC",
-    "ENABLE_POLICYD_SPF",
-    "ENABLE_POSTGREY",
+	"ENABLE_RSPAMD",
+	"ENABLE_RSPAMD_REDIS",
+	"RSPAMD_GREYLISTING",
+	"RSPAMD_LEARN",
+	"RSPAMD_HFILTER",
+	"RSPAMD_HFILTER_HOSTNAME_UNKNOWN_SCORE",
+	"RSPAMD_CHECK_AUTHENTICATED",
+	"ENABLE_CLAMAV",
+	"CLAMAV_MESSAGE_SIZE_LIMIT",
+	"SPAM_SUBJECT",
+	"MOVE_SPAM_TO_JUNK",
+	"MARK_SPAM_AS_READ",
+	"ENABLE_OPENDKIM",
+	"ENABLE_OPENDMARC",
+	"ENABLE_POLICYD_SPF",
+	"ENABLE_POSTGREY",
 };
 
 /* DMS's defaults (environment.md), used for an empty value. */
 static const char *const var_defaults[V_COUNT] = {
-    "0", "", "0", "0", "1", "6", "0", "0", "25M", "", "1", "0", "1", "1", "1", "0",
+	"0", "", "0", "0", "1", "6", "0", "0", "25M", "", "1", "0", "1", "1", "1", "0",
 };
 
 struct env {
@@ -82,7 +82,7 @@ static void error(struct env *e, const char *fmt, ...)
 }
 
 static void add(struct env *e, int line, enum dms_kind kind, const char *scope, const char *target,
-                const char *option, const char *value, const char *note)
+	            const char *option, const char *value, const char *note)
 {
 	int saved = e->line;
 
@@ -201,25 +201,25 @@ static int clamav_size(const char *v, char *out, size_t outlen)
 
 /* A note for a variable moat does not apply: what to do instead. */
 static const char *const notes[V_COUNT] = {
-    [V_RSPAMD] = "moat replaces Rspamd: set ENABLE_RSPAMD=0 and put moat-contentfilter in"
-                 " smtpd_milters (README, Coming from docker-mailserver)",
-    [V_REDIS] = "moat keeps its state in SQLite (database_path); set ENABLE_RSPAMD_REDIS=0",
-    [V_LEARN] = "moat-controller answers rspamc learn_spam/learn_ham on 127.0.0.1:11334,"
-                " so DMS's Junk-folder Sieve scripts train moat unchanged: keep it",
-    [V_SUBJECT] = "Dovecot's Sieve (DMS) prefixes the subject of mail with X-Spam: Yes, which"
-                  " moat adds at add header; keep it, and run moatctl preset dms (rewrite"
-                  " subject off)",
-    [V_JUNK] = "Dovecot's Sieve (DMS) files mail with X-Spam: Yes, which moat adds at add"
-               " header, into Junk: keep it",
-    [V_READ] = "Dovecot's Sieve (DMS) marks mail with X-Spam: Yes, which moat adds at add"
-               " header, as read: keep it",
-    [V_OPENDKIM] = "moat verifies DKIM and signs (dkim_key_directory, moatctl dkim import):"
-                   " set ENABLE_OPENDKIM=0",
-    [V_OPENDMARC] = "moat checks DMARC (module dmarc): set ENABLE_OPENDMARC=0",
-    [V_SPF] = "moat-policyd checks SPF at RCPT (policy_spf, spf_reject_fail):"
-              " set ENABLE_POLICYD_SPF=0",
-    [V_POSTGREY] = "moat-policyd greylists as postgrey did (greylist_mode = all):"
-                   " set ENABLE_POSTGREY=0",
+	[V_RSPAMD] = "moat replaces Rspamd: set ENABLE_RSPAMD=0 and put moat-contentfilter in"
+	             " smtpd_milters (README, Coming from docker-mailserver)",
+	[V_REDIS] = "moat keeps its state in SQLite (database_path); set ENABLE_RSPAMD_REDIS=0",
+	[V_LEARN] = "moat-controller answers rspamc learn_spam/learn_ham on 127.0.0.1:11334,"
+	            " so DMS's Junk-folder Sieve scripts train moat unchanged: keep it",
+	[V_SUBJECT] = "Dovecot's Sieve (DMS) prefixes the subject of mail with X-Spam: Yes, which"
+	              " moat adds at add header; keep it, and run moatctl preset dms (rewrite"
+	              " subject off)",
+	[V_JUNK] = "Dovecot's Sieve (DMS) files mail with X-Spam: Yes, which moat adds at add"
+	           " header, into Junk: keep it",
+	[V_READ] = "Dovecot's Sieve (DMS) marks mail with X-Spam: Yes, which moat adds at add"
+	           " header, as read: keep it",
+	[V_OPENDKIM] = "moat verifies DKIM and signs (dkim_key_directory, moatctl dkim import):"
+	               " set ENABLE_OPENDKIM=0",
+	[V_OPENDMARC] = "moat checks DMARC (module dmarc): set ENABLE_OPENDMARC=0",
+	[V_SPF] = "moat-policyd checks SPF at RCPT (policy_spf, spf_reject_fail):"
+	          " set ENABLE_POLICYD_SPF=0",
+	[V_POSTGREY] = "moat-policyd greylists as postgrey did (greylist_mode = all):"
+	               " set ENABLE_POSTGREY=0",
 };
 
 static void emit(struct env *e, int k)
