@@ -54,5 +54,9 @@ cmd_fn cmd_controller;
 cmd_fn cmd_dkim;
 /* import-custom-commands [--dry-run] FILE (cmd_import.c) */
 cmd_fn cmd_import;
+/* import-dms-env [--dry-run] FILE (cmd_import.c) */
+cmd_fn cmd_import_env;
+/* preset dms [--dry-run] (cmd_import.c) */
+cmd_fn cmd_preset;
 
 #endif

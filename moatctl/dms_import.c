@@ -128,26 +128,32 @@ static void error(struct ctx *c, const char *fmt, ...)
 		sbuf_printf(&c->imp->errors, "%s: too many errors; stopped reading\n", c->name);
 }
 
-static void add(struct ctx *c, enum dms_kind kind, const char *scope, const char *target,
-		const char *option, const char *value, const char *note)
+/* See dms_import.h. */
+int dms_import_add(struct dms_import *imp, int line, enum dms_kind kind, const char *scope,
+		   const char *target, const char *option, const char *value, const char *note)
 {
-	struct dms_import *imp = c->imp;
 	struct dms_change *ch;
 
-	if (imp->n >= DMS_CHANGES_MAX) {
-		error(c, "more than %d changes in one file", DMS_CHANGES_MAX);
-		return;
-	}
+	if (imp->n >= DMS_CHANGES_MAX)
+		return -1;
 	if (imp->n % 64 == 0)
 		imp->v = xrealloc(imp->v, (imp->n + 64) * sizeof(*imp->v));
 	ch = &imp->v[imp->n++];
-	ch->line = c->line;
+	ch->line = line;
 	ch->kind = kind;
 	ch->scope = scope ? xstrdup(scope) : NULL;
 	ch->target = xstrdup(target);
 	ch->option = xstrdup(option ? option : "");
 	ch->value = xstrdup(value);
 	ch->note = note ? xstrdup(note) : NULL;
+	return 0;
+}
+
+static void add(struct ctx *c, enum dms_kind kind, const char *scope, const char *target,
+		const char *option, const char *value, const char *note)
+{
+	if (dms_import_add(c->imp, c->line, kind, scope, target, option, value, note) < 0)
+		error(c, "more than %d changes in one file", DMS_CHANGES_MAX);
 }
 
 /*
@@ -877,7 +883,8 @@ static void change_free(struct dms_change *ch)
 	free(ch->note);
 }
 
-static void dedup(struct dms_import *imp)
+/* See dms_import.h. */
+void dms_import_dedup(struct dms_import *imp)
 {
 	size_t o = 0;
 
@@ -918,7 +925,7 @@ int dms_import_parse(const char *name, const char *buf, size_t len, struct dms_i
 	}
 	if (imp->nerrors > 0)
 		return -1;
-	dedup(imp);
+	dms_import_dedup(imp);
 	return 0;
 }
 
@@ -973,16 +980,25 @@ static int run(struct apply *a, const char *sql, int np, const char *const *para
 	return 0;
 }
 
+/* "line N: " for a change read from a file; nothing for a preset's (line 0). */
+static void where(struct apply *a, const struct dms_change *ch)
+{
+	if (ch->line > 0)
+		fprintf(a->out, "line %d: ", ch->line);
+}
+
 /* Print "old -> new" or "(unchanged)"; count it. */
 static void report(struct apply *a, const struct dms_change *ch, const char *what,
 		   const char *old, int had, const char *new)
 {
 	if (had && strcmp(old, new) == 0) {
-		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, new);
+		where(a, ch);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, new);
 		a->n->unchanged++;
 		return;
 	}
-	fprintf(a->out, "line %d: %s: %s -> %s\n", ch->line, what, had ? old : "(none)", new);
+	where(a, ch);
+	fprintf(a->out, "%s: %s -> %s\n", what, had ? old : "(none)", new);
 	a->n->applied++;
 }
 
@@ -994,6 +1010,12 @@ static int apply_module(struct apply *a, const struct dms_change *ch)
 
 	if (run(a, "SELECT enabled FROM modules WHERE name = ?1", 1, p, old, sizeof(old), &had) < 0)
 		return -1;
+	if (!had && ch->scope != NULL) {
+		where(a, ch);
+		fprintf(a->out, "not applied: module %s: moat has no such module\n", ch->target);
+		a->n->not_applied++;
+		return 0;
+	}
 	if (!had) {
 		snprintf(a->err, a->errlen, "line %d: module %s is not in this database", ch->line,
 			 ch->target);
@@ -1046,7 +1068,8 @@ static void report_num(struct apply *a, const struct dms_change *ch, const char 
 	/* Same two decimals, yet different: show the value as written. */
 	if (strcmp(old, new) == 0)
 		snprintf(new, sizeof(new), "%s", value);
-	fprintf(a->out, "line %d: %s: %s -> %s\n", ch->line, what, old, new);
+	where(a, ch);
+	fprintf(a->out, "%s: %s -> %s\n", what, old, new);
 	a->n->applied++;
 }
 
@@ -1070,7 +1093,8 @@ static int apply_action(struct apply *a, const struct dms_change *ch)
 		NULL, 0, &had) < 0)
 		return -1;
 	if (had) {
-		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, old);
+		where(a, ch);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, old);
 		a->n->unchanged++;
 		return 0;
 	}
@@ -1129,8 +1153,8 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		sizeof(old), &had) < 0)
 		return -1;
 	if (!had) {
-		fprintf(a->out, "line %d: not applied: symbol %s: moat has no such symbol\n",
-			ch->line, ch->target);
+		where(a, ch);
+		fprintf(a->out, "not applied: symbol %s: moat has no such symbol\n", ch->target);
 		a->n->not_applied++;
 		return apply_record(a, ch, "symbol", "moat has no such symbol");
 	}
@@ -1139,13 +1163,42 @@ static int apply_weight(struct apply *a, const struct dms_change *ch)
 		0, &had) < 0)
 		return -1;
 	if (had) {
-		fprintf(a->out, "line %d: %s: %s (unchanged)\n", ch->line, what, old);
+		where(a, ch);
+		fprintf(a->out, "%s: %s (unchanged)\n", what, old);
 		a->n->unchanged++;
 		return 0;
 	}
 	report_num(a, ch, what, old, ch->value);
 	return run(a, "UPDATE symbols SET weight = CAST(?2 AS REAL) WHERE name = ?1", 2, p, NULL, 0,
 		   NULL);
+}
+
+/* A composite as a preset has it: expression, weight, policy, enabled. */
+static int apply_composite(struct apply *a, const struct dms_change *ch)
+{
+	const char *p[4] = {ch->target, ch->scope, ch->value, ch->option};
+	char what[300];
+	int had;
+
+	if (run(a, "SELECT 1 FROM composites WHERE name = ?1 AND expression = ?2 AND"
+		   " weight = CAST(?3 AS REAL) AND policy = ?4 AND enabled = 1",
+		4, p, NULL, 0, &had) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "composite %s", ch->target);
+	where(a, ch);
+	if (had) {
+		fprintf(a->out, "%s: %s, %s, %s (unchanged)\n", what, ch->value, ch->option,
+			ch->scope);
+		a->n->unchanged++;
+		return 0;
+	}
+	fprintf(a->out, "%s -> %s, %s, %s\n", what, ch->value, ch->option, ch->scope);
+	a->n->applied++;
+	return run(a, "INSERT INTO composites (name, expression, weight, policy, enabled)"
+		      " VALUES (?1, ?2, CAST(?3 AS REAL), ?4, 1) ON CONFLICT (name) DO UPDATE SET"
+		      " expression = excluded.expression, weight = excluded.weight,"
+		      " policy = excluded.policy, enabled = 1",
+		   4, p, NULL, 0, NULL);
 }
 
 int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FILE *out,
@@ -1178,15 +1231,24 @@ int dms_import_apply(sqlite3 *db, const struct dms_import *imp, int dry_run, FIL
 		case DMS_WEIGHT:
 			rc = apply_weight(&a, ch);
 			break;
+		case DMS_COMPOSITE:
+			rc = apply_composite(&a, ch);
+			break;
 		case DMS_CONF:
-			fprintf(out, "line %d: moat.conf: %s (%s %s is set there; moatctl does not"
-				     " edit moat.conf)\n",
-				ch->line, ch->note, ch->target, ch->option);
+			where(&a, ch);
+			if (strcmp(ch->scope, "env") == 0)
+				fprintf(out, "moat.conf: %s (for %s; moatctl does not edit moat.conf)\n",
+					ch->note, ch->target);
+			else
+				fprintf(out, "moat.conf: %s (%s %s is set there; moatctl does not"
+					     " edit moat.conf)\n",
+					ch->note, ch->target, ch->option);
 			counts->manual++;
 			rc = apply_record(&a, ch, ch->scope, ch->note);
 			break;
 		case DMS_UNMAPPED:
-			fprintf(out, "line %d: not applied: %s%s%s%s%s: %s\n", ch->line, ch->scope,
+			where(&a, ch);
+			fprintf(out, "not applied: %s%s%s%s%s: %s\n", ch->scope,
 				*ch->target ? " " : "", ch->target, *ch->option ? " " : "",
 				ch->option, ch->note);
 			counts->not_applied++;

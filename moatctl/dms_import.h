@@ -53,10 +53,16 @@ enum dms_kind {
 	DMS_WEIGHT,		/* symbols.weight: target = symbol, value a number */
 	DMS_CONF,		/* moat.conf line to write by hand: note = "name = value" */
 	DMS_UNMAPPED,		/* no moat equivalent: note says why */
+	DMS_COMPOSITE,		/* composites: target = name, scope = expression,
+				   option = policy, value = weight (presets only) */
 };
 
+/*
+ * A DMS_MODULE change with a scope (any, e.g. "preset") is optional: a
+ * module this database lacks is reported as not applied, not an error.
+ */
 struct dms_change {
-	int line;		/* 1-based line of the file */
+	int line;		/* 1-based line of the file; 0 for a preset (no "line N:") */
 	enum dms_kind kind;
 	char *scope;		/* DMS_CONF, DMS_UNMAPPED: dms_unmapped.scope; else NULL */
 	char *target;
@@ -78,6 +84,17 @@ struct dms_import {
  * caller frees imp with dms_import_free() either way.
  */
 int dms_import_parse(const char *name, const char *buf, size_t len, struct dms_import *imp);
+
+/*
+ * Append one change (strings copied) for a caller that builds imp itself
+ * (a preset, another file format); imp starts zeroed. 0, or -1 when imp
+ * already holds DMS_CHANGES_MAX changes.
+ */
+int dms_import_add(struct dms_import *imp, int line, enum dms_kind kind, const char *scope,
+		   const char *target, const char *option, const char *value, const char *note);
+
+/* Keep only the last change for each thing (module, option, weight, ...). */
+void dms_import_dedup(struct dms_import *imp);
 
 /* Release what dms_import_parse() built (NULL fine). */
 void dms_import_free(struct dms_import *imp);

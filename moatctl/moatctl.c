@@ -253,6 +253,41 @@ static const struct command commands[] = {
 	 "unchanged, not applied and the moat.conf lines to add by hand; importing the\n"
 	 "same file again applies nothing (\"0 applied\").\n"
 	 "  --dry-run  show what would change; write nothing"},
+	{"import-dms-env", cmd_import_env, "[--dry-run] FILE",
+	 "apply what a docker-mailserver mailserver.env means for moat",
+	 "Reads docker-mailserver's environment file (NAME=VALUE lines, # comments,\n"
+	 "quotes around a value dropped) and, in one transaction: ENABLE_CLAMAV turns\n"
+	 "module clamav on or off; RSPAMD_HFILTER module hfilter and\n"
+	 "RSPAMD_HFILTER_HOSTNAME_UNKNOWN_SCORE the weight of HFILTER_HOSTNAME_UNKNOWN\n"
+	 "(not applied where this database has neither); RSPAMD_GREYLISTING or\n"
+	 "ENABLE_POSTGREY turn moat-policyd's greylisting (module greylist) on, with\n"
+	 "greylist_mode = suspicious (by score, as Rspamd) or all (as postgrey), and\n"
+	 "both 0 turn it off. Printed as moat.conf lines to write by hand:\n"
+	 "CLAMAV_MESSAGE_SIZE_LIMIT (clamav_max_size), RSPAMD_CHECK_AUTHENTICATED\n"
+	 "(scan_local and auth_check_local). Reported with what to do instead:\n"
+	 "ENABLE_RSPAMD, ENABLE_RSPAMD_REDIS, RSPAMD_LEARN, SPAM_SUBJECT,\n"
+	 "MOVE_SPAM_TO_JUNK, MARK_SPAM_AS_READ (Dovecot's Sieve keeps doing them),\n"
+	 "ENABLE_OPENDKIM, ENABLE_OPENDMARC, ENABLE_POLICYD_SPF, ENABLE_POSTGREY\n"
+	 "(moat replaces them: set them to 0). Other variables are listed as not read.\n"
+	 "An empty value is docker-mailserver's default. A malformed line or a bad\n"
+	 "value is an error naming the line, and nothing is applied (exit 1). A second\n"
+	 "run applies nothing (\"0 applied\").\n"
+	 "  --dry-run  show what would change; write nothing"},
+	{"preset", cmd_preset, "dms [--dry-run]",
+	 "set the rules docker-mailserver's image ships for Rspamd",
+	 "What import-custom-commands cannot see, since it is in docker-mailserver's\n"
+	 "image and not in the user's volume, in one transaction: the actions greylist\n"
+	 "4, add header 6, reject 11 and rewrite subject off (docker-mailserver's\n"
+	 "SPAM_SUBJECT is applied by Dovecot's Sieve: moat's rewrite would double it);\n"
+	 "spam_header X-Spam: Yes (what its Sieve scripts test); its SPF, DKIM, DMARC\n"
+	 "and ARC weights and the composites AUTH_NA, AUTH_NA_OR_FAIL and\n"
+	 "DMARC_POLICY_ALLOW_WITH_FAILURES; HFILTER_HOSTNAME_UNKNOWN 6 (not applied\n"
+	 "where this database lacks the symbol); and the modules it disables\n"
+	 "(clickhouse, elastic, reputation, spamassassin, url_redirector,\n"
+	 "metric_exporter, neural: moat has none, reported as not applied). Run it\n"
+	 "before import-custom-commands and import-dms-env, which may change the same\n"
+	 "rules. A second run applies nothing (\"0 applied\").\n"
+	 "  --dry-run  show what would change; write nothing"},
 	{"migrate", cmd_migrate, "",
 	 "create or upgrade the database; print its version",
 	 "Opens the database (database_path), creating it and applying the schema\n"

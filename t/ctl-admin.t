@@ -31,7 +31,7 @@ done
 tap_is "$bad" "" "moatctl COMMAND --help works for every command ($(echo $cmds | wc -w))"
 bad=
 for c in config actions symbols symbol weight composites modules module greylist history stats \
-	scan doctor import-custom-commands migrate; do
+	scan doctor import-custom-commands import-dms-env preset migrate; do
 	# Usage, summary and a longer explanation.
 	[ "$(m_ctl "$c" --help | wc -l)" -ge 5 ] || bad+="$c "
 done
