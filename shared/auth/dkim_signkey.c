@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -94,6 +95,17 @@ static EVP_PKEY *pem(const char *text, size_t len, char *err, size_t errlen)
 	return pk;
 }
 
+/* Whether an RSA key's private parts are consistent (OpenSSL's key check). */
+static int rsa_consistent(EVP_PKEY *pk)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	int ok = c != NULL && EVP_PKEY_check(c) == 1;
+
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
 int dkim_signkey_parse(const char *text, size_t len, struct dkim_signkey *key, char *err,
                        size_t errlen)
 {
@@ -119,6 +131,15 @@ int dkim_signkey_parse(const char *text, size_t len, struct dkim_signkey *key, c
 		if (key->bits < 1024 || key->bits > 8192) {
 			snprintf(err, errlen, "an RSA key of %d bits (1024 to 8192 sign)",
 			         key->bits);
+			EVP_PKEY_free(pk);
+			return -1;
+		}
+		/*
+		 * A key whose parts do not belong together (a damaged file) parses, then
+		 * fails every signature: say so at load, not at each message.
+		 */
+		if (!rsa_consistent(pk)) {
+			snprintf(err, errlen, "an RSA key whose parts do not fit together");
 			EVP_PKEY_free(pk);
 			return -1;
 		}
