@@ -181,7 +181,6 @@ static const char *const sym_names[HF_NSYM] = {
 	"HFILTER_HELO_NOT_FQDN",   "HFILTER_HOSTNAME_1",	    "HFILTER_HOSTNAME_2",
 	"HFILTER_HOSTNAME_3",	   "HFILTER_HOSTNAME_4",	    "HFILTER_HOSTNAME_5",
 	"HFILTER_HOSTNAME_UNKNOWN", "HFILTER_FROMHOST_NORES_A_OR_MX", "HFILTER_FROMHOST_NOT_FQDN",
-	"HFILTER_FROM_BOUNCE",
 };
 
 const char *hfilter_symbol(enum hfilter_sym s)
@@ -471,10 +470,9 @@ struct hfilter_job *hfilter_job_new(struct dns *dns, const struct ip_addr *ip, c
 				check_host(j, &j->hc_helo, j->helo, 1);
 		}
 	}
+	/* Rspamd's HFILTER_FROM_BOUNCE (weight 0) only feeds RCPT_BOUNCEMOREONE: not here. */
 	if (at && at[1])
 		check_host(j, &j->hc_from, at + 1, 0);
-	else if (sender[0] == '\0' && j->helo[0])
-		hit(j, HF_FROM_BOUNCE, j->helo);
 	reverse_name(ip, rev, sizeof(rev));
 	j->waiting++;
 	dns_query(dns, rev, DNS_T_PTR, on_ptr, j);

@@ -4,7 +4,10 @@
  * through c-ares) and the sender's domain, with Rspamd's patterns and
  * symbol names. The message checks (HFILTER_URL_*, HFILTER_MID_*) need the
  * body and are not here; HFILTER_RCPT_BOUNCEMOREONE needs every recipient,
- * which a RCPT request does not have.
+ * which a RCPT request does not have, and so HFILTER_FROM_BOUNCE (weight 0)
+ * that only feeds it is left out too; HFILTER_*_NORESOLVE_MX (an MX whose
+ * host does not resolve, 0.2 and 0.5) is left out, as two lookups more per
+ * MX for a fraction of a point.
  */
 #ifndef MOAT_HFILTER_H
 #define MOAT_HFILTER_H
@@ -25,7 +28,6 @@ enum hfilter_sym {
 	HF_HOSTNAME_UNKNOWN,
 	HF_FROMHOST_NORES_A_OR_MX,
 	HF_FROMHOST_NOT_FQDN,
-	HF_FROM_BOUNCE,
 	HF_NSYM
 };
 

@@ -26,5 +26,4 @@ INSERT INTO symbols (name, weight, group_name, description) VALUES
 	('HFILTER_HOSTNAME_5',             3.0, 'hfilter', 'client host name looks dynamic (very hard)'),
 	('HFILTER_HOSTNAME_UNKNOWN',       6.0, 'hfilter', 'client has no PTR, or its name does not resolve back to it (FCrDNS); DMS weight'),
 	('HFILTER_FROMHOST_NORES_A_OR_MX', 1.5, 'hfilter', 'sender domain has no A, AAAA or MX record'),
-	('HFILTER_FROMHOST_NOT_FQDN',      3.0, 'hfilter', 'sender domain is not a fully qualified domain name'),
-	('HFILTER_FROM_BOUNCE',            0.0, 'hfilter', 'null sender (a bounce)');
+	('HFILTER_FROMHOST_NOT_FQDN',      3.0, 'hfilter', 'sender domain is not a fully qualified domain name');
