@@ -31,156 +31,168 @@ struct pattern {
 };
 
 static const struct pattern checks_hellohost[] = {
-	{"[-.0-9][0-9][.-]?nat", 5},
-	{"homeuser[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]?unused-addr", 3},
-	{"[-.0-9][0-9][.-]?pppoe", 5},
-	{"[-.0-9][0-9][.-]?dynamic", 5},
-	{"[.-]catv[.-]", 5},
-	{"unused-addr[.-][0-9]", 3},
-	{"comcast[.-][0-9]", 5},
-	{"[.-]broadband[.-]", 5},
-	{"[0-9][.-]?fbx", 4},
-	{"[.-]peer[.-]", 1},
-	{"[.-]homeuser[.-]", 5},
-	{"[-.0-9][0-9][.-]?catv", 5},
-	{"customers?[.-][0-9]", 1},
-	{"[.-]wifi[.-]", 5},
-	{"[0-9][.-]?kabel", 3},
-	{"dynip[.-][0-9]", 5},
-	{"[.-]broad[.-]", 5},
-	{"[a|x]?dsl-line[.-]?[0-9]", 4},
-	{"[-.0-9][0-9][.-]?ppp", 5},
-	{"pool[.-][0-9]", 4},
-	{"[.-]nat[.-]", 5},
-	{"gprs[.-][0-9]", 5},
-	{"brodband[.-][0-9]", 5},
-	{"[.-]gprs[.-]", 5},
-	{"[.-]user[.-]", 1},
-	{"[-.0-9][0-9][.-]?in-?addr", 4},
-	{"[.-]host[.-]", 2},
-	{"[.-]fbx[.-]", 4},
-	{"dynamic[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]?peer", 1},
-	{"[-.0-9][0-9][.-]?pool", 4},
-	{"[-.0-9][0-9][.-]?user", 1},
-	{"[.-]cdma[.-]", 5},
-	{"user[.-][0-9]", 1},
-	{"[-.0-9][0-9][.-]?customers?", 1},
-	{"ppp[.-][0-9]", 5},
-	{"kabel[.-][0-9]", 3},
-	{"dhcp[.-][0-9]", 5},
-	{"peer[.-][0-9]", 1},
-	{"[-.0-9][0-9][.-]?host", 2},
-	{"clients?[.-][0-9]{2,}", 5},
-	{"host[.-][0-9]", 2},
-	{"[.-]ppp[.-]", 5},
-	{"[.-]dhcp[.-]", 5},
-	{"cable[.-][0-9]", 3},
-	{"[-.0-9][0-9][.-]?dial-?up", 5},
-	{"[-.0-9][0-9][.-]?bredband", 5},
-	{"[-.0-9][0-9][.-]?[a|x]?dsl-line", 4},
-	{"[.-]dial-?up[.-]", 5},
-	{"[.-]cablemodem[.-]", 5},
-	{"pppoe[.-][0-9]", 5},
-	{"[.-]unused-addr[.-]", 3},
-	{"pptp[.-][0-9]", 5},
-	{"broadband[.-][0-9]", 5},
-	{"[.-][a|x]?dsl-line[.-]", 4},
-	{"[.-]customers?[.-]", 1},
-	{"[-.0-9][0-9][.-]?fibertel", 4},
-	{"[-.0-9][0-9][.-]?comcast", 5},
-	{"[.-]dynamic[.-]", 5},
-	{"cdma[.-][0-9]", 5},
-	{"[0-9][.-]?broad", 5},
-	{"fbx[.-][0-9]", 4},
-	{"catv[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]?homeuser", 5},
-	{"[-.0-9][.-]pppoe[.-]", 5},
-	{"[-.0-9][.-]dynip[.-]", 5},
-	{"[-.0-9][0-9][.-]?[a|x]?dsl", 4},
-	{"[-.0-9][0-9]{3,}[.-]?clients?", 5},
-	{"[-.0-9][0-9][.-]?pptp", 5},
-	{"[.-]clients?[.-]", 1},
-	{"[.-]in-?addr[.-]", 4},
-	{"[.-]pool[.-]", 4},
-	{"[a|x]?dsl[.-]?[0-9]", 4},
-	{"[.-][a|x]?dsl[.-]", 4},
-	{"[-.0-9][0-9][.-]?[a|x]?dsl-dynamic", 5},
-	{"dial-?up[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]?cablemodem", 5},
-	{"[a|x]?dsl-dynamic[.-]?[0-9]", 5},
-	{"[.-]pptp[.-]", 5},
-	{"[.-][a|x]?dsl-dynamic[.-]", 5},
-	{"[0-9][.-]?wifi", 5},
-	{"fibertel[.-][0-9]", 4},
-	{"dyn[.-][0-9][-.0-9]", 5},
-	{"[-.0-9][0-9][.-]broadband", 5},
-	{"[-.0-9][0-9][.-]cable", 3},
-	{"broad[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]gprs", 5},
-	{"cablemodem[.-][0-9]", 5},
-	{"[-.0-9][0-9][.-]modem", 5},
-	{"[-.0-9][0-9][.-]dyn", 5},
-	{"[-.0-9][0-9][.-]dynip", 5},
-	{"[-.0-9][0-9][.-]cdma", 5},
-	{"[.-]modem[.-]", 5},
-	{"[.-]kabel[.-]", 3},
-	{"[.-]cable[.-]", 3},
-	{"in-?addr[.-][0-9]", 4},
-	{"nat[.-][0-9]", 5},
-	{"[.-]fibertel[.-]", 4},
-	{"[.-]bredband[.-]", 5},
-	{"modem[.-][0-9]", 5},
-	{"[0-9][.-]?dhcp", 5},
-	{"wifi[.-][0-9]", 5},
-	{"[.-]vps[.-]", 1},
+    {"[-.0-9][0-9][.-]?nat", 5},
+    {"homeuser[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]?unused-addr", 3},
+    {"[-.0-9][0-9][.-]?pppoe", 5},
+    {"[-.0-9][0-9][.-]?dynamic", 5},
+    {"[.-]catv[.-]", 5},
+    {"unused-addr[.-][0-9]", 3},
+    {"comcast[.-][0-9]", 5},
+    {"[.-]broadband[.-]", 5},
+    {"[0-9][.-]?fbx", 4},
+    {"[.-]peer[.-]", 1},
+    {"[.-]homeuser[.-]", 5},
+    {"[-.0-9][0-9][.-]?catv", 5},
+    {"customers?[.-][0-9]", 1},
+    {"[.-]wifi[.-]", 5},
+    {"[0-9][.-]?kabel", 3},
+    {"dynip[.-][0-9]", 5},
+    {"[.-]broad[.-]", 5},
+    {"[a|x]?dsl-line[.-]?[0-9]", 4},
+    {"[-.0-9][0-9][.-]?ppp", 5},
+    {"pool[.-][0-9]", 4},
+    {"[.-]nat[.-]", 5},
+    {"gprs[.-][0-9]", 5},
+    {"brodband[.-][0-9]", 5},
+    {"[.-]gprs[.-]", 5},
+    {"[.-]user[.-]", 1},
+    {"[-.0-9][0-9][.-]?in-?addr", 4},
+    {"[.-]host[.-]", 2},
+    {"[.-]fbx[.-]", 4},
+    {"dynamic[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]?peer", 1},
+    {"[-.0-9][0-9][.-]?pool", 4},
+    {"[-.0-9][0-9][.-]?user", 1},
+    {"[.-]cdma[.-]", 5},
+    {"user[.-][0-9]", 1},
+    {"[-.0-9][0-9][.-]?customers?", 1},
+    {"ppp[.-][0-9]", 5},
+    {"kabel[.-][0-9]", 3},
+    {"dhcp[.-][0-9]", 5},
+    {"peer[.-][0-9]", 1},
+    {"[-.0-9][0-9][.-]?host", 2},
+    {"clients?[.-][0-9]{2,}", 5},
+    {"host[.-][0-9]", 2},
+    {"[.-]ppp[.-]", 5},
+    {"[.-]dhcp[.-]", 5},
+    {"cable[.-][0-9]", 3},
+    {"[-.0-9][0-9][.-]?dial-?up", 5},
+    {"[-.0-9][0-9][.-]?bredband", 5},
+    {"[-.0-9][0-9][.-]?[a|x]?dsl-line", 4},
+    {"[.-]dial-?up[.-]", 5},
+    {"[.-]cablemodem[.-]", 5},
+    {"pppoe[.-][0-9]", 5},
+    {"[.-]unused-addr[.-]", 3},
+    {"pptp[.-][0-9]", 5},
+    {"broadband[.-][0-9]", 5},
+    {"[.-][a|x]?dsl-line[.-]", 4},
+    {"[.-]customers?[.-]", 1},
+    {"[-.0-9][0-9][.-]?fibertel", 4},
+    {"[-.0-9][0-9][.-]?comcast", 5},
+    {"[.-]dynamic[.-]", 5},
+    {"cdma[.-][0-9]", 5},
+    {"[0-9][.-]?broad", 5},
+    {"fbx[.-][0-9]", 4},
+    {"catv[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]?homeuser", 5},
+    {"[-.0-9][.-]pppoe[.-]", 5},
+    {"[-.0-9][.-]dynip[.-]", 5},
+    {"[-.0-9][0-9][.-]?[a|x]?dsl", 4},
+    {"[-.0-9][0-9]{3,}[.-]?clients?", 5},
+    {"[-.0-9][0-9][.-]?pptp", 5},
+    {"[.-]clients?[.-]", 1},
+    {"[.-]in-?addr[.-]", 4},
+    {"[.-]pool[.-]", 4},
+    {"[a|x]?dsl[.-]?[0-9]", 4},
+    {"[.-][a|x]?dsl[.-]", 4},
+    {"[-.0-9][0-9][.-]?[a|x]?dsl-dynamic", 5},
+    {"dial-?up[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]?cablemodem", 5},
+    {"[a|x]?dsl-dynamic[.-]?[0-9]", 5},
+    {"[.-]pptp[.-]", 5},
+    {"[.-][a|x]?dsl-dynamic[.-]", 5},
+    {"[0-9][.-]?wifi", 5},
+    {"fibertel[.-][0-9]", 4},
+    {"dyn[.-][0-9][-.0-9]", 5},
+    {"[-.0-9][0-9][.-]broadband", 5},
+    {"[-.0-9][0-9][.-]cable", 3},
+    {"broad[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]gprs", 5},
+    {"cablemodem[.-][0-9]", 5},
+    {"[-.0-9][0-9][.-]modem", 5},
+    {"[-.0-9][0-9][.-]dyn", 5},
+    {"[-.0-9][0-9][.-]dynip", 5},
+    {"[-.0-9][0-9][.-]cdma", 5},
+    {"[.-]modem[.-]", 5},
+    {"[.-]kabel[.-]", 3},
+    {"[.-]cable[.-]", 3},
+    {"in-?addr[.-][0-9]", 4},
+    {"nat[.-][0-9]", 5},
+    {"[.-]fibertel[.-]", 4},
+    {"[.-]bredband[.-]", 5},
+    {"modem[.-][0-9]", 5},
+    {"[0-9][.-]?dhcp", 5},
+    {"wifi[.-][0-9]", 5},
+    {"[.-]vps[.-]", 1},
 };
 static const struct pattern checks_hello[] = {
-	{"^[^\\.]+$", 5},
-	{"^(dsl)?(device|speedtouch)\\.lan$", 5},
-	{"\\.(lan|local|home|localdomain|intra|in-addr.arpa|priv|user|veloxzon)$", 5},
+    {"^[^\\.]+$", 5},
+    {"^(dsl)?(device|speedtouch)\\.lan$", 5},
+    {"\\.(lan|local|home|localdomain|intra|in-addr.arpa|priv|user|veloxzon)$", 5},
 };
 static const struct pattern checks_hello_badip[] = {
-	{"^[0-9]+\\.[0-9]+\\.[0-9]+\\.255$", 1},
-	{"^192\\.0\\.0\\.[0-9]+", 1},
-	{"^2001:db8::", 1},
-	{"^10\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
-	{"^192\\.0\\.2\\.[0-9]+", 1},
-	{"^172\\.1[6-9]\\.[0-9]+\\.[0-9]+", 1},
-	{"^192\\.168\\.[0-9]+\\.[0-9]+", 1},
-	{"^127\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
-	{"^::1$", 1},
-	{"^ffxx::", 1},
-	{"^fc00::", 1},
-	{"^203\\.0\\.113\\.[0-9]+", 1},
-	{"^fe[cdf][0-9a-f]:", 1},
-	{"^100.12[0-7]\\.[0-9]+\\.[0-9]+", 1},
-	{"^fe[89ab][0-9a-f]::", 1},
-	{"^169\\.254\\.[0-9]+\\.[0-9]+", 1},
-	{"^0\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
-	{"^198\\.51\\.100\\.[0-9]+", 1},
-	{"^172\\.3[01]\\.[0-9]+\\.[0-9]+", 1},
-	{"^100.[7-9][0-9]\\.[0-9]+\\.[0-9]+", 1},
-	{"^100.1[01][0-9]\\.[0-9]+\\.[0-9]+", 1},
-	{"^100.6[4-9]\\.[0-9]+\\.[0-9]+", 1},
-	{"^192\\.88\\.99\\.[0-9]+", 1},
-	{"^172\\.2[0-9]\\.[0-9]+\\.[0-9]+", 1},
+    {"^[0-9]+\\.[0-9]+\\.[0-9]+\\.255$", 1},
+    {"^192\\.0\\.0\\.[0-9]+", 1},
+    {"^2001:db8::", 1},
+    {"^10\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
+    {"^192\\.0\\.2\\.[0-9]+", 1},
+    {"^172\\.1[6-9]\\.[0-9]+\\.[0-9]+", 1},
+    {"^192\\.168\\.[0-9]+\\.[0-9]+", 1},
+    {"^127\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
+    {"^::1$", 1},
+    {"^ffxx::", 1},
+    {"^fc00::", 1},
+    {"^203\\.0\\.113\\.[0-9]+", 1},
+    {"^fe[cdf][0-9a-f]:", 1},
+    {"^100.12[0-7]\\.[0-9]+\\.[0-9]+", 1},
+    {"^fe[89ab][0-9a-f]::", 1},
+    {"^169\\.254\\.[0-9]+\\.[0-9]+", 1},
+    {"^0\\.[0-9]+\\.[0-9]+\\.[0-9]+", 1},
+    {"^198\\.51\\.100\\.[0-9]+", 1},
+    {"^172\\.3[01]\\.[0-9]+\\.[0-9]+", 1},
+    {"^100.[7-9][0-9]\\.[0-9]+\\.[0-9]+", 1},
+    {"^100.1[01][0-9]\\.[0-9]+\\.[0-9]+", 1},
+    {"^100.6[4-9]\\.[0-9]+\\.[0-9]+", 1},
+    {"^192\\.88\\.99\\.[0-9]+", 1},
+    {"^172\\.2[0-9]\\.[0-9]+\\.[0-9]+", 1},
 };
 static const struct pattern checks_hello_bareip[] = {
-	{"^[0-9]+[x.-][0-9]+[x.-][0-9]+[x.-][0-9]+$", 1},
-	{"^[0-9a-f]+:", 1},
+    {"^[0-9]+[x.-][0-9]+[x.-][0-9]+[x.-][0-9]+$", 1},
+    {"^[0-9a-f]+:", 1},
 };
 
 #define NPAT(t) (sizeof(t) / sizeof((t)[0]))
 
 static const char *const sym_names[HF_NSYM] = {
-	"HFILTER_HELO_BAREIP",	   "HFILTER_HELO_BADIP",	    "HFILTER_HELO_1",
-	"HFILTER_HELO_2",	   "HFILTER_HELO_3",		    "HFILTER_HELO_4",
-	"HFILTER_HELO_5",	   "HFILTER_HELO_NORES_A_OR_MX",    "HFILTER_HELO_IP_A",
-	"HFILTER_HELO_NOT_FQDN",   "HFILTER_HOSTNAME_1",	    "HFILTER_HOSTNAME_2",
-	"HFILTER_HOSTNAME_3",	   "HFILTER_HOSTNAME_4",	    "HFILTER_HOSTNAME_5",
-	"HFILTER_HOSTNAME_UNKNOWN", "HFILTER_FROMHOST_NORES_A_OR_MX", "HFILTER_FROMHOST_NOT_FQDN",
+    "HFILTER_HELO_BAREIP",
+    "HFILTER_HELO_BADIP",
+    "HFILTER_HELO_1",
+    "HFILTER_HELO_2",
+    "HFILTER_HELO_3",
+    "HFILTER_HELO_4",
+    "HFILTER_HELO_5",
+    "HFILTER_HELO_NORES_A_OR_MX",
+    "HFILTER_HELO_IP_A",
+    "HFILTER_HELO_NOT_FQDN",
+    "HFILTER_HOSTNAME_1",
+    "HFILTER_HOSTNAME_2",
+    "HFILTER_HOSTNAME_3",
+    "HFILTER_HOSTNAME_4",
+    "HFILTER_HOSTNAME_5",
+    "HFILTER_HOSTNAME_UNKNOWN",
+    "HFILTER_FROMHOST_NORES_A_OR_MX",
+    "HFILTER_FROMHOST_NOT_FQDN",
 };
 
 const char *hfilter_symbol(enum hfilter_sym s)
@@ -188,7 +200,7 @@ const char *hfilter_symbol(enum hfilter_sym s)
 	return s < HF_NSYM ? sym_names[s] : "HFILTER_UNKNOWN";
 }
 
-/* One table compiled once (the daemon is one thread); a pattern that fails to compile never matches. */
+/* A table, compiled at first use (one thread); a pattern that fails to compile never matches. */
 struct compiled {
 	const struct pattern *p;
 	size_t n;
@@ -205,7 +217,7 @@ static int match_max(struct compiled *c, const char *s, int first_only)
 		c->ok = xcalloc(c->n, sizeof(*c->ok));
 		for (size_t i = 0; i < c->n; i++)
 			c->ok[i] = regcomp(&c->re[i], c->p[i].re,
-					   REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
+			                   REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
 	}
 	for (size_t i = 0; i < c->n; i++) {
 		if (!c->ok[i] || regexec(&c->re[i], s, 0, NULL, 0) != 0)
@@ -238,7 +250,8 @@ int hfilter_fqdn(const char *name)
 	if (name[len - 1] == '.')
 		len--;
 	while (p < name + len) {
-		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+		size_t n =
+		    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
 		int last = p + n >= name + len;
 
 		if (n == 0 || n > 63 || (!last && p[n] != '.'))
@@ -276,7 +289,7 @@ int hfilter_host_weight(const char *name)
 struct hostcheck {
 	struct hfilter_job *job;
 	char host[256];
-	int is_helo;	/* compare with the client address (HELO_IP_A) */
+	int is_helo; /* compare with the client address (HELO_IP_A) */
 	int answers, notfound, failed, matched;
 };
 
@@ -284,7 +297,7 @@ struct hfilter_job {
 	struct dns *dns;
 	struct ip_addr ip;
 	char helo[256], hostname[256];
-	int helo_weight;	/* -1: the HELO was an address or is not checked */
+	int helo_weight; /* -1: the HELO was an address or is not checked */
 	int waiting;
 	struct hostcheck hc_helo, hc_from;
 	struct hfilter_hit hits[HF_MAX_HITS];
@@ -325,7 +338,8 @@ static void part_done(struct hfilter_job *j)
 static int same_addr(const struct ip_addr *ip, const struct dns_answer *a)
 {
 	for (int i = 0; i < a->nrr; i++) {
-		if (a->type == DNS_T_A && ip->family == AF_INET && memcmp(&a->rr[i].u.a, ip->a, 4) == 0)
+		if (a->type == DNS_T_A && ip->family == AF_INET &&
+		    memcmp(&a->rr[i].u.a, ip->a, 4) == 0)
 			return 1;
 		if (a->type == DNS_T_AAAA && ip->family == AF_INET6 &&
 		    memcmp(&a->rr[i].u.aaaa, ip->a, 16) == 0)
@@ -419,7 +433,7 @@ static void on_ptr(void *arg, const char *name, int type, const struct dns_answe
 			host[strlen(host) - 1] = '\0';
 		j->waiting++;
 		dns_query(j->dns, host, j->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA, on_forward,
-			  j);
+		          j);
 	} else if (a->status == DNS_Q_NXDOMAIN || a->status == DNS_Q_NODATA) {
 		hit(j, HF_HOSTNAME_UNKNOWN, NULL);
 	}
@@ -433,7 +447,7 @@ static void reverse_name(const struct ip_addr *ip, char *out, size_t outlen)
 
 	if (ip->family == AF_INET) {
 		snprintf(out, outlen, "%u.%u.%u.%u.in-addr.arpa", ip->a[3], ip->a[2], ip->a[1],
-			 ip->a[0]);
+		         ip->a[0]);
 		return;
 	}
 	for (int i = 15; i >= 0 && n + 4 < outlen; i--)
@@ -442,7 +456,7 @@ static void reverse_name(const struct ip_addr *ip, char *out, size_t outlen)
 }
 
 struct hfilter_job *hfilter_job_new(struct dns *dns, const struct ip_addr *ip, const char *helo,
-				    const char *sender, hfilter_cb *done, void *arg)
+                                    const char *sender, hfilter_cb *done, void *arg)
 {
 	struct hfilter_job *j = xcalloc(1, sizeof(*j));
 	const char *at = strrchr(sender, '@');

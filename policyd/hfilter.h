@@ -57,7 +57,7 @@ typedef void hfilter_cb(void *arg, struct hfilter_job *job);
  * them); done runs once when every lookup is in, maybe before this returns.
  */
 struct hfilter_job *hfilter_job_new(struct dns *dns, const struct ip_addr *ip, const char *helo,
-				    const char *sender, hfilter_cb *done, void *arg);
+                                    const char *sender, hfilter_cb *done, void *arg);
 /* The symbols found, in order; their count. */
 int hfilter_job_hits(const struct hfilter_job *job, const struct hfilter_hit **hits);
 /* The host name FCrDNS confirmed ("" if none). */
