@@ -36,6 +36,12 @@ tap_ok "a private unbound serves the test records" h_start_local_unbound hf stat
 tap_ok "moat-policyd starts" m_start_policyd -o dns_servers="127.0.0.1:$H_LOCAL_UNBOUND_PORT"
 P=$M_POLICY_PORT
 DB=$(m_state)/moat.db
+pipeline=
+if command -v postfix >/dev/null && command -v swaks >/dev/null && command -v smtp-sink >/dev/null; then
+	# Before hfilter goes on: starting a daemon switches it off (m_quiet_zones).
+	tap_ok "moat-contentfilter starts" m_start_contentfilter -o dns_servers="127.0.0.1:$H_LOCAL_UNBOUND_PORT"
+	pipeline=1
+fi
 # hfilter on (the test library turns it off for every other test); no greylisting,
 # so that the reply shows only the symbols.
 sqlite3 "$DB" "UPDATE modules SET enabled = 1 WHERE name = 'hfilter';
@@ -51,6 +57,15 @@ q() {
 		recipient=r@example.com "$@"
 }
 # syms REPLY -> its HFILTER_* symbols with weights, sorted, one line
+# wait_count N RE: the log holds N lines matching RE (the start-up logs the first).
+wait_count() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c -- "$2" "$M_POLICYD_LOG")" -ge "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 syms() { grep -o 'HFILTER_[A-Z0-9_]*([0-9.]*)' <<<"$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
 
 out=$(q 198.51.100.10 mail.good.test s@good.test)
@@ -94,6 +109,26 @@ tap_is "$out" "DUNNO" "the null sender of a good host: no symbol"
 out=$(q 198.51.100.20 ANNA s@localhost sasl_username=alice)
 tap_is "$out" "DUNNO" "SASL mail: no host checks"
 
+# Through Postfix: the symbol joins the content filter's score with the rules' weight.
+if [ -n "$pipeline" ]; then
+	tap_ok "private Postfix with both" h_start_postfix \
+		"relay_domains = example.com" \
+		"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+		"smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$P" \
+		"smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT" "milter_default_action = tempfail"
+	out=$(h_swaks --xclient-addr 198.51.100.20 --xclient-name unknown --ehlo nop.good.test \
+		--from s@good.test --to bob@example.com --header "Subject: no PTR" --body "x" 2>&1)
+	tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "through Postfix: a client without PTR is accepted (6 < 11)"
+	tap_ok "...and the message arrives" h_sink_wait 1 20
+	m=$(cat "$(h_sink_last)")
+	tap_like "$m" "HFILTER_HOSTNAME_UNKNOWN\(6\.00\)" \
+		"...with HFILTER_HOSTNAME_UNKNOWN(6.00) in the content filter's X-Spamd-Result"
+	tap_like "$m" "X-Spam: Yes" "...which reaches the add-header threshold (6), as in DMS"
+	tap_ok "...and X-Moat-Policy verified" bash -c "! grep -q 'ignoring an X-Moat-Policy' '$M_MILTER_LOG'"
+else
+	tap_skip "postfix, swaks or smtp-sink not installed" 6
+fi
+
 # The weights are the rules': a change reaches the next decision.
 sqlite3 "$DB" "UPDATE symbols SET enabled = 0 WHERE name = 'HFILTER_HELO_5';
 	UPDATE symbols SET weight = 7 WHERE name = 'HFILTER_HOSTNAME_UNKNOWN'"
@@ -106,15 +141,6 @@ out=$(q 198.51.100.20 nop.good.test s@good.test)
 tap_like "$out" "^REJECT 5\.7\.1 Service unavailable; client \[198\.51\.100\.20\] failed the host name checks" \
 	"at the reject threshold: rejected by policyd's own score"
 sqlite3 "$DB" "UPDATE modules SET enabled = 0 WHERE name = 'hfilter'"
-# wait_count N RE: the log holds N lines matching RE (the start-up logs the first).
-wait_count() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c -- "$2" "$M_POLICYD_LOG")" -ge "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
 tap_ok "hfilter switched off" wait_count 2 "module hfilter disabled"
 out=$(q 198.51.100.20 ANNA s@localhost)
 tap_is "$out" "DUNNO" "module off: no host checks"
