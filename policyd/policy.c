@@ -31,6 +31,7 @@
 #include "dns/dnsbl.h"
 #include "store/gl_store.h"
 #include "greylist.h"
+#include "hfilter.h"
 #include "mail/hdrsafe.h"
 #include "core/log.h"
 #include "maps/localmail.h"
@@ -78,6 +79,9 @@ struct policy {
 	struct lists next;      /* read again after SIGHUP changed them, until ready */
 	int greylist_on;	/* modules.greylist enabled */
 	int rbl_on;		/* modules.rbl enabled */
+	int hfilter_on;		/* modules.hfilter enabled */
+	double hf_weight[HF_NSYM];	/* the HFILTER_* weights (NAN: disabled or absent) */
+	sqlite3_stmt *st_weight;
 	int suspicious_only;	/* greylist_mode = suspicious */
 	int soft_reject;	/* soft_reject_on_timeout */
 	double reject_at, greylist_at;	/* action thresholds (HUGE_VAL: off) */
@@ -249,6 +253,14 @@ static void refresh_rules(struct policy *pol)
 	pol->data_version = v;
 	pol->greylist_on = module_on(pol, "greylist", pol->greylist_on);
 	pol->rbl_on = module_on(pol, "rbl", pol->rbl_on);
+	pol->hfilter_on = module_on(pol, "hfilter", pol->hfilter_on);
+	for (int i = 0; i < HF_NSYM; i++) {
+		sqlite3_bind_text(pol->st_weight, 1, hfilter_symbol(i), -1, SQLITE_STATIC);
+		pol->hf_weight[i] = sqlite3_step(pol->st_weight) == SQLITE_ROW
+					    ? sqlite3_column_double(pol->st_weight, 0)
+					    : NAN;
+		sqlite3_reset(pol->st_weight);
+	}
 	pol->reject_at = threshold(pol, "reject");
 	pol->greylist_at = threshold(pol, "greylist");
 }
@@ -319,7 +331,9 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	    sqlite3_prepare_v2(db, "SELECT enabled FROM modules WHERE name = ?1", -1,
 			       &pol->st_module, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT threshold FROM actions WHERE name = ?1", -1,
-			       &pol->st_action, NULL) != SQLITE_OK) {
+			       &pol->st_action, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT weight FROM symbols WHERE name = ?1 AND enabled = 1", -1,
+			       &pol->st_weight, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(db));
 		policy_free(pol);
 		return NULL;
@@ -332,6 +346,7 @@ struct policy *policy_new(const struct conf *cf, sqlite3 *db, struct dns *dns, c
 	pol->gl = greylist_new(&pol->gp, pol->store);
 	pol->greylist_on = 1;
 	pol->rbl_on = 1;
+	pol->hfilter_on = 1;
 	pol->data_version = -2;
 	refresh_rules(pol);
 	return pol;
@@ -358,6 +373,7 @@ void policy_free(struct policy *pol)
 	dnsbl_free(pol->bl);
 	sqlite3_finalize(pol->st_module);
 	sqlite3_finalize(pol->st_action);
+	sqlite3_finalize(pol->st_weight);
 	lists_free(&pol->next);
 	lists_free(&pol->lists);
 	localnets_free(pol->local_nets);
@@ -448,6 +464,7 @@ struct decision {
 	char name[256], helo[256], inst[64], sasl[256];
 	struct ip_addr ip;
 	struct dnsbl_job *job;
+	struct hfilter_job *hf;
 	int waiting;		/* lookups (DNS lists, SPF) still out, and one for start_checks */
 	int spf_done;		/* spf holds the outcome (checked now or earlier for the message) */
 	uint64_t spf_key;	/* its memo key */
@@ -476,9 +493,33 @@ static void finish(struct decision *d)
 		 d->score, d->symbols.len ? sbuf_cstr(&d->symbols) : "-", ms_since(&d->t0));
 	d->done(d->arg, sbuf_cstr(&d->action), d->provisional ? fail_action(d->pol) : NULL);
 	dnsbl_job_free(d->job);
+	hfilter_job_free(d->hf);
 	sbuf_free(&d->action);
 	sbuf_free(&d->symbols);
 	free(d);
+}
+
+/*
+ * The hfilter symbols after the DNS lists' (a disabled symbol is left out,
+ * as the content filter would leave it out), their weights in the score.
+ */
+static void format_hfilter(struct decision *d)
+{
+	const struct hfilter_hit *h;
+	int n = d->hf ? hfilter_job_hits(d->hf, &h) : 0;
+
+	for (int i = 0; i < n; i++) {
+		double w = d->pol->hf_weight[h[i].sym];
+
+		if (isnan(w))
+			continue;
+		if (d->symbols.len)
+			sbuf_puts(&d->symbols, "; ");
+		sbuf_printf(&d->symbols, "%s(%.2f)[", hfilter_symbol(h[i].sym), w);
+		hdrsafe_option(&d->symbols, h[i].opt, strlen(h[i].opt));
+		sbuf_putc(&d->symbols, ']');
+		d->score += w;
+	}
 }
 
 /*
@@ -502,6 +543,7 @@ static void format_hits(struct decision *d)
 		}
 		sbuf_putc(&d->symbols, ']');
 	}
+	format_hfilter(d);
 }
 
 /* The listing to name in a rejection: the heaviest positive hit. */
@@ -635,14 +677,24 @@ static void decide(struct decision *d)
 	if (d->job) {
 		d->score = dnsbl_job_score(d->job);
 		failed = dnsbl_job_failed(d->job, &timed_out);
-		format_hits(d);
 	}
-	if (d->job && d->score >= pol->reject_at) {
-		const struct dnsbl_hit *h = top_hit(d);
+	format_hits(d);
+	if ((d->job || d->hf) && d->score >= pol->reject_at) {
+		const struct dnsbl_hit *h = d->job ? top_hit(d) : NULL;
 
+		if (h == NULL) {
+			/* The host checks alone (or mostly) made the score. */
+			d->why = "host checks";
+			sbuf_printf(&d->action,
+				    "REJECT 5.7.1 Service unavailable; client [%s] failed the host"
+				    " name checks",
+				    d->client);
+			finish(d);
+			return;
+		}
 		d->why = "listed";
 		sbuf_printf(&d->action, "REJECT 5.7.1 Service unavailable; client [%s] listed at %s",
-			    d->client, h ? h->zone : "a DNS block list");
+			    d->client, h->zone);
 		reject_reason(d, h);
 		return;
 	}
@@ -681,6 +733,36 @@ static void part_done(struct decision *d)
 {
 	if (--d->waiting == 0)
 		decide(d);
+}
+
+static void on_hfilter(void *arg, struct hfilter_job *job)
+{
+	struct decision *d = arg;
+
+	(void)job;
+	d->pol->inflight--;
+	part_done(d);
+}
+
+/*
+ * Rspamd's hfilter, unless the mail is local (local_networks or SASL, as
+ * hfilter skips it by default). hfilter_job_new may call back at once:
+ * start_checks' own count keeps decide() from running before it returns.
+ */
+static void start_hfilter(struct decision *d)
+{
+	struct policy *pol = d->pol;
+	char why[300];
+
+	if (!pol->hfilter_on || pol->dns == NULL)
+		return;
+	if (localmail_reason(pol->local_nets, d->client, -1, d->sasl, why, sizeof(why))) {
+		msg_debug("%s: no host checks: %s", d->qid, why);
+		return;
+	}
+	d->waiting++;
+	pol->inflight++;
+	d->hf = hfilter_job_new(pol->dns, &d->ip, d->helo, d->sender, on_hfilter, d);
 }
 
 static void on_dnsbl(void *arg, struct dnsbl_job *job)
@@ -777,6 +859,7 @@ static void start_checks(struct decision *d)
 
 	d->waiting = 1;
 	start_spf(d);
+	start_hfilter(d);
 	if (!pol->rbl_on || pol->bl == NULL || dnsbl_zone_count(pol->bl) == 0) {
 		part_done(d);
 		return;
