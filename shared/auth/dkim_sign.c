@@ -80,7 +80,8 @@ struct dkim_sign {
 	struct field f[DKIM_SIGN_FIELDS];
 	int n;
 	size_t bytes;
-	int overflow; /* a limit was passed: not signed */
+	int overflow;           /* a limit was passed: not signed */
+	int narc, arc_overflow; /* ARC fields, and more than ARC_MAX_FIELDS: not sealed */
 	EVP_MD_CTX *bh;
 	struct dkim_bcanon bc;
 	int body_done;
@@ -153,6 +154,11 @@ void dkim_sign_header(struct dkim_sign *s, const char *name, size_t nlen, const 
 
 	if (k < 0 || s->overflow)
 		return;
+	/* More ARC fields than a chain may have: no seal, but the DKIM signature is unharmed. */
+	if (k >= NLIST && ++s->narc > ARC_MAX_FIELDS) {
+		s->arc_overflow = 1;
+		return;
+	}
 	if (s->n == DKIM_SIGN_FIELDS || vlen > DKIM_SIGN_BYTES - s->bytes) {
 		s->overflow = 1;
 		return;
@@ -565,8 +571,11 @@ int dkim_sign_arc(struct dkim_sign *s, const struct dkim_signkey *key, const cha
 	char itag[16];
 	int n = -1, top;
 
-	if (s->overflow) {
-		snprintf(err, errlen, "too many header fields to seal");
+	if (s->overflow || s->arc_overflow) {
+		snprintf(err, errlen,
+		         s->overflow ? "too many header fields to seal"
+		                     : "more than %d ARC header fields",
+		         ARC_MAX_FIELDS);
 	} else if ((top = arc_chain(s, sets, err, errlen)) < 0) {
 		/* err says why */
 	} else if (top > 0 && chain == ARC_NONE) {

@@ -13,6 +13,10 @@
  *
  * Limits: DKIM_SIGN_FIELDS kept fields and DKIM_SIGN_BYTES of them; past
  * that the message is not signed. Key files of at most DKIM_KEYFILE_MAX.
+ *
+ * ARC sealing (RFC 8617 section 5.1) reuses all of it: the ARC fields are
+ * kept too (at most ARC_MAX_FIELDS, past that no seal), and the
+ * ARC-Message-Signature is this signature with i= for v=.
  */
 #ifndef MOAT_DKIM_SIGN_H
 #define MOAT_DKIM_SIGN_H

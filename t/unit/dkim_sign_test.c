@@ -567,6 +567,28 @@ static void test_arc(void)
 		       "%d sets: %s", full, full == 49 ? "the 50th is added" : "no 51st");
 	}
 	like_str(err, "has 50 sets already", "the limit of RFC 8617 section 5.1.1.1.1");
+	/* 151 ARC fields: no seal, and the DKIM signature is made all the same. */
+	{
+		struct dkim_sign *s = dkim_sign_new();
+		struct sbuf v[3];
+
+		for (int i = 0; i < 3; i++)
+			sbuf_init(&v[i]);
+		for (int i = 0; i <= ARC_MAX_FIELDS; i++)
+			dkim_sign_header(s, "ARC-Seal", 8, "i=1; cv=none", 12);
+		dkim_sign_header(s, "From", 4, "joe@example.co.uk", 17);
+		dkim_sign_body(s, "x\r\n", 3);
+		is_int(dkim_sign_arc(s, &k1, "x; none", ARC_PASS, 1700000000, "\r\n\t", v, err,
+		                     sizeof(err)),
+		       -1, "151 ARC fields: not sealed");
+		like_str(err, "more than 150 ARC header fields", "and says why");
+		err[0] = '\0';
+		ok(dkim_sign_make(s, &k1, 1700000000, 0, "\r\n\t", &v[0], err, sizeof(err)) == 0,
+		   "but DKIM-signed (%s)", err);
+		for (int i = 0; i < 3; i++)
+			sbuf_free(&v[i]);
+		dkim_sign_free(s);
+	}
 	dkim_signkey_clear(&k1);
 	dkim_signkey_clear(&k2);
 	sbuf_free(&m);
