@@ -44,6 +44,7 @@ struct cf_conn {
 	unsigned long proto;	/* SMFIP_* steps negotiated with the MTA */
 	int failed;		/* a step failed where no reply was possible: tempfail at EOM */
 	int in_flight;		/* its content is coming or being scanned (counted in flight) */
+	int sign;		/* SIGNING_* (signing.h) of the current message */
 	struct dkim_sign *dkim;	/* the message is to be signed: what signing needs of it */
 	char ar_id[256];	/* our authserv-id, and whether to add Authentication-Results */
 	int ar_add;

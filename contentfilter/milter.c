@@ -265,7 +265,7 @@ static sfsistat cf_envfrom(SMFICTX *ctx, char **argv)
 	c->ar_add = conf_bool(cf, "authentication_results");
 	pthread_mutex_unlock(&conf_mu);
 	c->skip = c->local && !scan_local;
-	if (signing_wanted(c))
+	if ((c->sign = signing_wanted(c)) != 0)
 		c->dkim = dkim_sign_new();
 	return step_done(c, SMFIP_NR_MAIL);
 }
@@ -436,7 +436,7 @@ static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
 		 c->client, c->from, c->nrcpt, c->size, why);
 	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0);
-	signing_eom(ctx, c, qid);
+	signing_eom(ctx, c, qid, NULL);
 	conn_reset_message(c);
 	return SMFIS_CONTINUE;
 }
@@ -554,7 +554,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 		add_greylist_header(ctx, pt.delayed);
 	/* Last: the signatures cover every header added or changed above. */
 	if (rc == SMFIS_CONTINUE)
-		signing_eom(ctx, c, qid);
+		signing_eom(ctx, c, qid, res.auth);
 	sbuf_reset(&hdr);
 	scan_spamd_result(&res, &hdr, 0);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, score=%.2f/%.2f, action=%s%s%s,"

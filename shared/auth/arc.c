@@ -121,7 +121,7 @@ static int is_fws(char c)
 }
 
 /* An ARC-Authentication-Results value starts with the instance: [CFWS] "i" "=" 1*DIGIT ";". */
-static int aar_instance(const char *v, size_t len)
+int arc_aar_instance(const char *v, size_t len)
 {
 	size_t i = 0;
 	int n = 0, digits = 0;
@@ -162,7 +162,7 @@ static void copy_domain(const struct dkim_tag *t, char *out)
 }
 
 /* The i= (and a seal's cv=, the d=) of an AMS or AS value from its tag-list; -1 if unusable. */
-static int tag_instance(const char *v, size_t len, enum dkim_cv *cv, char *d)
+int arc_tag_instance(const char *v, size_t len, enum dkim_cv *cv, char *d)
 {
 	struct dkim_taglist tl;
 	char err[64];
@@ -217,7 +217,7 @@ static int collect(struct arc *a, struct set *sets)
 		/* dkim_header_is() saw the name and its ':'. */
 		v = (const char *)memchr(f, ':', len) + 1;
 		vlen = len - (size_t)(v - f);
-		inst = kind == AAR ? aar_instance(v, vlen) : tag_instance(v, vlen, &cv, d);
+		inst = kind == AAR ? arc_aar_instance(v, vlen) : arc_tag_instance(v, vlen, &cv, d);
 		if (inst < 0)
 			return decide(a, ARC_WHY_STRUCTURE, "bad i= in %s", dname[kind]);
 		if (sets[inst].have[kind])

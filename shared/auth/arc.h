@@ -1,6 +1,6 @@
 /*
  * arc - Authenticated Received Chain verification (RFC 8617 section 5.2);
- * sealing is not here.
+ * sealing is dkim_sign.h's dkim_sign_arc().
  *
  * One struct arc per message, fed as dkim.h's verifier is: header fields,
  * end of headers, body chunks, end of message. The ARC sets are collected
@@ -69,5 +69,10 @@ const char *arc_status_str(enum arc_status s);
  * ARC_INVALID or ARC_DNSFAIL (the reason), or ARC_NA.
  */
 void arc_symbols(const struct arc *a, dkim_symbol_fn *fn, void *arg);
+
+/* The i= of an ARC-Authentication-Results value (1 to ARC_MAX_SETS), or -1. */
+int arc_aar_instance(const char *v, size_t len);
+/* The i= of an AMS or seal value, its cv= into *cv and d= into d (DKIM_DOMAIN_MAX + 1), or -1. */
+int arc_tag_instance(const char *v, size_t len, enum dkim_cv *cv, char *d);
 
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/arc.h"
 #include "auth/dkim_sign.h"
 #include "core/domain.h"
 #include "core/mem.h"
@@ -65,8 +66,12 @@ static const struct {
 #define NLIST (int)(sizeof(sign_list) / sizeof(sign_list[0]))
 #define COLUMNS 78 /* a ';' may follow a line's last word: lines fill to 77 before it */
 
+/* ARC fields are kept too, for the seal, as names past the list: NLIST + ARC_KIND_*. */
+static const char *const arc_names[] = {"ARC-Authentication-Results", "ARC-Message-Signature",
+                                        "ARC-Seal"};
+
 struct field {
-	int name;    /* index in sign_list */
+	int name;    /* index in sign_list, or NLIST + ARC_KIND_* */
 	char *canon; /* relaxed form, with CRLF */
 	char *value; /* as given, for the From domain */
 };
@@ -75,7 +80,8 @@ struct dkim_sign {
 	struct field f[DKIM_SIGN_FIELDS];
 	int n;
 	size_t bytes;
-	int overflow; /* a limit was passed: not signed */
+	int overflow;           /* a limit was passed: not signed */
+	int narc, arc_overflow; /* ARC fields, and more than ARC_MAX_FIELDS: not sealed */
 	EVP_MD_CTX *bh;
 	struct dkim_bcanon bc;
 	int body_done;
@@ -88,6 +94,9 @@ static int list_index(const char *name, size_t nlen)
 		if (strlen(sign_list[i].name) == nlen &&
 		    strncasecmp(sign_list[i].name, name, nlen) == 0)
 			return i;
+	for (int i = 0; i < 3; i++)
+		if (strlen(arc_names[i]) == nlen && strncasecmp(arc_names[i], name, nlen) == 0)
+			return NLIST + i;
 	return -1;
 }
 
@@ -145,6 +154,11 @@ void dkim_sign_header(struct dkim_sign *s, const char *name, size_t nlen, const 
 
 	if (k < 0 || s->overflow)
 		return;
+	/* More ARC fields than a chain may have: no seal, but the DKIM signature is unharmed. */
+	if (k >= NLIST && ++s->narc > ARC_MAX_FIELDS) {
+		s->arc_overflow = 1;
+		return;
+	}
 	if (s->n == DKIM_SIGN_FIELDS || vlen > DKIM_SIGN_BYTES - s->bytes) {
 		s->overflow = 1;
 		return;
@@ -355,8 +369,13 @@ static int sign_hash(const struct dkim_signkey *key, const unsigned char *hash, 
 	return ok ? 0 : -1;
 }
 
-int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t now, int64_t expire,
-                   const char *fold, struct sbuf *out, char *err, size_t errlen)
+/*
+ * A DKIM-Signature (itag NULL) or an ARC-Message-Signature (itag "i=N;", RFC 8617 4.1.2):
+ * the same tags and hash, the AMS without v=.
+ */
+static int make_sig(struct dkim_sign *s, const struct dkim_signkey *key, const char *fname,
+                    const char *itag, int64_t now, int64_t expire, const char *fold,
+                    struct sbuf *out, char *err, size_t errlen)
 {
 	struct sbuf h, tags, pre;
 	EVP_MD_CTX *md;
@@ -364,7 +383,7 @@ int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t 
 	char bh[64], b[DKIM_SIG_BYTES * 2];
 	size_t slen = sizeof(sig);
 	unsigned n;
-	int col = (int)strlen("DKIM-Signature: "), rc = -1;
+	int col = (int)strlen(fname) + 2, rc = -1;
 	const char *p, *e;
 	size_t start = out->len;
 
@@ -382,7 +401,7 @@ int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t 
 	sbuf_init(&tags);
 	sbuf_init(&pre);
 	header_names(s, &h);
-	sbuf_printf(&tags, "v=1; a=%s; c=relaxed/relaxed; d=%s; s=%s; t=%lld;",
+	sbuf_printf(&tags, "%s a=%s; c=relaxed/relaxed; d=%s; s=%s; t=%lld;", itag ? itag : "v=1;",
 	            key->k == DKIM_KEY_RSA ? "rsa-sha256" : "ed25519-sha256", key->domain,
 	            key->selector, (long long)now);
 	if (expire > 0)
@@ -406,7 +425,7 @@ int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t 
 	put_word(out, &col, fold, " ", "b=", 2);
 	/* The signature covers this field with b= empty and no CRLF at its end. */
 	sbuf_reset(&pre);
-	sbuf_puts(&pre, "DKIM-Signature:");
+	sbuf_printf(&pre, "%s:", fname);
 	sbuf_append(&pre, out->data + start, out->len - start);
 	sbuf_reset(&h);
 	dkim_hcanon(DKIM_RELAXED, pre.data, pre.len, 1, &h);
@@ -429,4 +448,154 @@ int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t 
 	sbuf_free(&tags);
 	sbuf_free(&pre);
 	return rc;
+}
+
+int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t now, int64_t expire,
+                   const char *fold, struct sbuf *out, char *err, size_t errlen)
+{
+	return make_sig(s, key, "DKIM-Signature", NULL, now, expire, fold, out, err, errlen);
+}
+
+/*
+ * ARC sealing (RFC 8617 section 5.1). The chain as received must be whole: instances
+ * 1..N each with exactly one of the three fields, else nothing is added (a seal over a
+ * broken chain would say nothing a verifier could use).
+ */
+struct arcset {
+	int f[3]; /* index in s->f + 1 of the AAR, AMS and seal; 0: missing */
+	enum dkim_cv cv;
+};
+
+static int arc_chain(const struct dkim_sign *s, struct arcset *sets, char *err, size_t errlen)
+{
+	int top = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		int kind = s->f[i].name - NLIST, inst;
+		enum dkim_cv cv = DKIM_CV_FAIL;
+		char d[DKIM_DOMAIN_MAX + 1] = "";
+		const char *v = s->f[i].value;
+
+		if (kind < 0)
+			continue;
+		inst = kind == 0 ? arc_aar_instance(v, strlen(v))
+		                 : arc_tag_instance(v, strlen(v), &cv, d);
+		if (inst < 0 || sets[inst].f[kind]) {
+			snprintf(err, errlen, "the ARC chain as received is malformed (%s)",
+			         arc_names[kind]);
+			return -1;
+		}
+		sets[inst].f[kind] = i + 1;
+		if (kind == 2)
+			sets[inst].cv = cv;
+		if (inst > top)
+			top = inst;
+	}
+	for (int i = 1; i <= top; i++)
+		if (!sets[i].f[0] || !sets[i].f[1] || !sets[i].f[2]) {
+			snprintf(err, errlen, "the ARC chain as received has no complete set i=%d",
+			         i);
+			return -1;
+		}
+	if (top > 0 && sets[top].cv == DKIM_CV_FAIL) {
+		snprintf(err, errlen, "the ARC chain already failed at i=%d (cv=fail)", top);
+		return -1;
+	}
+	if (top >= ARC_MAX_SETS) {
+		snprintf(err, errlen, "the ARC chain has %d sets already", top);
+		return -1;
+	}
+	return top;
+}
+
+/* The ARC-Seal: its tags, then b= over every set in order, this one's seal last, b= empty. */
+static int make_seal(const struct dkim_sign *s, const struct dkim_signkey *key, int n,
+                     const struct arcset *sets, const char *cv, const char *aar, const char *ams,
+                     int64_t now, const char *fold, struct sbuf *out)
+{
+	struct sbuf tags, pre, h;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char hash[32], sig[DKIM_SIG_BYTES];
+	char b[DKIM_SIG_BYTES * 2], *c;
+	size_t slen = sizeof(sig);
+	unsigned hn;
+	int col = (int)strlen("ARC-Seal: "), rc = -1;
+	const char *p, *e;
+	size_t start = out->len;
+
+	sbuf_init(&tags);
+	sbuf_init(&pre);
+	sbuf_init(&h);
+	sbuf_printf(&tags, "i=%d; a=%s; t=%lld; cv=%s; d=%s; s=%s; b=", n,
+	            key->k == DKIM_KEY_RSA ? "rsa-sha256" : "ed25519-sha256", (long long)now, cv,
+	            key->domain, key->selector);
+	for (p = sbuf_cstr(&tags); *p; p = e + (*e == ' ')) {
+		e = p + strcspn(p, " ");
+		put_word(out, &col, fold, out->len > start ? " " : "", p, (size_t)(e - p));
+	}
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (int i = 1; i < n; i++)
+			for (int k = 0; k < 3; k++) {
+				c = s->f[sets[i].f[k] - 1].canon;
+				EVP_DigestUpdate(md, c, strlen(c));
+			}
+		c = canon_of("ARC-Authentication-Results", 26, aar, strlen(aar));
+		EVP_DigestUpdate(md, c, strlen(c));
+		free(c);
+		c = canon_of("ARC-Message-Signature", 21, ams, strlen(ams));
+		EVP_DigestUpdate(md, c, strlen(c));
+		free(c);
+		sbuf_puts(&pre, "ARC-Seal:");
+		sbuf_append(&pre, out->data + start, out->len - start);
+		dkim_hcanon(DKIM_RELAXED, pre.data, pre.len, 1, &h);
+		EVP_DigestUpdate(md, h.data, h.len);
+		EVP_DigestFinal_ex(md, hash, &hn);
+		if (sign_hash(key, hash, sig, &slen) == 0) {
+			b64(sig, slen, b);
+			put_long(out, &col, fold, b, strlen(b));
+			rc = 0;
+		}
+	}
+	EVP_MD_CTX_free(md);
+	sbuf_free(&tags);
+	sbuf_free(&pre);
+	sbuf_free(&h);
+	return rc;
+}
+
+int dkim_sign_arc(struct dkim_sign *s, const struct dkim_signkey *key, const char *results,
+                  enum arc_status chain, int64_t now, const char *fold, struct sbuf *out, char *err,
+                  size_t errlen)
+{
+	struct arcset *sets = xcalloc(ARC_MAX_SETS + 1, sizeof(*sets));
+	char itag[16];
+	int n = -1, top;
+
+	if (s->overflow || s->arc_overflow) {
+		snprintf(err, errlen,
+		         s->overflow ? "too many header fields to seal"
+		                     : "more than %d ARC header fields",
+		         ARC_MAX_FIELDS);
+	} else if ((top = arc_chain(s, sets, err, errlen)) < 0) {
+		/* err says why */
+	} else if (top > 0 && chain == ARC_NONE) {
+		snprintf(err, errlen, "the ARC chain as received was not verified");
+	} else {
+		n = top + 1;
+		snprintf(itag, sizeof(itag), "i=%d;", n);
+		sbuf_printf(&out[0], "%s %s", itag, results);
+		if (make_sig(s, key, "ARC-Message-Signature", itag, now, 0, fold, &out[1], err,
+		             errlen) < 0 ||
+		    make_seal(s, key, n, sets,
+		              top == 0            ? "none"
+		              : chain == ARC_PASS ? "pass"
+		                                  : "fail",
+		              sbuf_cstr(&out[0]), sbuf_cstr(&out[1]), now, fold, &out[2]) < 0) {
+			snprintf(err, errlen, "the %s key of %s would not seal",
+			         key->k == DKIM_KEY_RSA ? "RSA" : "Ed25519", key->domain);
+			n = -1;
+		}
+	}
+	free(sets);
+	return n;
 }

@@ -13,6 +13,10 @@
  *
  * Limits: DKIM_SIGN_FIELDS kept fields and DKIM_SIGN_BYTES of them; past
  * that the message is not signed. Key files of at most DKIM_KEYFILE_MAX.
+ *
+ * ARC sealing (RFC 8617 section 5.1) reuses all of it: the ARC fields are
+ * kept too (at most ARC_MAX_FIELDS, past that no seal), and the
+ * ARC-Message-Signature is this signature with i= for v=.
  */
 #ifndef MOAT_DKIM_SIGN_H
 #define MOAT_DKIM_SIGN_H
@@ -20,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/arc.h"
 #include "auth/dkim.h"
 
 #define DKIM_SIGN_FIELDS 512          /* signed-list fields kept per message */
@@ -79,5 +84,18 @@ void dkim_esld(const char *host, size_t len, char *out, size_t size);
  */
 int dkim_sign_make(struct dkim_sign *s, const struct dkim_signkey *key, int64_t now, int64_t expire,
                    const char *fold, struct sbuf *out, char *err, size_t errlen);
+
+/*
+ * ARC sealing (RFC 8617 section 5.1) with key, of the message as fed (its ARC fields are
+ * kept too): the next instance N's ARC-Authentication-Results ("i=N; " and results, the
+ * value of an Authentication-Results), ARC-Message-Signature (as the DKIM signature, no
+ * v=) and ARC-Seal (cv=none for N=1, else pass or fail as chain says, over sets 1..N) into
+ * out[0], out[1], out[2] (an array of three), each appended to. N, or -1 with err: the chain as
+ * received is malformed, already failed (cv=fail), has ARC_MAX_SETS sets, or was not verified
+ * (chain ARC_NONE).
+ */
+int dkim_sign_arc(struct dkim_sign *s, const struct dkim_signkey *key, const char *results,
+                  enum arc_status chain, int64_t now, const char *fold, struct sbuf *out, char *err,
+                  size_t errlen);
 
 #endif

@@ -280,6 +280,20 @@ static const struct conf_spec specs[] = {
 	{"dkim_signature_expire", CT_TIME, "0", 0, 3650 * 86400LL, NULL,
 	 "How long a signature is valid: its x= tag is the signing time plus this.\n"
 	 "    0: no x= tag, as Rspamd's default."},
+	{"arc_seal", CT_BOOL, "no", 0, 0, NULL,
+	 "Add an ARC set (RFC 8617: ARC-Authentication-Results with what SPF, DKIM,\n"
+	 "    DMARC and ARC found, ARC-Message-Signature, ARC-Seal) to mail that passes,\n"
+	 "    so that a receiver of mail this host forwards can trust those results.\n"
+	 "    Off by default, as in docker-mailserver. The keys are the DKIM signing keys\n"
+	 "    (dkim_key_directory, dkim_keys); a domain with several uses its RSA one. A\n"
+	 "    chain that arrives broken or with cv=fail, or with 50 sets, is not extended."},
+	{"arc_seal_inbound", CT_BOOL, "yes", 0, 0, NULL,
+	 "Which mail arc_seal seals. Mail moat DKIM-signs (authenticated, or from\n"
+	 "    dkim_sign_networks) is sealed with the key of its From domain. With yes, all\n"
+	 "    other mail too: mail from other hosts that may be forwarded on (aliases,\n"
+	 "    .forward, a list), sealed with the key of its first recipient's domain, as\n"
+	 "    Rspamd's arc module (sign_inbound, use_domain_sign_inbound = recipient). no:\n"
+	 "    only the mail moat signs. Mail whose domain has no key goes out unsealed."},
 
 	{"authentication_results", CT_BOOL, "no", 0, 0, NULL,
 	 "Add an Authentication-Results header (RFC 8601) with what SPF, DKIM, DMARC\n"
@@ -364,7 +378,8 @@ static const char *const live_settings[] = {
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
 	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
-	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "controller_secure_ip",
+	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "arc_seal",
+	"arc_seal_inbound", "controller_secure_ip",
 	"controller_auth_failures", "controller_auth_block", "authentication_results", "authserv_id",
 	"clamav_servers", "clamav_max_size", "clamav_timeout", "clamav_fail_action",
 };

@@ -41,6 +41,7 @@ struct scan_auth {
 	int arc_checked;
 	char arc_result[SCAN_AUTH_WORD]; /* RFC 8617: pass, fail, none */
 	int arc_instances;               /* the highest i= seen */
+	int arc_dnsfail;                 /* "fail" only for want of a key (ARC_DNSFAIL) */
 };
 
 #endif

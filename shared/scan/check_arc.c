@@ -86,6 +86,7 @@ static void arc_run(const struct scan_ctx *ctx)
 	snprintf(ctx->auth->arc_result, sizeof(ctx->auth->arc_result), "%s",
 	         arc_status_str(arc_result(a)->status));
 	ctx->auth->arc_instances = arc_result(a)->instances;
+	ctx->auth->arc_dnsfail = arc_result(a)->why == ARC_WHY_DNS;
 	arc_free(a);
 }
 

@@ -5,7 +5,8 @@
  * signed with RSA and Ed25519 and judged by moat's own verifier (the
  * end-to-end tests ask dkimpy, OpenDKIM and Rspamd); Rspamd's h= list and
  * over-signing; folding; the From domain; DMS file names; the key store's
- * re-reading and its refusals.
+ * re-reading and its refusals. ARC sealing: i=1 and i=2 sets judged by
+ * moat's ARC verifier, cv=fail, and the chains it refuses to extend.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/arc.h"
 #include "auth/dkim.h"
 #include "auth/dkim_keys.h"
 #include "auth/dkim_sign.h"
@@ -29,13 +31,15 @@
 	"324GOt1tP8XoGBuuNP8EJOUEZe6eOA4cA==\n"
 #define RSPAMD_ED_PUB "v=DKIM1; k=ed25519; p=37PQrzb5sv99uBjrdbT/F6BgbrjT/BCTlBGXunjgOHA="
 
-static char zone_name[512], zone_txt[2048];
+static char zone_name[512], zone_txt[2048], zone2_name[512], zone2_txt[2048];
 
 static void lookup(void *ctx, const char *name, dkim_txt_cb *cb, void *arg)
 {
 	(void)ctx;
 	if (strcmp(name, zone_name) == 0)
 		cb(arg, DKIM_DNS_OK, zone_txt, strlen(zone_txt));
+	else if (strcmp(name, zone2_name) == 0)
+		cb(arg, DKIM_DNS_OK, zone2_txt, strlen(zone2_txt));
 	else
 		cb(arg, DKIM_DNS_NOTFOUND, "", 0);
 }
@@ -391,11 +395,214 @@ static void test_store(void)
 	rmdir(dir);
 }
 
+/* ---- ARC sealing ---------------------------------------------------- */
+
+static void arc_field(void *arg, const char *p, size_t len)
+{
+	const char *colon = memchr(p, ':', len);
+
+	dkim_sign_header(arg, p, (size_t)(colon - p), colon + 1, len - (size_t)(colon + 1 - p));
+}
+
+static void arc_hdr(void *arg, const char *p, size_t len)
+{
+	arc_header(arg, p, len);
+}
+
+static void arc_on_done(void *arg, struct arc *a)
+{
+	(void)a;
+	(*(int *)arg)++;
+}
+
+static void arc_sym(void *arg, const char *sym, const char *opt)
+{
+	snprintf(arg, 256, "%s(%s)", sym, opt ? opt : "");
+}
+
+/* moat's ARC verdict on m: "ARC_ALLOW(d:s=s:i=N)" or the like. */
+static const char *arc_verify(const char *m)
+{
+	static char out[256];
+	struct dkim_params p = {.now = 1700000000, .jitter = 300};
+	struct dkim_resolver r = {.lookup = lookup};
+	struct arc *a = arc_new(&p);
+	size_t len = strlen(m), at;
+	int nd = 0;
+
+	at = dkim_split(m, len, arc_hdr, a);
+	arc_eoh(a, &r, arc_on_done, &nd);
+	arc_body(a, m + at, len - at);
+	arc_eom(a);
+	snprintf(out, sizeof(out), "none");
+	if (arc_done(a))
+		arc_symbols(a, arc_sym, out);
+	arc_free(a);
+	return out;
+}
+
+/* Seal m (CRLF) with k, chain as the verifier found it: the new set on top, into out. */
+static int arc_seal(const struct dkim_signkey *k, const char *m, enum arc_status chain,
+                    struct sbuf *out, char *err)
+{
+	struct dkim_sign *s = dkim_sign_new();
+	struct sbuf v[3];
+	size_t len = strlen(m), at = dkim_split(m, len, arc_field, s);
+	int n;
+
+	for (int i = 0; i < 3; i++)
+		sbuf_init(&v[i]);
+	dkim_sign_body(s, m + at, len - at);
+	n = dkim_sign_arc(s, k, "mx.forwarder.example; spf=pass smtp.mailfrom=joe@example.co.uk",
+	                  chain, 1700000000, "\r\n\t", v, err, 200);
+	sbuf_reset(out);
+	if (n > 0)
+		sbuf_printf(out,
+		            "ARC-Seal: %s\r\nARC-Message-Signature: %s\r\n"
+		            "ARC-Authentication-Results: %s\r\n",
+		            sbuf_cstr(&v[2]), sbuf_cstr(&v[1]), sbuf_cstr(&v[0]));
+	sbuf_puts(out, m);
+	for (int i = 0; i < 3; i++)
+		sbuf_free(&v[i]);
+	dkim_sign_free(s);
+	return n;
+}
+
+static void test_arc(void)
+{
+	struct dkim_signkey k1 = {0}, k2 = {0};
+	EVP_PKEY *pk = gen_rsa(2048);
+	struct sbuf m, m1, m2, t;
+	char err[200] = "", *p;
+
+	ok(parse_pem(pk, 0, &k1, err) == 0 && parse_pem(pk, 1, &k2, err) == 0, "ARC keys");
+	EVP_PKEY_free(pk);
+	snprintf(k1.domain, sizeof(k1.domain), "forwarder.example");
+	snprintf(k1.selector, sizeof(k1.selector), "arc");
+	snprintf(k2.domain, sizeof(k2.domain), "list.example");
+	snprintf(k2.selector, sizeof(k2.selector), "seal");
+	publish(&k2);
+	memcpy(zone2_name, zone_name, sizeof(zone2_name));
+	memcpy(zone2_txt, zone_txt, sizeof(zone2_txt));
+	publish(&k1);
+	sbuf_init(&m);
+	sbuf_init(&m1);
+	sbuf_init(&m2);
+	sbuf_init(&t);
+	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		sbuf_printf(&m, "%s: ", hdrs[i][0]);
+		for (const char *q = hdrs[i][1]; *q; q++) {
+			if (*q == '\n')
+				sbuf_putc(&m, '\r');
+			sbuf_putc(&m, *q);
+		}
+		sbuf_puts(&m, "\r\n");
+	}
+	sbuf_printf(&m, "\r\n%s", body);
+
+	is_int(arc_seal(&k1, sbuf_cstr(&m), ARC_NONE, &m1, err), 1, "sealed as i=1 (%s)", err);
+	is_str(arc_verify(sbuf_cstr(&m1)), "ARC_ALLOW(forwarder.example:s=arc:i=1)",
+	       "moat's ARC verifier passes i=1");
+	like_str(m1.data, "ARC-Seal: i=1; a=rsa-sha256; t=1700000000; cv=none;",
+	         "i=1 says cv=none");
+	like_str(m1.data, "ARC-Authentication-Results: i=1; mx.forwarder.example; spf=pass",
+	         "the AAR holds the results");
+	like_str(m1.data, "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;",
+	         "the AMS is a DKIM signature with i= and no v=");
+	ok(strstr(m1.data, "v=1") == NULL, "no v= in the ARC fields");
+
+	is_int(arc_seal(&k2, sbuf_cstr(&m1), ARC_PASS, &m2, err), 2, "sealed as i=2 (%s)", err);
+	is_str(arc_verify(sbuf_cstr(&m2)), "ARC_ALLOW(list.example:s=seal:i=2)",
+	       "moat's ARC verifier passes i=2 over i=1");
+	like_str(m2.data, "ARC-Seal: i=2; a=rsa-sha256; t=1700000000; cv=pass;",
+	         "i=2 says cv=pass");
+
+	/* A seal covers the sets below it: a changed i=1 AAR fails the i=2 chain. */
+	sbuf_reset(&t);
+	sbuf_puts(&t, m2.data);
+	p = strstr(t.data, "i=1; mx.forwarder.example; spf=pass");
+	memcpy(strstr(p, "pass"), "fail", 4);
+	like_str(arc_verify(sbuf_cstr(&t)), "ARC_REJECT(seal check failed",
+	         "an altered i=1 AAR fails the seals");
+	/* The body: the newest AMS. */
+	sbuf_reset(&t);
+	sbuf_puts(&t, m2.data);
+	p = strstr(t.data, "line two");
+	p[0] = 'L';
+	like_str(arc_verify(sbuf_cstr(&t)), "ARC_REJECT(signature check failed",
+	         "a changed body fails the AMS");
+
+	/* A chain that failed: sealed once with cv=fail, then never again. */
+	is_int(arc_seal(&k2, sbuf_cstr(&t), ARC_FAIL, &m2, err), 3, "a failed chain is sealed (%s)",
+	       err);
+	like_str(m2.data, "ARC-Seal: i=3; a=rsa-sha256; t=1700000000; cv=fail;", "with cv=fail");
+	like_str(arc_verify(sbuf_cstr(&m2)), "ARC_REJECT(cv is fail on i=3)",
+	         "which verifies as a failed chain");
+	sbuf_reset(&t);
+	sbuf_puts(&t, m2.data);
+	is_int(arc_seal(&k1, sbuf_cstr(&t), ARC_FAIL, &m2, err), -1, "cv=fail is not extended");
+	like_str(err, "already failed at i=3", "and says why");
+
+	/* Not verified, malformed, full. */
+	is_int(arc_seal(&k1, sbuf_cstr(&m1), ARC_NONE, &m2, err), -1, "an unverified chain");
+	like_str(err, "was not verified", "is not extended");
+	sbuf_reset(&t);
+	sbuf_printf(&t, "ARC-Authentication-Results: i=1; x; none\r\n%s", m1.data);
+	is_int(arc_seal(&k1, sbuf_cstr(&t), ARC_PASS, &m2, err), -1, "two AARs for i=1");
+	like_str(err, "malformed (ARC-Authentication-Results)", "are malformed");
+	sbuf_reset(&t);
+	sbuf_printf(&t, "ARC-Seal: i=2; cv=pass; d=x; s=y; b=\r\n%s", m1.data);
+	is_int(arc_seal(&k1, sbuf_cstr(&t), ARC_PASS, &m2, err), -1, "a set without its AAR");
+	like_str(err, "no complete set i=2", "is incomplete");
+	for (int full = 49; full <= 50; full++) {
+		sbuf_reset(&t);
+		for (int i = 1; i <= full; i++)
+			sbuf_printf(&t,
+			            "ARC-Seal: i=%d; cv=%s; d=x; s=y; b=\r\n"
+			            "ARC-Message-Signature: i=%d; d=x; s=y; b=\r\n"
+			            "ARC-Authentication-Results: i=%d; x; none\r\n",
+			            i, i == 1 ? "none" : "pass", i, i);
+		sbuf_puts(&t, m.data);
+		is_int(arc_seal(&k1, sbuf_cstr(&t), ARC_PASS, &m2, err), full == 49 ? 50 : -1,
+		       "%d sets: %s", full, full == 49 ? "the 50th is added" : "no 51st");
+	}
+	like_str(err, "has 50 sets already", "the limit of RFC 8617 section 5.1.1.1.1");
+	/* 151 ARC fields: no seal, and the DKIM signature is made all the same. */
+	{
+		struct dkim_sign *s = dkim_sign_new();
+		struct sbuf v[3];
+
+		for (int i = 0; i < 3; i++)
+			sbuf_init(&v[i]);
+		for (int i = 0; i <= ARC_MAX_FIELDS; i++)
+			dkim_sign_header(s, "ARC-Seal", 8, "i=1; cv=none", 12);
+		dkim_sign_header(s, "From", 4, "joe@example.co.uk", 17);
+		dkim_sign_body(s, "x\r\n", 3);
+		is_int(dkim_sign_arc(s, &k1, "x; none", ARC_PASS, 1700000000, "\r\n\t", v, err,
+		                     sizeof(err)),
+		       -1, "151 ARC fields: not sealed");
+		like_str(err, "more than 150 ARC header fields", "and says why");
+		err[0] = '\0';
+		ok(dkim_sign_make(s, &k1, 1700000000, 0, "\r\n\t", &v[0], err, sizeof(err)) == 0,
+		   "but DKIM-signed (%s)", err);
+		for (int i = 0; i < 3; i++)
+			sbuf_free(&v[i]);
+		dkim_sign_free(s);
+	}
+	dkim_signkey_clear(&k1);
+	dkim_signkey_clear(&k2);
+	sbuf_free(&m);
+	sbuf_free(&m1);
+	sbuf_free(&m2);
+	sbuf_free(&t);
+}
+
 int main(void)
 {
 	test_keys();
 	test_domain();
 	test_names();
 	test_store();
+	test_arc();
 	return done_testing();
 }
