@@ -39,10 +39,11 @@ run_moat() {
 	read -ra opts <<<"-o policy_spf=no ${7:-}"
 	local port pid line
 	port=$(h_free_port)
-	# The shipped DNS lists stay off: nothing here may ask the internet.
+	# The shipped DNS lists stay off: nothing here may ask the internet. hfilter too
+	# (its FCrDNS lookups): postgrey does neither, and a run that wants them says so.
 	"$(m_bin moatctl)" -o state_directory="$state" migrate >/dev/null &&
 		sqlite3 "$state/moat.db" "UPDATE dnsbl_zones SET enabled = 0;
-			UPDATE modules SET enabled = 0 WHERE name = 'rbl'; $sql" || return 1
+			UPDATE modules SET enabled = 0 WHERE name IN ('rbl', 'hfilter'); $sql" || return 1
 	"$(m_bin moat-policyd)" -f -o state_directory="$state" -o dns_servers="$dns" -o run_as="$(id -un)" \
 		-o policy_listen="inet:127.0.0.1:$port" "${opts[@]}" 2>>"$H_TMP/logs/moat-$label.log" &
 	pid=$!
