@@ -72,10 +72,12 @@ echo "# machine: $(nproc) cores; $("$moatctl" -V 2>&1 | head -n 1)$(command -v r
 state=$H_TMP/state
 "$moatctl" -o state_directory="$state" migrate >/dev/null || exit 1
 sqlite3 "$state/moat.db" "UPDATE dnsbl_zones SET enabled = 0 WHERE name NOT LIKE '%.test'"
-# modules SPF DKIM: 1 or 0 each
+# modules SPF DKIM [DMARC ARC]: 1 or 0 each (DMARC and ARC off unless given)
 modules() {
 	sqlite3 "$state/moat.db" "UPDATE modules SET enabled = $1 WHERE name = 'spf';
-		UPDATE modules SET enabled = $2 WHERE name = 'dkim'"
+		UPDATE modules SET enabled = $2 WHERE name = 'dkim';
+		UPDATE modules SET enabled = ${3:-0} WHERE name = 'dmarc';
+		UPDATE modules SET enabled = ${4:-0} WHERE name = 'arc'"
 }
 # run_moat LABEL: RUNS scans; the best CPU per message into M_CPU (ms).
 run_moat() {
@@ -103,9 +105,15 @@ run_moat "DKIM on"
 m_dkim=$M_CPU
 modules 1 1
 run_moat "SPF and DKIM on"
+m_sd=$M_CPU
+modules 1 1 1 0
+run_moat "SPF, DKIM and DMARC on"
+m_dmarc=$M_CPU
+modules 1 1 1 1
+run_moat "SPF, DKIM, DMARC and ARC on"
 m_all=$M_CPU
-echo "moat symbols on the last run: $(grep -oE '"(R_SPF|R_DKIM)_[A-Z]+"' "$H_TMP/moat.json" | sort | uniq -c | tr -s ' \n' ' ')"
-echo "moat CPU per message added: DKIM $(calc 'printf "%.4f", b - a' a="$m_off" b="$m_dkim") ms, SPF $(calc 'printf "%.4f", b - a' a="$m_dkim" b="$m_all") ms"
+echo "moat symbols on the last run: $(grep -oE '"(R_SPF|R_DKIM|DMARC|ARC)_[A-Z_]+"' "$H_TMP/moat.json" | sort | uniq -c | tr -s ' \n' ' ')"
+echo "moat CPU per message added: DKIM $(calc 'printf "%.4f", b - a' a="$m_off" b="$m_dkim") ms, SPF $(calc 'printf "%.4f", b - a' a="$m_dkim" b="$m_sd") ms, DMARC $(calc 'printf "%.4f", b - a' a="$m_sd" b="$m_dmarc") ms, ARC $(calc 'printf "%.4f", b - a' a="$m_dmarc" b="$m_all") ms"
 m_percore=$(calc 'printf "%.0f", 1000 / c' c="$m_all")
 
 if ! command -v rspamd >/dev/null || ! command -v rspamc >/dev/null || [ ! -d /etc/rspamd ]; then
@@ -153,7 +161,7 @@ grep -q 'Symbol: R_DKIM_' "$H_TMP/rspamc.out" && echo "# (rspamd still ran DKIM 
 r_off=$R_CPU
 run_rspamd "all on"
 r_all=$R_CPU
-echo "rspamd symbols on the last run: $(grep -oE '^Symbol: (R_SPF|R_DKIM)_[A-Z]+' "$H_TMP/rspamc.out" | sed 's/Symbol: //' | sort | uniq -c | tr -s ' \n' ' ')"
+echo "rspamd symbols on the last run: $(grep -oE '^Symbol: (R_SPF|R_DKIM|DMARC|ARC)_[A-Z_]+' "$H_TMP/rspamc.out" | sed 's/Symbol: //' | sort | uniq -c | tr -s ' \n' ' ')"
 echo "rspamd CPU per message added by SPF, DKIM, DMARC, ARC: $(calc 'printf "%.4f", b - a' a="$r_off" b="$r_all") ms"
 r_percore=$(calc 'printf "%.0f", 1000 / c' c="$r_all")
 echo "ratio moat/rspamd messages per CPU-second, authentication on: $(calc 'printf "%.1f", a / b' a="$m_percore" b="$r_percore")"
