@@ -27,16 +27,6 @@ static pthread_mutex_t rules_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rules_ref *rules_cur;
 static time_t rules_loaded;
 
-/* The clamd client, from the settings of now. */
-static void worker_clamav(struct worker *w, const struct conf *c)
-{
-	char err[512];
-
-	clamav_free(w->clam);
-	if ((w->clam = clamav_new(c, err, sizeof(err))) == NULL)
-		msg_warn("ClamAV unavailable: %s", err);
-}
-
 /* A resolver (and clamd client) made with settings SIGHUP has replaced starts over with the
  * new ones. */
 static void worker_dns_refresh(struct worker *w)
@@ -50,7 +40,7 @@ static void worker_dns_refresh(struct worker *w)
 	scan_dns_free(w->sd);
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
-	worker_clamav(w, c);
+	w->clam = clamav_renew(w->clam, c);
 	w->dns_gen = gen;
 	w->generation = (unsigned)-1;
 }
@@ -83,7 +73,7 @@ struct worker *worker_get(void)
 	}
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
-	worker_clamav(w, c);
+	w->clam = clamav_renew(w->clam, c);
 	if ((w->gl = greylist_msg_new(w->db, err, sizeof(err))) == NULL)
 		msg_warn("message greylisting unavailable: %s", err);
 	if ((w->bst = bayes_store_sqlite_new(w->db, bayes_cache)) != NULL)

@@ -69,16 +69,6 @@ static struct work *all;
 static __thread struct work *mine;
 static struct bayes_cache *bcache;
 
-/* The clamd client from the settings of now: /checkv2 scans as the milter does. */
-static void work_clamav(struct work *w, const struct conf *c)
-{
-	char err[512];
-
-	clamav_free(w->clam);
-	if ((w->clam = clamav_new(c, err, sizeof(err))) == NULL)
-		msg_warn("ClamAV unavailable: %s", err);
-}
-
 void work_init(void)
 {
 	bcache = bayes_cache_new();
@@ -97,7 +87,7 @@ struct work *work_get(void)
 			scan_dns_free(w->sd);
 			if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 				msg_warn("DNS lists unavailable: %s", err);
-			work_clamav(w, c);
+			w->clam = clamav_renew(w->clam, c);
 			w->dns_gen = gen;
 			w->rules_gen = (unsigned)-1;
 		}
@@ -114,7 +104,7 @@ struct work *work_get(void)
 	w->dns_gen = gen;
 	if ((w->sd = scan_dns_new(c, w->db, err, sizeof(err))) == NULL)
 		msg_warn("DNS lists unavailable: %s", err);
-	work_clamav(w, c);
+	w->clam = clamav_renew(w->clam, c); /* /checkv2 scans as the milter does */
 	if ((w->bst = bayes_store_sqlite_new(w->db, bcache)) != NULL)
 		w->bayes = bayes_new(w->bst);
 	else

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "scan/clamav.h"
 
@@ -631,6 +632,17 @@ int clamav_fail_accepts(const struct clamav *cl)
 const char *clamav_failover(const struct clamav *cl)
 {
 	return cl->failover;
+}
+
+struct clamav *clamav_renew(struct clamav *old, const struct conf *cf)
+{
+	char err[512];
+	struct clamav *cl;
+
+	clamav_free(old);
+	if ((cl = clamav_new(cf, err, sizeof(err))) == NULL)
+		msg_warn("ClamAV unavailable: %s", err);
+	return cl;
 }
 
 void clamav_free(struct clamav *cl)

@@ -71,6 +71,11 @@ size_t clamav_max_size(const struct clamav *cl);
 int clamav_fail_accepts(const struct clamav *cl);
 /* Free (NULL is fine); waits for a scan still running. */
 void clamav_free(struct clamav *cl);
+/*
+ * A scanning thread's client made again from the settings of now (after
+ * SIGHUP): old is freed; NULL, with a warning logged, when they make none.
+ */
+struct clamav *clamav_renew(struct clamav *old, const struct conf *cf);
 /* Begin scanning data, which must stay valid until clamav_collect(). */
 void clamav_start(struct clamav *cl, const char *data, size_t len);
 /* Wait for the scan clamav_start() began and give its verdict; 0, or -1 if none was begun. */
