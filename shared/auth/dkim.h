@@ -128,7 +128,7 @@ struct dkim_resolver {
 };
 
 struct dns;
-/* A resolver over shared/dns's c-ares channel (uncached). */
+/* A resolver over shared/dns's c-ares channel, answers cached by TTL (dns_query). */
 void dkim_resolver_dns(struct dkim_resolver *r, struct dns *d);
 /* What an answer packet says, for the adapter and its fuzzer: status, text into out. */
 enum dkim_dns dkim_dns_parse(int ares_status, const unsigned char *abuf, int alen, char *out,

@@ -66,15 +66,21 @@ struct lookup {
 	void *arg;
 };
 
-static void on_answer(void *arg, int status, const unsigned char *abuf, int alen)
+/* A key record from dns.c's TTL cache, or from the DNS when it is not cached. */
+static void on_answer(void *arg, const char *name, int type, const struct dns_answer *a)
 {
 	struct lookup *l = arg;
-	char *text = xmalloc(DKIM_TAGLIST_MAX + 1);
-	size_t len;
-	enum dkim_dns st = dkim_dns_parse(status, abuf, alen, text, DKIM_TAGLIST_MAX + 1, &len);
 
-	l->cb(l->arg, st, text, len);
-	free(text);
+	(void)name;
+	(void)type;
+	if (a->status == DNS_Q_OK && a->nrr > 0)
+		/* Cut short: something the key parser refuses, never a different key. */
+		l->cb(l->arg, DKIM_DNS_OK, a->rr[0].truncated ? ";" : a->rr[0].str,
+		      a->rr[0].truncated ? 1 : a->rr[0].len);
+	else if (a->status == DNS_Q_NXDOMAIN || a->status == DNS_Q_NODATA)
+		l->cb(l->arg, DKIM_DNS_NOTFOUND, "", 0);
+	else
+		l->cb(l->arg, DKIM_DNS_TEMPFAIL, "", 0);
 	free(l);
 }
 
@@ -84,7 +90,7 @@ static void lookup(void *ctx, const char *name, dkim_txt_cb *cb, void *arg)
 
 	l->cb = cb;
 	l->arg = arg;
-	dns_query_raw(ctx, name, 16 /* T_TXT */, on_answer, l);
+	dns_query(ctx, name, DNS_T_TXT, on_answer, l);
 }
 
 void dkim_resolver_dns(struct dkim_resolver *r, struct dns *d)
