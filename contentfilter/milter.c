@@ -228,16 +228,23 @@ static sfsistat cf_helo(SMFICTX *ctx, char *helo)
 	return step_done(c, SMFIP_NR_HELO);
 }
 
-/* "<a@b>" as the envelope address a@b. */
+/*
+ * "<a@b>" as the envelope address a@b. Only the outer brackets go: a quoted
+ * local part may hold '>' ("<\"x>y\"@b>"), and the address is kept whole.
+ */
 static void strip_brackets(char *dst, size_t size, const char *addr)
 {
 	size_t len;
 
 	if (addr == NULL)
 		addr = "";
-	if (*addr == '<')
+	len = strlen(addr);
+	if (*addr == '<') {
 		addr++;
-	len = strcspn(addr, ">");
+		len--;
+		if (len > 0 && addr[len - 1] == '>')
+			len--;
+	}
 	if (len >= size)
 		len = size - 1;
 	memcpy(dst, addr, len);

@@ -94,6 +94,14 @@ tap_like "$out" "<\*\* 451 4\.3\.0 Temporary content filter problem" "greylist s
 tap_ok "...logged" h_wait_log "greylist state unavailable; tempfailing" 5 "$M_MILTER_LOG"
 sqlite3 "$db" "DROP TRIGGER t_refuse"
 
+# A quoted local part may hold '>': the envelope sender is stored whole, not
+# cut at the first '>' (the web UI and moatctl show what history holds).
+out=$(h_swaks --from '"x>y"@sender.example' --to bob@example.com --header "Subject: quoted sender" 2>&1)
+tap_like "$out" "<-  250 2\.0\.0 Ok: queued as" "a sender with '>' in its quoted local part is accepted"
+h_wait_for 5 test -n "$(sqlite3 "$db" "SELECT 1 FROM history WHERE subject = 'quoted sender'")"
+tap_is "$(sqlite3 "$db" "SELECT sender FROM history WHERE subject = 'quoted sender'")" '"x>y"@sender.example' \
+	"...and stored whole in history"
+
 h_postfix_stop
 kill "$M_MILTER_PID"
 wait "$M_MILTER_PID" 2>/dev/null
