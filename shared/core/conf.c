@@ -354,6 +354,11 @@ static const struct conf_spec specs[] = {
 	 "Wrong passwords from one address before its logins are refused (429)..."},
 	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
 	 "...for this long after its last wrong password."},
+	{"controller_www_root", CT_STR, "", 0, 0, NULL,
+	 "Directory of the web UI served on the controller's port. Empty: moat's own\n"
+	 "    UI. Another UI, e.g. Debian rspamd's /usr/share/rspamd/www, is served\n"
+	 "    with a Content-Security-Policy that allows inline style and the inline\n"
+	 "    scripts of its index.html (by hash); see moat-controller(8)."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
