@@ -84,6 +84,7 @@ on($("login-form"), "submit", async (ev) => {
     $("password").value = "";
     await loggedIn(w);
   } catch (e) {
+    $("password").value = "";
     showLogin(e.status === 403 ? "Wrong password." : e.message);
   } finally {
     $("login-button").disabled = false;
