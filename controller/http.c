@@ -257,6 +257,11 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 		www_serve(url, &rs);
 		return send_resp_csp(c, &rs, 1);
 	}
+	if (s->rt->method && strcmp(method, s->rt->method) != 0 &&
+	    !(strcmp(method, "HEAD") == 0 && strcmp(s->rt->method, "GET") == 0))
+		return send_error(c, 405, strcmp(s->rt->method, "POST") == 0
+		                              ? "Method not allowed: this endpoint takes POST"
+		                              : "Method not allowed: this endpoint takes GET");
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && sscanf(cl, "%llu", &n) == 1 && n > body_limit)
 		return send_error(c, 413, "Request body too large");
@@ -276,6 +281,9 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 	access_check(work_access(), peer, fwd, pw, hr, hw, &ar);
 	s->rq.client = xstrdup(ar.client);
 	s->rq.can_write = ar.level == ACCESS_WRITE;
+	s->rq.via = ar.secure                                  ? "secure_ip"
+	            : ar.level == ACCESS_WRITE && hw[0] != '\0' ? "enable_password"
+	                                                       : "password";
 	if (ar.throttled) {
 		msg_warn("client=%s: %s refused: too many wrong passwords", ar.client, url);
 		return send_error(c, 429, "Too many authentication failures");
@@ -325,6 +333,12 @@ static void watch_mark(struct MHD_Connection *c, int in_request)
 	pthread_mutex_unlock(&watch_mu);
 }
 
+/* api_req's arg(): a query argument as libmicrohttpd decoded it. */
+static const char *query_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -368,6 +382,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	s->rq.q_to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
 	s->rq.q_type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
 	s->rq.map_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Map");
+	s->rq.arg = query_arg;
+	s->rq.arg_ctx = c;
 	memset(&rs, 0, sizeof(rs));
 	api_run(s->rt, w, &s->rq, &rs);
 	return send_resp(c, &rs);

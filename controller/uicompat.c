@@ -20,7 +20,7 @@ static void h_neighbours(const struct api_route *rt, struct work *w, const struc
 }
 
 static const struct api_route routes[] = {
-    {"/neighbours", ACCESS_READ, 0, h_neighbours},
+    {"/neighbours", ACCESS_READ, 0, h_neighbours, "GET"},
 };
 
 const struct api_route *uicompat_route(const char *path)

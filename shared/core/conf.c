@@ -228,6 +228,10 @@ static const struct conf_spec specs[] = {
 	 "    or accept (unscanned). Never a reject."},
 	{"history_max_age", CT_TIME, "30d", 3600, 3650 * 86400LL, NULL,
 	 "Rows of the history table older than this are removed."},
+	{"history_tokens_max_age", CT_TIME, "7d", 0, 3650 * 86400LL, NULL,
+	 "Keep each scanned message's Bayes token hashes (not its text) this long, so\n"
+	 "    it can be learned as spam or ham from the history without the original\n"
+	 "    (moat-controller's /moat/learn). 0 keeps none."},
 	{"local_networks", CT_STR, "mynetworks", 0, 0, NULL,
 	 "Clients whose mail is local, as mail submitted on this host (sendmail) and\n"
 	 "    mail from SASL-authenticated sessions always is: the content filter never\n"
@@ -381,7 +385,8 @@ static const char *const live_settings[] = {
 	"greylist_allow_clients", "greylist_allow_recipients", "client_allowlist",
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
-	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
+	"scan_size_limit", "milter_error_action", "history_max_age", "history_tokens_max_age",
+	"local_networks",
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
 	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "arc_seal",
 	"arc_seal_inbound", "controller_secure_ip",
@@ -434,6 +439,8 @@ static const struct {
 	{"clamav_fail_action", CONF_MILTER | CONF_CONTROLLER},
 	{"clamav_cache_size", CONF_MILTER | CONF_CONTROLLER},
 	{"clamav_cache_ttl", CONF_MILTER | CONF_CONTROLLER},
+	/* /checkv2's history rows keep their tokens as the milter's do. */
+	{"history_tokens_max_age", CONF_MILTER | CONF_CONTROLLER},
 };
 
 struct conf_val {

@@ -598,6 +598,15 @@ int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int 
 	return rc;
 }
 
+int bayes_learner_add_tokens(struct bayes_learner *l, const uint64_t *v, size_t n, uint64_t msgid,
+			     int cls, char *err, size_t errlen)
+{
+	/* count() reads v and n only: no copy, no set. */
+	struct bayes_tokens t = {.v = (uint64_t *)v, .n = n};
+
+	return learn_tokens(l, &t, msgid, cls, err, errlen);
+}
+
 /* LSD radix sort by token as SQLite orders it (signed), so the upserts walk the B-tree. */
 static void sort_deltas(struct bayes_delta *v, size_t n)
 {
@@ -791,6 +800,25 @@ int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, c
 	msg_info("%s: bayes autolearn: learned as %s (score %.2f)", qid,
 		 cls == BAYES_CLASS_SPAM ? "spam" : "ham", score);
 	return cls;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int bayes_scanned_tokens(const struct bayes *b, uint64_t **v, size_t *n, uint64_t *msgid)
+{
+	if (!b->have)
+		return -1;
+	*v = xmalloc((b->tok.n ? b->tok.n : 1) * sizeof(**v));
+	memcpy(*v, b->tok.v, b->tok.n * sizeof(**v));
+	qsort(*v, b->tok.n, sizeof(**v), cmp_u64);
+	*n = b->tok.n;
+	*msgid = b->msgid;
+	return 0;
 }
 
 static void bayes_run(const struct scan_ctx *ctx)
