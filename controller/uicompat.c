@@ -19,8 +19,21 @@ static void h_neighbours(const struct api_route *rt, struct work *w, const struc
 	rs->ctype = "application/json";
 }
 
+/* Rspamd's selectors plugin: moat has no selectors, so both lists are empty. */
+static void h_empty_list(const struct api_route *rt, struct work *w, const struct api_req *rq,
+                         struct api_resp *rs)
+{
+	(void)rt, (void)w, (void)rq;
+	rs->status = 200;
+	rs->body = xstrdup("[]");
+	rs->len = 2;
+	rs->ctype = "application/json";
+}
+
 static const struct api_route routes[] = {
     {"/neighbours", ACCESS_READ, 0, h_neighbours, "GET"},
+    {"/plugins/selectors/list_extractors", ACCESS_WRITE, 0, h_empty_list, "GET"},
+    {"/plugins/selectors/list_transforms", ACCESS_WRITE, 0, h_empty_list, "GET"},
 };
 
 const struct api_route *uicompat_route(const char *path)

@@ -112,7 +112,8 @@ print(" ".join("'"'"'sha256-%s'"'"'" % base64.b64encode(hashlib.sha256(s.encode(
 	tap_ok "...and no unsafe-inline script" bash -c "! grep -q \"script-src[^;]*unsafe-inline\" <<<\"\$1\"" _ "$csp"
 	tap_is "$(get /js/main.js)/$(hdr Content-Type)" "200/text/javascript; charset=utf-8" "...its files are served"
 	tap_is "$(get /neighbours)/$(cat "$H_TMP/body")" "200/{}" "...and /neighbours answers {} (no cluster)"
+	tap_is "$(get /plugins/selectors/list_extractors)/$(cat "$H_TMP/body")" "200/[]" "...the selectors' lists are empty"
 else
-	tap_skip "rspamd's web UI is not installed" 4
+	tap_skip "rspamd's web UI is not installed" 5
 fi
 tap_done
