@@ -202,6 +202,7 @@ static int read_file(const char *path, char **out, size_t *len)
 		got += (size_t)n;
 	}
 	close(fd);
+	buf[got] = '\0';
 	*out = buf;
 	*len = got;
 	return 0;
