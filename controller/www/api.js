@@ -31,7 +31,8 @@ export async function call(path, opts) {
     body = JSON.stringify(body);
     headers["Content-Type"] = "application/json";
   }
-  const r = await fetch(path, {method: o.method || (body !== undefined ? "POST" : "GET"),
+  // Relative to the page, as Rspamd's UI asks: behind a proxy at /some/path/ it still works.
+  const r = await fetch(path.replace(/^\//, ""), {method: o.method || (body !== undefined ? "POST" : "GET"),
     headers, body, credentials: "omit", cache: "no-store"});
   const text = await r.text();
   let data = text;
