@@ -31,7 +31,9 @@ XSS_SENDER = '"<script>window.__moat_xss=5</script>"@evil.example'
 def db(sql, *args):
     c = sqlite3.connect(a.db, timeout=10)
     try:
-        return c.execute(sql, args).fetchall()
+        r = c.execute(sql, args).fetchall()
+        c.commit()
+        return r
     finally:
         c.close()
 
@@ -269,6 +271,58 @@ try:
     check(len(syms) >= 1, "...the symbols with weights and options (%d; options: %s)" % (len(syms), opts[:200]))
     shot(d, a.artifacts, "desktop-message")
     no_js_errors("...and the console has no error and no CSP violation")
+
+    # --- greylisting: search, allow, delete (ids past 2**53, as the hashes are) ----
+    now = int(time.time())
+    big = 2**53 + 1
+    db("INSERT INTO greylist (id, client, sender, recipient, first_seen, last_seen) VALUES "
+       "(?, '198.51.100.7', 'grey@sender.example', 'bob@example.com', ?, ?), "
+       "(?, '203.0.113.9', 'other@sender.example', 'bob@example.com', ?, ?)", big, now, now, big + 2, now, now)
+    go("greylist")
+    d.find_element(By.CSS_SELECTOR, "#grey-search-form input[name=q]").send_keys("198.51.100")
+    d.find_element(By.CSS_SELECTOR, "#grey-search-form button[type=submit]").click()
+    trip = wait(d, lambda dr: [r for r in dr.find_elements(By.CSS_SELECTOR, "table.grey-triplets tbody tr")]
+                if len(dr.find_elements(By.CSS_SELECTOR, "table.grey-triplets tbody tr")) == 1 else None)
+    check(trip and "198.51.100.7" in trip[0].text, "greylisting: search finds the one triplet")
+    shot(d, a.artifacts, "desktop-greylist-search")
+    trip[0].find_element(By.CSS_SELECTOR, "button.grey-allow").click()
+    check(wait(d, lambda dr: db("SELECT passed_at FROM greylist WHERE id = ?", big)[0][0] or None),
+          "...Allow marks that triplet passed (id %d kept exact)" % big)
+    loaded("greylist")
+    d.find_element(By.CSS_SELECTOR, "table.grey-triplets button.grey-delete").click()
+    check(wait(d, lambda dr: not db("SELECT 1 FROM greylist WHERE id = ?", big) or None),
+          "...Delete forgets it")
+    equal(db("SELECT count(*) FROM greylist WHERE id = ?", big + 2)[0][0], 1, "...and only it")
+    loaded("greylist")
+    d.find_element(By.CSS_SELECTOR, "#grey-allow-form input[name=client]").send_keys("192.0.2.55")
+    d.find_element(By.CSS_SELECTOR, "#grey-allow-form button[type=submit]").click()
+    check(wait(d, lambda dr: db("SELECT manual FROM greylist_clients WHERE client = '192.0.2.55'") or None),
+          "...a client allowed by hand")
+    no_js_errors("...no JavaScript error")
+
+    # --- composites: add, a bad one refused, delete ------------------------------
+    go("composites")
+
+    def composite(name, expr, weight):
+        for k, v in (("name", name), ("expression", expr), ("weight", weight)):
+            i = d.find_element(By.CSS_SELECTOR, "#composite-form input[name=%s]" % k)
+            i.clear()
+            i.send_keys(v)
+        d.find_element(By.CSS_SELECTOR, "#composite-form button[type=submit]").click()
+    composite("WEBUI_BOTH", "SUBJ_ALL_CAPS & HAS_X_PRIO_ONE", "2.5")
+    check(wait(d, lambda dr: db("SELECT expression, weight FROM composites WHERE name = 'WEBUI_BOTH'") or None),
+          "composites: a rule added from the form")
+    loaded("composites")
+    composite("WEBUI_BAD", "SUBJ_ALL_CAPS &", "1")
+    note = wait(d, lambda dr: "error" in (dr.find_element(By.ID, "notice").get_attribute("class") or "") and
+                dr.find_element(By.ID, "notice").text or None)
+    check(note and not db("SELECT 1 FROM composites WHERE name = 'WEBUI_BAD'"),
+          "...a bad expression is refused with the parser's message (%s)" % note)
+    shot(d, a.artifacts, "desktop-composites-error")
+    d.find_element(By.CSS_SELECTOR, "button.composite-delete[data-name=WEBUI_BOTH]").click()
+    check(wait(d, lambda dr: not db("SELECT 1 FROM composites WHERE name = 'WEBUI_BOTH'") or None),
+          "...and deleted")
+    no_js_errors("...no JavaScript error", allow=("status of 400",))
 
     # --- every page, desktop and phone --------------------------------------------
     for size, tag in ((DESKTOP, "desktop"), (PHONE, "phone")):

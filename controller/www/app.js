@@ -8,6 +8,7 @@ import {pages} from "./pages.js";
 const $ = (id) => document.getElementById(id);
 const ctx = {canWrite: false, who: null, notice, go};
 let seq = 0;
+let lastHash = null;
 
 function notice(text, kind) {
   const n = $("notice");
@@ -111,7 +112,9 @@ async function route() {
   document.body.classList.remove("menu-open");
   for (const a of document.querySelectorAll("#nav a"))
     a.classList.toggle("active", a.dataset.page === (pages[name] ? name : "dashboard"));
-  notice("");
+  // A write re-renders its own page: its notice stays; another page starts without one.
+  if (location.hash !== lastHash) notice("");
+  lastHash = location.hash;
   delete page.dataset.loaded;
   fill(page, el("p", {class: "loading"}, "Loading…"));
   try {

@@ -18,7 +18,9 @@ function button(text, attrs, fn) {
 
 // A control that writes: disabled for a read-only login.
 function writeButton(ctx, text, attrs, fn) {
-  const b = button(text, Object.assign({class: "write"}, attrs || {}), fn);
+  const a = Object.assign({}, attrs || {});
+  a.class = ("write " + (a.class || "").replace(/\bwrite\b/, "")).trim();
+  const b = button(text, a, fn);
   if (!ctx.canWrite) {
     b.disabled = true;
     b.title = "needs the enable password";
@@ -234,7 +236,7 @@ async function composites(ctx) {
       .map((p) => el("option", {value: p}, p))),
     description: el("input", {name: "description"}),
     enabled: el("input", {name: "enabled", type: "checkbox", checked: true})};
-  const form = el("form", {class: "filters"}, Object.entries(f).map(([k, i]) => el("label", null, k, i)),
+  const form = el("form", {class: "filters", id: "composite-form"}, Object.entries(f).map(([k, i]) => el("label", null, k, i)),
     el("button", {type: "submit", class: "write", disabled: !ctx.canWrite}, "Save composite"));
   on(form, "submit", (ev) => {
     ev.preventDefault();
@@ -249,7 +251,7 @@ async function composites(ctx) {
       f.policy.value = c.policy;
       f.enabled.checked = !!c.enabled;
       f.name.focus();
-    }), writeButton(ctx, "Delete", null, () =>
+    }), writeButton(ctx, "Delete", {class: "composite-delete", "data-name": c.name}, () =>
       write(ctx, () => call("/moat/deletecomposite", {body: {name: c.name}}), "Composite " + c.name + " deleted.")
         .then((r) => r && ctx.go("#composites"))))]);
   return el("div", null, section("Composites", table("composites",
@@ -263,16 +265,16 @@ async function greylist(ctx) {
   const st = ctx.grey || (ctx.grey = {q: "", offset: 0, limit: 50});
   const g = (await call("/moat/greylist" + query({q: st.q, offset: st.offset, limit: st.limit}))).data;
   const q = el("input", {type: "search", name: "q", value: st.q, placeholder: "client, sender or recipient"});
-  const form = el("form", {class: "filters"}, el("label", null, "Search ", q),
+  const form = el("form", {class: "filters", id: "grey-search-form"}, el("label", null, "Search ", q),
     el("button", {type: "submit"}, "Search"));
   on(form, "submit", (ev) => { ev.preventDefault(); ctx.grey = {q: q.value.trim(), offset: 0, limit: st.limit}; ctx.go("#greylist"); });
-  const act = (what, body, text) => writeButton(ctx, text, null, () =>
+  const act = (what, body, text) => writeButton(ctx, text, {class: "grey-" + what}, () =>
     write(ctx, () => call("/moat/greylist/" + what, {body}), text + ": done.").then((r) => r && ctx.go("#greylist")));
   const trip = g.triplets || {}, cl = g.clients || {}, ms = g.messages || {};
   const rowsOf = (x) => (Array.isArray(x) ? x : x.rows || x.items || []);
   const totalOf = (x, k) => (x && x.total !== undefined ? x.total : g[k + "_total"]);
   const allow = el("input", {name: "client", placeholder: "192.0.2.1", "aria-label": "client to allow"});
-  const allowForm = el("form", {class: "filters"}, el("label", null, "Client ", allow),
+  const allowForm = el("form", {class: "filters", id: "grey-allow-form"}, el("label", null, "Client ", allow),
     el("button", {type: "submit", class: "write", disabled: !ctx.canWrite}, "Allow without greylisting"));
   on(allowForm, "submit", (ev) => {
     ev.preventDefault();
