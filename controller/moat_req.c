@@ -137,7 +137,7 @@ int moat_time_parse(const char *s, int end, long long *out)
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d + (end ? 1 : 0);
 	tm.tm_isdst = -1;
-	if ((t = mktime(&tm)) == (time_t)-1)
+	if ((t = mktime(&tm)) == (time_t)-1 || t <= 0)
 		return -1;
 	/* mktime normalises 2026-02-31 to March: refuse a day the month has not. */
 	if (!end && (tm.tm_mday != d || tm.tm_mon != m - 1))
