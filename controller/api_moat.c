@@ -8,9 +8,13 @@
  * substrings a trigram index (FTS5), the symbol a table of (symbol, id),
  * action, client and time their own; with none, an index of the ids
  * alone, so a deep page steps over 10 MB per million rows, not the rows.
- * The SQL is put together from fixed pieces, the values always bound.
- * Counting every match of a common substring would take longer than the
- * page, so total is counted only up to TOTAL_CAP and null past it.
+ * A substring search asks the trigram index for the rarest three of its
+ * trigrams (judged by how far back their newest thousand rows reach), then
+ * checks the text of each candidate: a term's common trigrams ("use" of "user123@")
+ * would have the index merge lists of a million rows. The SQL is put
+ * together from fixed pieces, the values always bound. A substring search
+ * has no total (null): counting every match would take longer than the
+ * page. Other filters count up to TOTAL_CAP matches, null past it.
  */
 #include "config.h"
 
@@ -39,6 +43,8 @@
 #define TOP_SYMBOLS 20         /* symbols on the dashboard */
 #define SCAN_TIMES_MAX 2000000 /* scan times of a day taken for the percentiles */
 #define BINDS_MAX 16
+#define TRIGRAMS_ASKED 3 /* the rarest trigrams of a search given to the index */
+#define TRI_SAMPLE 1000  /* newest rows holding a trigram read to judge how rare it is */
 
 static const char *const actions6[] = {"reject",     "soft reject", "rewrite subject",
                                        "add header", "greylist",    "no action"};
@@ -137,11 +143,13 @@ static char *like_pattern(const char *t)
  * The FROM and WHERE of a search (after "SELECT <id> "), with its values
  * in b; *idcol is the id column to order by.
  */
-static void search_sql(const struct moat_hq *q, struct sbuf *s, struct binds *b, const char **idcol)
+static void search_sql(const struct moat_hq *q, const char *match, struct sbuf *s, struct binds *b,
+                       const char **idcol)
 {
 	static const char *const cols[] = {"sender", "recipients", "subject"};
 	const char *terms[3] = {q->from, q->to, q->subject};
-	int fts = q->from || q->to || q->subject;
+	/* With one client address, its few rows are read and their text checked: no index. */
+	int fts = (q->from || q->to || q->subject) && !(q->ip && !q->ip_prefix);
 	int hcond = q->ip || q->action || q->since || q->until || (fts && q->symbol);
 	const char *and = " WHERE ";
 
@@ -149,17 +157,24 @@ static void search_sql(const struct moat_hq *q, struct sbuf *s, struct binds *b,
 		*idcol = "f.rowid";
 		sbuf_printf(s, "FROM history_search f%s",
 		            hcond ? " JOIN history h ON h.id = f.rowid" : "");
+		if (match) {
+			sbuf_printf(s, "%sf.history_search MATCH ?%d", and, b->n + 1);
+			bind_text(b, xstrdup(match));
+			and = " AND ";
+		}
 		for (int i = 0; i < 3; i++) {
 			if (terms[i] == NULL)
 				continue;
-			sbuf_printf(s, "%sf.%s LIKE ?%d", and, cols[i], b->n + 1);
-			bind_text(b, like_pattern(terms[i]));
-			and = " AND ";
-			/* LIKE is ASCII-case-blind; so is this, and it takes % and _ as they are.
-			 */
-			sbuf_printf(s, " AND instr(lower(f.%s), lower(?%d)) > 0", cols[i],
+			if (match == NULL) {
+				sbuf_printf(s, "%sf.%s LIKE ?%d", and, cols[i], b->n + 1);
+				bind_text(b, like_pattern(terms[i]));
+				and = " AND ";
+			}
+			/* As LIKE, blind to ASCII case; % and _ are themselves. */
+			sbuf_printf(s, "%sinstr(lower(f.%s), lower(?%d)) > 0", and, cols[i],
 			            b->n + 1);
 			bind_text(b, xstrdup(terms[i]));
+			and = " AND ";
 		}
 		if (q->symbol) {
 			sbuf_printf(s,
@@ -179,6 +194,13 @@ static void search_sql(const struct moat_hq *q, struct sbuf *s, struct binds *b,
 	} else {
 		*idcol = "h.id";
 		sbuf_printf(s, "FROM history h%s", hcond ? "" : " INDEXED BY history_id");
+	}
+	for (int i = 0; i < 3 && !fts; i++) {
+		if (terms[i] == NULL)
+			continue;
+		sbuf_printf(s, "%sinstr(lower(h.%s), lower(?%d)) > 0", and, cols[i], b->n + 1);
+		bind_text(b, xstrdup(terms[i]));
+		and = " AND ";
 	}
 	if (q->ip && q->ip_prefix) {
 		/* A prefix as a range of the client index: "192.0.2." to "192.0.2/". */
@@ -264,6 +286,111 @@ static json_t *row_json(sqlite3_stmt *st)
 	return r;
 }
 
+struct tri {
+	char t[4];
+	double density; /* matches per row among the newest (0: none at all) */
+};
+
+static int by_density(const void *a, const void *b)
+{
+	double x = ((const struct tri *)a)->density, y = ((const struct tri *)b)->density;
+
+	return x < y ? -1 : x > y;
+}
+
+/* An FTS5 string: the text in double quotes, its own quotes doubled. */
+static void fts_string(struct sbuf *m, const char *s)
+{
+	sbuf_append(m, "\"", 1);
+	for (const char *p = s; *p; p++)
+		sbuf_append(m, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+	sbuf_append(m, "\"", 1);
+}
+
+/*
+ * How common a trigram is among the newest rows: the newest TRI_SAMPLE rows
+ * holding it, over the span of ids they cover. Counting all rows that hold
+ * it (fts5vocab) reads its whole list, 40 ms for one in every row; this
+ * reads at most TRI_SAMPLE entries, and the page wants the newest anyway.
+ */
+static double density(sqlite3_stmt *st, const char *tri, long long maxid)
+{
+	struct sbuf m;
+	double d = 1.0;
+
+	sbuf_init(&m);
+	fts_string(&m, tri);
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, sbuf_cstr(&m), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, TRI_SAMPLE);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		long long n = sqlite3_column_int64(st, 0), lo = sqlite3_column_int64(st, 1);
+
+		d = n == 0 ? 0.0 : (double)n / (double)(maxid + 1 - lo);
+		/* Fewer than the sample: all of them are known, rarer than any full sample. */
+		if (n > 0 && n < TRI_SAMPLE)
+			d = (double)n / 1e15;
+	}
+	sbuf_free(&m);
+	return d;
+}
+
+/*
+ * The index query for the search terms: the rarest TRIGRAMS_ASKED of their
+ * trigrams, ANDed ("abc" AND "bcd"). NULL with *none = 0 when no term has
+ * an ASCII trigram (the index is then asked with LIKE), NULL with *none = 1
+ * when a trigram is in no row: nothing can match.
+ */
+static char *trigram_match(sqlite3 *db, const struct moat_hq *q, int *none)
+{
+	const char *terms[3] = {q->from, q->to, q->subject};
+	char(*t)[4] = xcalloc(3 * MOAT_TRIGRAMS_MAX, sizeof(*t));
+	struct tri *v = xcalloc(3 * MOAT_TRIGRAMS_MAX, sizeof(*v));
+	size_t n = 0, k = 0;
+	sqlite3_stmt *st = prepare(db, "SELECT count(*), min(rowid) FROM (SELECT rowid FROM"
+	                               " history_search WHERE history_search MATCH ?1 ORDER BY"
+	                               " rowid DESC LIMIT ?2)"),
+	             *mx = prepare(db, "SELECT max(id) FROM history");
+	long long maxid = 0;
+	struct sbuf m;
+	char *r = NULL;
+
+	*none = 0;
+	if (mx && sqlite3_step(mx) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(mx, 0);
+	sqlite3_finalize(mx);
+	for (int i = 0; i < 3; i++)
+		if (terms[i])
+			n += moat_trigrams(terms[i], t + n, MOAT_TRIGRAMS_MAX);
+	for (size_t i = 0; st && i < n; i++) {
+		size_t j = 0;
+
+		while (j < k && strcmp(v[j].t, t[i]) != 0)
+			j++;
+		if (j < k)
+			continue;
+		memcpy(v[k].t, t[i], 4);
+		v[k++].density = density(st, t[i], maxid);
+	}
+	sqlite3_finalize(st);
+	qsort(v, k, sizeof(*v), by_density);
+	if (k > 0 && v[0].density == 0.0) {
+		*none = 1;
+	} else if (k > 0) {
+		sbuf_init(&m);
+		for (size_t i = 0; i < k && i < TRIGRAMS_ASKED; i++) {
+			if (i)
+				sbuf_append(&m, " AND ", 5);
+			fts_string(&m, v[i].t);
+		}
+		r = xstrdup(sbuf_cstr(&m));
+		sbuf_free(&m);
+	}
+	free(t);
+	free(v);
+	return r;
+}
+
 static void h_history(const struct api_route *rt, struct work *w, const struct api_req *rq,
                       struct api_resp *rs)
 {
@@ -274,19 +401,26 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 	sqlite3_stmt *st;
 	json_t *rows;
 	json_int_t total = -1;
-	char err[256];
-	int more = 0, unfiltered;
+	char err[256], *match = NULL;
+	int more = 0, unfiltered, none = 0, substr;
 
 	(void)rt;
 	if (moat_hq_parse(rq->arg, rq->arg_ctx, &q, err, sizeof(err)) < 0) {
 		api_error(rs, 400, err);
 		return;
 	}
-	unfiltered = !q.from && !q.to && !q.subject && !q.ip && !q.action && !q.symbol &&
-	             !q.since && !q.until;
+	substr = q.from || q.to || q.subject;
+	unfiltered = !substr && !q.ip && !q.action && !q.symbol && !q.since && !q.until;
+	if (substr && !(q.ip && !q.ip_prefix) &&
+	    (match = trigram_match(w->db, &q, &none)) == NULL && none) {
+		api_reply_json(rs, 200,
+		               json_pack("{s:[], s:n, s:i, s:i, s:b}", "rows", "total", "offset",
+		                         (int)q.offset, "limit", (int)q.limit, "more", 0));
+		return;
+	}
 	sbuf_init(&where);
 	sbuf_init(&sql);
-	search_sql(&q, &where, &b, &idcol);
+	search_sql(&q, match, &where, &b, &idcol);
 	/* One row more than the page says whether another follows. */
 	sbuf_printf(&sql,
 	            "SELECT " ROW_COLS ROW_FROM " WHERE h.id IN (SELECT %s %s ORDER BY %s DESC"
@@ -313,7 +447,7 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 	else
 		sbuf_printf(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT %d)", sbuf_cstr(&where),
 		            TOTAL_CAP + 1);
-	if ((st = prepare(w->db, sbuf_cstr(&sql))) != NULL) {
+	if (!substr && (st = prepare(w->db, sbuf_cstr(&sql))) != NULL) {
 		binds_apply(&b, st);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			total = sqlite3_column_int64(st, 0);
@@ -326,6 +460,7 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 	                         total < 0 ? json_null() : json_integer(total), "offset",
 	                         (int)q.offset, "limit", (int)q.limit, "more", more));
 out:
+	free(match);
 	binds_free(&b);
 	sbuf_free(&where);
 	sbuf_free(&sql);

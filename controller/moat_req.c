@@ -40,6 +40,48 @@ static int name_ok(const char *s)
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
 }
 
+/* Bytes of the UTF-8 character at p (1 for a byte that starts none). */
+static size_t char_len(const unsigned char *p)
+{
+	size_t n = *p < 0x80             ? 1
+	           : (*p & 0xe0) == 0xc0 ? 2
+	           : (*p & 0xf0) == 0xe0 ? 3
+	           : (*p & 0xf8) == 0xf0 ? 4
+	                                 : 1;
+
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 1;
+	return n;
+}
+
+size_t moat_chars(const char *s)
+{
+	size_t n = 0;
+
+	/* Each step moves past one character. */
+	for (const unsigned char *p = (const unsigned char *)s; *p; p += char_len(p))
+		n++;
+	return n;
+}
+
+size_t moat_trigrams(const char *term, char (*out)[4], size_t max)
+{
+	const unsigned char *p = (const unsigned char *)term;
+	size_t n = 0;
+
+	/* Each step moves one character on; a trigram starts at each. */
+	for (; *p && n < max; p += char_len(p)) {
+		if (p[0] >= 0x80 || p[1] == 0 || p[1] >= 0x80 || p[2] == 0 || p[2] >= 0x80)
+			continue;
+		for (int k = 0; k < 3; k++)
+			out[n][k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
+		out[n][3] = '\0';
+		n++;
+	}
+	return n;
+}
+
 int moat_id_parse(const char *s, long long *out)
 {
 	char *end;
@@ -95,7 +137,7 @@ int moat_time_parse(const char *s, int end, long long *out)
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d + (end ? 1 : 0);
 	tm.tm_isdst = -1;
-	if ((t = mktime(&tm)) == (time_t)-1)
+	if ((t = mktime(&tm)) == (time_t)-1 || t <= 0)
 		return -1;
 	/* mktime normalises 2026-02-31 to March: refuse a day the month has not. */
 	if (!end && (tm.tm_mday != d || tm.tm_mon != m - 1))
@@ -143,8 +185,10 @@ int moat_hq_parse(moat_arg_fn arg, void *ctx, struct moat_hq *q, char *err, size
 	for (size_t i = 0; i < 3; i++) {
 		if ((v = arg(ctx, terms[i])) == NULL || *v == '\0')
 			continue;
-		if (!term_ok(v, MOAT_TERM_MAX)) {
-			snprintf(err, errlen, "%s: at most %d bytes, no control characters",
+		if (!term_ok(v, MOAT_TERM_MAX) || moat_chars(v) < 3) {
+			snprintf(err, errlen,
+			         "%s: 3 characters to %d bytes, no control characters (the search "
+			         "index holds runs of three)",
 			         terms[i], MOAT_TERM_MAX);
 			return -1;
 		}

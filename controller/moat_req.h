@@ -74,6 +74,17 @@ int moat_composite_parse(const char *body, size_t len, int name_only, struct moa
 /* Free what moat_composite_parse() kept. */
 void moat_composite_free(struct moat_composite *c);
 
+/*
+ * The trigrams of a search term as the history's trigram index holds them
+ * (sql/018: FTS5 trigram, ASCII folded to lower case): every run of three
+ * characters that are all ASCII, at most max of them, each NUL-terminated
+ * in out[i]. Their number. A term with fewer than three characters has none.
+ */
+#define MOAT_TRIGRAMS_MAX 200
+size_t moat_trigrams(const char *term, char (*out)[4], size_t max);
+/* The characters (UTF-8 sequences; a stray byte counts as one) of s. */
+size_t moat_chars(const char *s);
+
 /* A 64-bit id as a decimal string (or a JSON integer); 0 and *out, or -1. */
 int moat_id_parse(const char *s, long long *out);
 

@@ -336,8 +336,30 @@ void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_t
  * fields) join the body; the body alone made every message of a template
  * "already learned". Headers added on the way (Received, Return-Path,
  * Delivered-To, the X-Spamd-* moat adds) are left out, so autolearn at the
- * milter and learn-spam on the delivered copy see one message.
+ * milter and learn-spam on the delivered copy see one message. So are line
+ * ends: the milter gets the body with CRLF, the mailbox and the file keep
+ * LF; hashed as LF, a history row learned from its tokens and the same
+ * message learned later by moatctl or IMAPSieve are one message. (A body
+ * with LF hashes as it always did.)
  */
+static uint64_t body_hash(const struct msg *m)
+{
+	const char *b = m->root->raw_body ? m->root->raw_body : "";
+	size_t n = m->root->raw_len, k = 0;
+	uint64_t h;
+	char *lf;
+
+	if (n < 2 || memmem(b, n, "\r\n", 2) == NULL)
+		return hash64(b, n);
+	lf = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		if (!(b[i] == '\r' && i + 1 < n && b[i + 1] == '\n'))
+			lf[k++] = b[i];
+	h = hash64(lf, k);
+	free(lf);
+	return h;
+}
+
 uint64_t bayes_message_id(const struct msg *m)
 {
 	static const char *const author[] = {"From", "Sender", "To", "Cc", "Subject", "Date"};
@@ -350,7 +372,7 @@ uint64_t bayes_message_id(const struct msg *m)
 		/* The NUL counted: an empty header differs from a missing one. */
 		h = mix(h ^ (v ? hash64(v, strlen(v) + 1) : (uint64_t)i));
 	}
-	return mix(h ^ hash64(m->root->raw_body ? m->root->raw_body : "", m->root->raw_len)) | 1;
+	return mix(h ^ body_hash(m)) | 1;
 }
 
 /* See bayes.h. */
