@@ -61,7 +61,7 @@ async function dashboard(ctx) {
   const period = ctx.period || "day";
   const d = (await call("/moat/dashboard" + query({period}))).data;
   const today = d.actions_today || {};
-  const acts = table("actions-today", ["Action", "Messages"],
+  const acts = table("actions-today compact", ["Action", "Messages"],
     ACTIONS.map((a) => [actionBadge(a), String(today[a] || 0)]),
     (i) => ({"data-action": ACTIONS[i]}));
   const total = el("p", {class: "big"}, el("span", {id: "today-total"}, String(today.total || 0)),
@@ -72,18 +72,18 @@ async function dashboard(ctx) {
   on(sel, "change", () => { ctx.period = sel.value; ctx.go("#dashboard"); });
 
   const sm = d.scan_ms || {};
-  const scan = table("scan-ms", ["Scans", "p50", "p90", "p99", "max"],
+  const scan = table("scan-ms compact", ["Scans", "p50", "p90", "p99", "max"],
     [[String(sm.count || 0), num(sm.p50, 1), num(sm.p90, 1), num(sm.p99, 1), num(sm.max, 1)]]);
-  const top = table("top-symbols", ["Symbol", "Messages"],
+  const top = table("top-symbols compact", ["Symbol", "Messages"],
     (d.top_symbols || []).map((s) => [s.name, String(s.count)]));
   const zones = ((d.dnsbl || {}).zones || []);
-  const dns = zones.length ? table("dnsbl", ["List", "Kind", "Health"], zones.map((z) => [z.zone, z.kind || "",
+  const dns = zones.length ? table("dnsbl compact", ["List", "Kind", "Health"], zones.map((z) => [z.zone, z.kind || "",
     (z.problems || []).length ? el("span", {class: "bad"}, z.problems.map((p) =>
       p.kind + " " + (p.code || "") + " ×" + p.count + " (last " + time(p.last_seen) + ")").join("; "))
       : el("span", {class: "good"}, "ok")]))
     : el("p", null, "No DNS lists in use.");
   const b = d.bayes || {};
-  const bayes = table("bayes", ["Spam learned", "Ham learned", "Tokens", "Needed of each", "Scoring"],
+  const bayes = table("bayes compact", ["Spam learned", "Ham learned", "Tokens", "Needed of each", "Scoring"],
     [[String(b.spam || 0), String(b.ham || 0), String(b.tokens || 0), String(b.min_learns || 0),
       b.active ? el("span", {class: "good"}, "active") : el("span", {class: "bad"}, "not yet")]]);
   return el("div", {class: "grid"},
