@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -634,7 +635,8 @@ static void history_row(struct work *w, const struct api_req *rq, const struct s
 			msg_warn("client=%s: history row not written: %s", rq->client,
 			         sqlite3_errmsg(w->db));
 		else if (tok)
-			history_tokens_keep(w, rq, sqlite3_last_insert_rowid(w->db), tok, ntok, msgid);
+			history_tokens_keep(w, rq, sqlite3_last_insert_rowid(w->db), tok, ntok,
+			                    msgid);
 		sqlite3_finalize(st);
 	}
 	sbuf_free(&syms);
@@ -802,12 +804,17 @@ static void h_maps(const struct api_route *rt, struct work *w, const struct api_
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *src = (const char *)sqlite3_column_text(st, 2);
 
+		const char *list = (const char *)sqlite3_column_text(st, 1);
+		/* A file its list names now, which this process may write: /savemap. */
+		int editable = src && list && src[0] == '/' && api_map_configured(list, src) &&
+		               access(src, W_OK) == 0;
+
 		json_array_append_new(
 		    a, json_pack("{s:I, s:o, s:o, s:b, s:b, s:b, s:s}", "map",
 		                 (json_int_t)sqlite3_column_int64(st, 0), "uri", jstr(src),
-		                 "description", jstr((const char *)sqlite3_column_text(st, 1)),
-		                 "editable", 0, "loaded", sqlite3_column_type(st, 4) == SQLITE_NULL,
-		                 "cached", 0, "type", src && src[0] == '/' ? "file" : "http"));
+		                 "description", jstr(list), "editable", editable, "loaded",
+		                 sqlite3_column_type(st, 4) == SQLITE_NULL, "cached", 0, "type",
+		                 src && src[0] == '/' ? "file" : "http"));
 	}
 	sqlite3_finalize(st);
 	reply_json(rs, 200, a);
@@ -816,7 +823,7 @@ static void h_maps(const struct api_route *rt, struct work *w, const struct api_
 #define GETMAP_MAX (16 << 20) /* largest map file served */
 
 /* Whether path is named in the list setting now (comma- or space-separated). */
-static int configured(const char *list, const char *path)
+int api_map_configured(const char *list, const char *path)
 {
 	const struct conf *cf = work_conf(NULL);
 	const char *v;
@@ -876,7 +883,7 @@ static void h_getmap(const struct api_route *rt, struct work *w, const struct ap
 		char buf[8192];
 		size_t n;
 
-		if (!list || !src || src[0] != '/' || !configured(list, src) ||
+		if (!list || !src || src[0] != '/' || !api_map_configured(list, src) ||
 		    (fp = fopen(src, "re")) == NULL) {
 			sqlite3_finalize(st);
 			sbuf_free(&b);

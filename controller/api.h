@@ -58,6 +58,8 @@ void api_error(struct api_resp *rs, int status, const char *msg);
 void api_reply_json(struct api_resp *rs, int status, json_t *j);
 /* Text from the database or a message as a JSON string: non-UTF-8 bytes become '?'. */
 json_t *api_jstr(const char *s);
+/* Whether path is a source the list setting (client_allowlist, ...) names now. */
+int api_map_configured(const char *list, const char *path);
 /* Run a route. */
 void api_run(const struct api_route *rt, struct work *w, const struct api_req *rq,
              struct api_resp *rs);

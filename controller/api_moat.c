@@ -18,11 +18,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -33,6 +36,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/sbuf.h"
+#include "maps/maps.h"
 #include "scan/bayes.h"
 #include "scan/composite.h"
 #include "scan/scan.h"
@@ -1035,6 +1039,94 @@ static void h_greylist_allow(const struct api_route *rt, struct work *w, const s
 	ok(rs);
 }
 
+/* --- maps ------------------------------------------------------------------ */
+
+/* Write len bytes to path through a temporary file beside it, keeping its mode; 0 or -1 (errno). */
+static int write_atomic(const char *path, const char *text, size_t len)
+{
+	struct sbuf tmp;
+	struct stat sb;
+	int fd, rc = -1, e;
+
+	if (stat(path, &sb) < 0)
+		return -1;
+	sbuf_init(&tmp);
+	sbuf_printf(&tmp, "%s.moat-XXXXXX", path);
+	if ((fd = mkstemp((char *)sbuf_cstr(&tmp))) < 0) {
+		sbuf_free(&tmp);
+		return -1;
+	}
+	if (fchmod(fd, sb.st_mode & 07777) == 0 && write(fd, text, len) == (ssize_t)len &&
+	    fsync(fd) == 0 && close(fd) == 0) {
+		fd = -1;
+		rc = rename(sbuf_cstr(&tmp), path);
+	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(sbuf_cstr(&tmp));
+	sbuf_free(&tmp);
+	errno = e;
+	return rc;
+}
+
+/*
+ * Rspamd's /savemap (header Map: id, the body the new text): only a file
+ * that its list's setting names now, checked line by line with the lists'
+ * own parser first; a bad line refuses the whole text, naming the line.
+ * moat-policyd reads the file again at its next refresh.
+ */
+static void h_savemap(const struct api_route *rt, struct work *w, const struct api_req *rq,
+                      struct api_resp *rs)
+{
+	sqlite3_stmt *st;
+	long long id;
+	char *list = NULL, *src = NULL, err[300], msg[700];
+	size_t bad;
+
+	(void)rt;
+	if (rq->map_id == NULL || moat_id_parse(rq->map_id, &id) < 0 || id <= 0) {
+		api_error(rs, 400, "Map id not specified or invalid");
+		return;
+	}
+	if ((st = prepare(w->db, "SELECT list, source FROM map_sources WHERE rowid = ?1")) ==
+	    NULL) {
+		api_error(rs, 500, "Cannot read the maps");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		list = xstrdup(col(st, 0));
+		src = xstrdup(col(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (list == NULL) {
+		api_error(rs, 404, "Map id not found");
+		return;
+	}
+	if (src[0] != '/' || !api_map_configured(list, src)) {
+		api_error(rs, 403, "Map not editable: only a file its list's setting names now");
+		goto out;
+	}
+	if (map_check(strstr(list, "client") != NULL, rq->body, rq->len, 0, &bad, err,
+	              sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s; nothing saved", list, err);
+		api_error(rs, 400, msg);
+		goto out;
+	}
+	if (write_atomic(src, rq->body, rq->len) < 0) {
+		snprintf(msg, sizeof(msg), "Cannot write %s: %s", src, strerror(errno));
+		api_error(rs, 500, msg);
+		goto out;
+	}
+	msg_info("client=%s: map %s (%s) saved, %zu bytes", rq->client, src, list, rq->len);
+	ok(rs);
+out:
+	free(list);
+	free(src);
+}
+
 /* --- composites ------------------------------------------------------------ */
 
 static void h_composites(const struct api_route *rt, struct work *w, const struct api_req *rq,
@@ -1215,6 +1307,8 @@ static const struct api_route routes[] = {
     {"/moat/composites", ACCESS_READ, 0, h_composites, "GET"},
     {"/moat/savecomposite", ACCESS_WRITE, 1, h_savecomposite, "POST"},
     {"/moat/deletecomposite", ACCESS_WRITE, 1, h_deletecomposite, "POST"},
+    /* Rspamd's, for its UI too; an empty body empties the list. */
+    {"/savemap", ACCESS_WRITE, 0, h_savemap, "POST"},
 };
 
 const struct api_route *api_moat_route(const char *path)

@@ -70,7 +70,8 @@ id1=$(q "SELECT id FROM history WHERE subject = 'Cheap Watches Today'")
 id2=$(q "SELECT id FROM history WHERE subject = 'Minutes of the budget meeting'")
 id3=$(q "SELECT id FROM history WHERE subject LIKE '100%'")
 
-printf 'controller_secure_ip = 127.0.0.1\n' >"$H_TMP/moat.conf"
+printf '# allowed by hand\n192.0.2.99\n' >"$H_TMP/allow-clients"
+printf 'controller_secure_ip = 127.0.0.1\nclient_allowlist = %s\n' "$H_TMP/allow-clients" >"$H_TMP/moat.conf"
 tap_ok "moat-controller starts" m_start_controller -c "$H_TMP/moat.conf" -o controller_body_limit=64k \
 	-o controller_auth_failures=100
 U=http://127.0.0.1:$M_CTRL_PORT
@@ -233,7 +234,7 @@ tap_is "$(j 'd["bayes"]["spam"], d["bayes"]["ham"], d["bayes"]["active"], d["bay
 tap_is "$(code "${R[@]}" "$U/moat/dashboard?period=year")" 400 "period=year: 400"
 
 # --- greylisting, against moat-policyd ---
-tap_ok "moat-policyd starts" m_start_policyd -o greylist_delay=1h
+tap_ok "moat-policyd starts" m_start_policyd -c "$H_TMP/moat.conf" -o greylist_delay=1h
 req=(request=smtpd_access_policy protocol_state=RCPT client_address=198.51.100.7
 	client_name=mx.sender.example sender=alice@sender.example recipient=bob@example.com instance=1)
 tap_like "$(m_policy_query "$M_POLICY_PORT" "${req[@]}")" "DEFER" "a new triplet is greylisted"
@@ -270,6 +271,32 @@ done
 tap_is "$(code "${R[@]}" "$U/moat/greylist?limit=9999")" 400 "greylist?limit=9999: 400"
 tap_is "$(code "${R[@]}" "$U/moat/greylist?q=%25")" 200 "greylist?q=%: 200"
 tap_is "$(j 'd["triplets"]["total"], d["clients"]["total"]')" "0 0" "...% matches only a %"
+
+# --- maps: Rspamd's /savemap for the allow and block lists in files ---
+tap_is "$(code "${R[@]}" "$U/maps")" 200 "/maps"
+mid=$(j '[m["map"] for m in d if m["description"] == "client_allowlist"][0]')
+tap_is "$(j '[m["editable"] for m in d if m["map"] == '"$mid"']')" "[True]" "client_allowlist's file is editable"
+orig=$(cat "$H_TMP/allow-clients")
+tap_is "$(code "${R[@]}" -H "Map: $mid" --data-binary $'198.51.100.0/24\n' "$U/savemap")" 403 \
+	"/savemap with the read password: 403"
+tap_is "$(code "${W[@]}" -H "Map: $mid" --data-binary $'198.51.100.0/24\nnot a client!!\n' "$U/savemap")" 400 \
+	"a bad line: 400"
+tap_like "$(body)" "line 2: doesn't look like a client address or hostname: not a client!!; nothing saved" \
+	"...naming the line, with the lists' own parser"
+tap_is "$(cat "$H_TMP/allow-clients")" "$orig" "...and the file is as it was"
+tap_is "$(code "${W[@]}" -H "Map: $mid" --data-binary $'# the test\n198.51.100.0/24\n' "$U/savemap")" 200 \
+	"/savemap with the enable password"
+tap_is "$(cat "$H_TMP/allow-clients")" $'# the test\n198.51.100.0/24' "...the file holds the new text"
+allowed() { [ "$(m_policy_query "$M_POLICY_PORT" "${req[@]/bob@/carol@}")" = DUNNO ]; }
+tap_ok "...and moat-policyd lets 198.51.100.7 through without greylisting within 10 s" h_wait_for 10 allowed
+tap_is "$(code "${W[@]}" -H "Map: 99999" --data-binary x "$U/savemap")" 404 "an unknown map: 404"
+tap_is "$(code "${W[@]}" -H "Map: ../../etc/passwd" --data-binary x "$U/savemap")" 400 "a Map that is a path: 400"
+tap_is "$(code "${W[@]}" --data-binary x "$U/savemap")" 400 "no Map header: 400"
+q "INSERT INTO map_sources (list, source) VALUES ('client_allowlist', '$H_TMP/moat.conf')"
+other=$(q "SELECT rowid FROM map_sources WHERE source = '$H_TMP/moat.conf'")
+tap_is "$(code "${W[@]}" -H "Map: $other" --data-binary '10.0.0.1' "$U/savemap")" 403 \
+	"a file the setting does not name (a row the database was given): 403"
+tap_like "$(cat "$H_TMP/moat.conf")" "controller_secure_ip" "...and it is not written"
 
 # DNS-list health, after moat-policyd: a failing list would defer its mail.
 q "INSERT INTO dnsbl_zones (name, kind, checks, enabled, description) VALUES ('bl.moat.test', 'ip', 'client', 1, 't');
