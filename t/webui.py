@@ -21,6 +21,7 @@ ap.add_argument("--artifacts", required=True)
 ap.add_argument("--tmp", required=True)
 ap.add_argument("--read-pw", required=True)
 ap.add_argument("--write-pw", required=True)
+ap.add_argument("--map-file", required=True, help="client_allowlist's file, which the UI may edit")
 a = ap.parse_args()
 
 XSS_SUBJECT = '<script>window.__moat_xss = 1</script>"><img src=x onerror="window.__moat_xss=2">'
@@ -107,8 +108,20 @@ def loaded(name, timeout=20):
 
 
 def go(name):
-    d.execute_script("location.hash = arguments[0]", "#" + name)
+    """Show a page, drawn afresh even if it is the one shown (as after a write)."""
+    d.execute_script("delete document.getElementById('page').dataset.loaded;"
+                     "if (location.hash === arguments[0]) window.dispatchEvent(new HashChangeEvent('hashchange'));"
+                     "else location.hash = arguments[0];", "#" + name)
     return loaded(name.split("/")[0])
+
+
+def render():
+    return int(d.execute_script("return document.getElementById('page').dataset.render || 0"))
+
+
+def redrawn(before):
+    """Wait until the page was drawn again after a write (ctx.go)."""
+    return wait(d, lambda dr: render() > before or None)
 
 
 def page_error():
@@ -285,15 +298,17 @@ try:
                 if len(dr.find_elements(By.CSS_SELECTOR, "table.grey-triplets tbody tr")) == 1 else None)
     check(trip and "198.51.100.7" in trip[0].text, "greylisting: search finds the one triplet")
     shot(d, a.artifacts, "desktop-greylist-search")
+    r0 = render()
     trip[0].find_element(By.CSS_SELECTOR, "button.grey-allow").click()
     check(wait(d, lambda dr: db("SELECT passed_at FROM greylist WHERE id = ?", big)[0][0] or None),
           "...Allow marks that triplet passed (id %d kept exact)" % big)
-    loaded("greylist")
+    redrawn(r0)
+    r0 = render()
     d.find_element(By.CSS_SELECTOR, "table.grey-triplets button.grey-delete").click()
     check(wait(d, lambda dr: not db("SELECT 1 FROM greylist WHERE id = ?", big) or None),
           "...Delete forgets it")
     equal(db("SELECT count(*) FROM greylist WHERE id = ?", big + 2)[0][0], 1, "...and only it")
-    loaded("greylist")
+    redrawn(r0)
     d.find_element(By.CSS_SELECTOR, "#grey-allow-form input[name=client]").send_keys("192.0.2.55")
     d.find_element(By.CSS_SELECTOR, "#grey-allow-form button[type=submit]").click()
     check(wait(d, lambda dr: db("SELECT manual FROM greylist_clients WHERE client = '192.0.2.55'") or None),
@@ -309,10 +324,11 @@ try:
             i.clear()
             i.send_keys(v)
         d.find_element(By.CSS_SELECTOR, "#composite-form button[type=submit]").click()
+    r0 = render()
     composite("WEBUI_BOTH", "SUBJ_ALL_CAPS & HAS_X_PRIO_ONE", "2.5")
     check(wait(d, lambda dr: db("SELECT expression, weight FROM composites WHERE name = 'WEBUI_BOTH'") or None),
           "composites: a rule added from the form")
-    loaded("composites")
+    redrawn(r0)
     composite("WEBUI_BAD", "SUBJ_ALL_CAPS &", "1")
     note = wait(d, lambda dr: "error" in (dr.find_element(By.ID, "notice").get_attribute("class") or "") and
                 dr.find_element(By.ID, "notice").text or None)
@@ -337,6 +353,27 @@ try:
         equal(ta and ta[0].get_attribute("value"), body, "...Show gives its text as it is stored")
     equal(xss_flag(), None, "...no script ran")
     shot(d, a.artifacts, "desktop-maps-show")
+    # A file that client_allowlist names is edited in place; a bad line saves nothing.
+    db("INSERT INTO map_sources (list, source, entries) VALUES ('client_allowlist', ?, 1)", a.map_file)
+    go("maps")
+    row = [r for r in d.find_elements(By.CSS_SELECTOR, "table.maps tbody tr") if a.map_file in r.text]
+    check(row, "...client_allowlist's file is listed")
+    if row:
+        row[0].find_element(By.TAG_NAME, "button").click()
+        ta = wait(d, lambda dr: dr.find_elements(By.CSS_SELECTOR, "#map-view textarea") or None)
+        equal(ta and ta[0].get_attribute("value"), "192.0.2.0/24\n", "...its text in an editable box")
+        ta[0].send_keys("198.51.100.0/24\n")
+        d.find_element(By.CSS_SELECTOR, "#map-view button.write").click()
+        wait(d, lambda dr: "saved" in dr.find_element(By.ID, "notice").text or None)
+        equal(open(a.map_file).read(), "192.0.2.0/24\n198.51.100.0/24\n", "...Save map writes the file")
+        ta[0].send_keys("this is no address\n")
+        d.find_element(By.CSS_SELECTOR, "#map-view button.write").click()
+        note = wait(d, lambda dr: "line 3" in dr.find_element(By.ID, "notice").text and
+                    dr.find_element(By.ID, "notice").text or None)
+        check(note, "...a bad line is refused with its line number (%s)" % note)
+        equal(open(a.map_file).read(), "192.0.2.0/24\n198.51.100.0/24\n", "...and the file is unchanged")
+        shot(d, a.artifacts, "desktop-maps-edit")
+        con.errors(("status of 400",))
 
     # --- every page, desktop and phone --------------------------------------------
     for size, tag in ((DESKTOP, "desktop"), (PHONE, "phone")):

@@ -31,7 +31,9 @@ tap_ok "private Postfix with the milter" h_start_postfix \
 	"smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT" "milter_default_action = tempfail"
 # No secure address: the browser on 127.0.0.1 must log in as a remote admin would.
 export MOAT_WWW_DIR=$MOAT_SRCDIR/controller/www
-tap_ok "moat-controller starts with its UI" m_start_controller -o controller_secure_ip=
+printf '192.0.2.0/24\n' >"$H_TMP/allow.txt"
+tap_ok "moat-controller starts with its UI" m_start_controller -o controller_secure_ip= \
+	-o client_allowlist="$H_TMP/allow.txt"
 
 while IFS=$'\t' read -r st desc detail; do
 	case $st in
@@ -43,7 +45,7 @@ while IFS=$'\t' read -r st desc detail; do
 	*) tap_diag "webui.py: $st $desc $detail" ;;
 	esac
 done < <(/usr/bin/python3 "$MOAT_SRCDIR/t/webui.py" --url "http://127.0.0.1:$M_CTRL_PORT" --db "$db" \
-	--smtp-port "$H_PF_PORT" --artifacts "$art" --tmp "$H_TMP" \
+	--smtp-port "$H_PF_PORT" --artifacts "$art" --tmp "$H_TMP" --map-file "$H_TMP/allow.txt" \
 	--read-pw 'read pass 1' --write-pw 'write pass 2' 2>"$art/webui.py.err")
 tap_ok "webui.py ran to its end" bash -c '! grep -q Traceback "$1"' _ "$art/webui.py.err"
 grep -q Traceback "$art/webui.py.err" && tap_diag "$(tail -n 20 "$art/webui.py.err")"

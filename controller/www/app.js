@@ -127,6 +127,7 @@ async function route() {
     fill(page, el("p", {class: "error"}, e.message));
   }
   page.dataset.loaded = name || "dashboard";
+  page.dataset.render = String(mine); // counts drawings: a test waits for the one after a write
 }
 
 window.addEventListener("hashchange", () => {
