@@ -48,4 +48,5 @@ run() {
 run --password 'rspamd ui read'
 run --password 'rspamd ui write'
 tap_ok "moat-controller is still up" kill -0 "$M_CTRL_PID"
+tap_ok "no sanitizer report in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
 tap_done

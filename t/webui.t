@@ -52,4 +52,5 @@ grep -q Traceback "$art/webui.py.err" && tap_diag "$(tail -n 20 "$art/webui.py.e
 n=$(ls "$art"/*.png 2>/dev/null | wc -l)
 tap_ok "screenshots kept in $art ($n)" test "$n" -ge 18
 tap_ok "moat-controller is still up" kill -0 "$M_CTRL_PID"
+tap_ok "no sanitizer report in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
 tap_done

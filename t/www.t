@@ -116,4 +116,5 @@ print(" ".join("'"'"'sha256-%s'"'"'" % base64.b64encode(hashlib.sha256(s.encode(
 else
 	tap_skip "rspamd's web UI is not installed" 5
 fi
+tap_ok "no sanitizer report in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
 tap_done
