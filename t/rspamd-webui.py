@@ -73,6 +73,11 @@ try:
     shot(d, a.artifacts, "rspamd-symbols")
     errors("...no JavaScript error")
 
+    d.find_element(By.ID, "throughput_nav").click()
+    check(shown("#graph svg, #graph_main svg, #throughput svg"), "Throughput tab: the graph from /graph")
+    shot(d, a.artifacts, "rspamd-throughput")
+    errors("...no JavaScript error")
+
     d.find_element(By.ID, "configuration_nav").click()
     check(shown("#actionsFormField, #actionsForm"), "Configuration tab: the actions form")
     shot(d, a.artifacts, "rspamd-configuration")

@@ -420,6 +420,13 @@ try:
     check(wait(d, lambda dr: dr.find_element(By.ID, "scan-score").text or None), "scan: a pasted message is scored")
     equal(xss_flag(), None, "...no script ran")
     shot(d, a.artifacts, "desktop-scan-result")
+    before = db("SELECT spam, ham FROM bayes_state")[0]
+    learn_btn = [b for b in d.find_elements(By.CSS_SELECTOR, "#page button.write") if b.text == "Learn as spam"]
+    learn_btn[0].click()
+    note = wait(d, lambda dr: "Learned as spam" in dr.find_element(By.ID, "notice").text or None)
+    after = db("SELECT spam, ham FROM bayes_state")[0]
+    check(note and after[0] == before[0] + 1, "scan or learn: the pasted message learned as spam (%s -> %s)" %
+          (before[0], after[0]))
     no_js_errors("the whole run: no JavaScript error, no CSP violation")
 finally:
     d.quit()

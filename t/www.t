@@ -95,6 +95,16 @@ tap_is "$(get /huge.js)" 403 "a file over 16 MB is refused"
 tap_like "$(get /)$(hdr Content-Security-Policy)" "^200default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'" \
 	"another UI gets inline style but still no inline script"
 
+# A root that is not there: logged, files 404 with the reason, the API still served.
+h_stop "$M_CTRL_PID"
+m_start_controller -o controller_www_root="$H_TMP/no-such-dir" || tap_bail "no start without a web root"
+U=http://127.0.0.1:$M_CTRL_PORT
+tap_like "$(cat "$M_CTRL_LOG")" "web UI: $H_TMP/no-such-dir: No such file or directory; only the API is served" \
+	"a missing web root is logged at start"
+tap_is "$(get /)" 404 ".../ is 404"
+tap_like "$(cat "$H_TMP/body")" "the web UI is not installed" "...saying why"
+tap_is "$(get /ping)" 200 "...and the API answers"
+
 # Rspamd's UI: its one inline script is allowed by its hash, nothing else inline.
 if [ -f /usr/share/rspamd/www/index.html ]; then
 	h_stop "$M_CTRL_PID"
