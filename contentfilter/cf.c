@@ -24,6 +24,7 @@ _Atomic int error_accepts;
 _Atomic long greylist_delay;
 _Atomic long greylist_max_age;
 _Atomic long history_max_age;
+_Atomic long history_tokens_max_age;
 _Atomic int scan_local;
 struct localnets *local_nets;	/* under conf_mu; replaced ones kept until exit */
 struct bayes_cache *bayes_cache;	/* the Bayes tokens, held once for all workers */

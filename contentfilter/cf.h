@@ -62,6 +62,7 @@ extern _Atomic int error_accepts;
 extern _Atomic long greylist_delay;
 extern _Atomic long greylist_max_age;
 extern _Atomic long history_max_age;
+extern _Atomic long history_tokens_max_age; /* 0: no tokens kept */
 extern _Atomic int scan_local;
 extern struct localnets *local_nets;	/* under conf_mu */
 extern struct bayes_cache *bayes_cache;	/* the Bayes tokens, held once for all workers */

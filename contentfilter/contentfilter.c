@@ -104,6 +104,7 @@ static void read_settings(const struct conf *c)
 	greylist_delay = (long)conf_num(c, "greylist_delay");
 	greylist_max_age = (long)conf_num(c, "greylist_max_age");
 	history_max_age = (long)conf_num(c, "history_max_age");
+	history_tokens_max_age = (long)conf_num(c, "history_tokens_max_age");
 	scan_local = conf_bool(c, "scan_local");
 	set_hostname(c);
 }

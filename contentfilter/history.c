@@ -16,6 +16,7 @@
 #include "core/sbuf.h"
 #include "history.h"
 #include "store/db.h"
+#include "store/history_tokens.h"
 
 /*
  * History rows go to one writer thread, which inserts whatever has queued
@@ -27,6 +28,8 @@ struct hist_row {
 	char *qid, *client, *sender, *rcpts, *subject, *action, *symbols, *reason;
 	long long size;
 	double score, ms;
+	uint64_t *tok, msgid; /* Bayes tokens for history_tokens, or NULL */
+	size_t ntok;
 	struct hist_row *next;
 };
 
@@ -55,11 +58,13 @@ static void hist_free(struct hist_row *h)
 	free(h->action);
 	free(h->symbols);
 	free(h->reason);
+	free(h->tok);
 	free(h);
 }
 
 void history_add(const char *qid, const struct cf_conn *c, const char *action, double score,
-		 const char *symbols, const char *subject, const char *reason, double ms)
+		 const char *symbols, const char *subject, const char *reason, double ms,
+		 uint64_t *tok, size_t n, uint64_t msgid)
 {
 	struct hist_row *h = xcalloc(1, sizeof(*h));
 	struct sbuf rc;
@@ -78,6 +83,9 @@ void history_add(const char *qid, const struct cf_conn *c, const char *action, d
 	h->size = (long long)c->size;
 	h->score = score;
 	h->ms = ms;
+	h->tok = tok;
+	h->ntok = n;
+	h->msgid = msgid;
 	sbuf_free(&rc);
 	pthread_mutex_lock(&hist_mu);
 	if (hist_len >= HIST_QUEUE_MAX) {
@@ -100,7 +108,7 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 	    "INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
 	    " score, action, symbols, scan_ms, reason) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11)";
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *tst = NULL;
 	int failed = 0;
 
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -114,6 +122,9 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 		failed |= sqlite3_exec(db, "UPDATE settings SET value = value WHERE name = "
 					   "(SELECT min(name) FROM settings)",
 				       NULL, NULL, NULL) != SQLITE_OK;
+	if (list && history_tokens_max_age > 0 &&
+	    sqlite3_prepare_v2(db, HISTORY_TOKENS_INSERT, -1, &tst, NULL) != SQLITE_OK)
+		msg_warn("history: tokens not kept: %s", sqlite3_errmsg(db));
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 		for (struct hist_row *h = list; h; h = h->next) {
 			sqlite3_bind_text(st, 1, h->qid, -1, SQLITE_STATIC);
@@ -130,17 +141,33 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
 				failed = 1;
+			} else if (tst && h->tok) {
+				history_tokens_bind(tst, sqlite3_last_insert_rowid(db), h->msgid, h->tok,
+						    h->ntok);
+				if (sqlite3_step(tst) != SQLITE_DONE)
+					msg_warn("%s: history tokens: %s", h->qid, sqlite3_errmsg(db));
+				sqlite3_reset(tst);
 			}
 			sqlite3_reset(st);
 		}
 		sqlite3_finalize(st);
 	}
+	sqlite3_finalize(tst);
 	/* Prune a little each time: bounded work, no cron job. */
 	if (sqlite3_prepare_v2(db,
 			       "DELETE FROM history WHERE id IN (SELECT id FROM history"
 			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
 			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, history_max_age);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	/* Tokens past history_tokens_max_age (all of them once it is 0). */
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM history_tokens WHERE id IN (SELECT id FROM history_tokens"
+			       " WHERE time <= unixepoch() - ?1 ORDER BY time LIMIT 100)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, history_tokens_max_age);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}

@@ -442,7 +442,7 @@ static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 	snprintf(why, sizeof(why), "not scanned: %s (scan_local = no)", c->local);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
 		 c->client, c->from, c->nrcpt, c->size, why);
-	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0);
+	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0, NULL, 0, 0);
 	signing_eom(ctx, c, qid, NULL);
 	conn_reset_message(c);
 	return SMFIS_CONTINUE;
@@ -464,6 +464,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	sfsistat rc;
 	unsigned gen;
 	int held = 0;
+	uint64_t *tok = NULL, msgid = 0;
+	size_t ntok = 0;
 
 	snprintf(qid, sizeof(qid), "%s", q ? q : "NOQUEUE");
 	if (c == NULL)
@@ -541,6 +543,10 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	if (c->size > scan_limit)
 		scan_add(&res, ref->r, "MOAT_TOO_BIG", NULL);
 	scan_finish(&res, ref->r);
+	/* Before autolearn, which ends the scan's claim on them: the tokens for the history. */
+	if (w->bayes == NULL || history_tokens_max_age <= 0 ||
+	    bayes_scanned_tokens(w->bayes, &tok, &ntok, &msgid) < 0)
+		tok = NULL;
 	if (w->bayes)
 		bayes_autolearn(w->bayes, ref->r, res.score, qid);
 	if (strcmp(res.action, "greylist") == 0)
@@ -570,7 +576,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "",
 		 !res.forced ? "" : res.reply[0] ? " (forced by ClamAV)" : " (forced by GTUBE)",
 		 why[0] ? " reason=" : "", why, why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
-	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0));
+	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0), tok,
+		    ntok, msgid);
 	worker_put(w);
 	sbuf_free(&hdr);
 	scan_result_free(&res);

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "controller/api.h"
+#include "controller/api_moat.h"
 #include "controller/work.h"
 #include "core/conf.h"
 #include "core/log.h"
@@ -21,6 +23,7 @@
 #include "scan/bayes.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
+#include "store/history_tokens.h"
 
 #define HISTORY_ROWS_MAX 10000 /* rows of one /history answer */
 
@@ -77,6 +80,16 @@ static json_t *jstr(const char *s)
 	j = json_string(c);
 	free(c);
 	return j;
+}
+
+void api_reply_json(struct api_resp *rs, int status, json_t *j)
+{
+	reply_json(rs, status, j);
+}
+
+json_t *api_jstr(const char *s)
+{
+	return jstr(s);
 }
 
 /* The six actions in Rspamd's order (enum rspamd_action_type). */
@@ -570,9 +583,24 @@ static json_t *scan_json(const struct scan_result *res, const struct scan_rules 
 	                 "time_real", secs, "scan_time", secs);
 }
 
+/* The Bayes tokens beside the history row, as the milter keeps them (history_tokens.h). */
+static void history_tokens_keep(struct work *w, const struct api_req *rq, sqlite3_int64 id,
+                                const uint64_t *tok, size_t ntok, uint64_t msgid)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(w->db, HISTORY_TOKENS_INSERT, -1, &st, NULL) != SQLITE_OK)
+		return;
+	history_tokens_bind(st, id, msgid, tok, ntok);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		msg_warn("client=%s: history tokens not kept: %s", rq->client,
+		         sqlite3_errmsg(w->db));
+	sqlite3_finalize(st);
+}
+
 /* The scan into the history, as the milter's rows (unless Flags: no_log). */
 static void history_row(struct work *w, const struct api_req *rq, const struct scan_result *res,
-                        double ms)
+                        double ms, const uint64_t *tok, size_t ntok, uint64_t msgid)
 {
 	sqlite3_stmt *st;
 	struct sbuf syms, rc;
@@ -606,6 +634,9 @@ static void history_row(struct work *w, const struct api_req *rq, const struct s
 		if (sqlite3_step(st) != SQLITE_DONE)
 			msg_warn("client=%s: history row not written: %s", rq->client,
 			         sqlite3_errmsg(w->db));
+		else if (tok)
+			history_tokens_keep(w, rq, sqlite3_last_insert_rowid(w->db), tok, ntok,
+			                    msgid);
 		sqlite3_finalize(st);
 	}
 	sbuf_free(&syms);
@@ -621,6 +652,8 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 	struct scan_result res;
 	struct timespec t0, t1;
 	double secs;
+	uint64_t *tok = NULL, msgid = 0;
+	size_t ntok = 0;
 
 	(void)rt;
 	if (ref == NULL) {
@@ -650,17 +683,23 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 	scan_result_init(&res);
 	scan_message(ref->r, &env, &in, &res);
 	scan_finish(&res, ref->r);
+	/* Before autolearn, which ends the scan's claim on them: the tokens for the history. */
+	if (w->bayes == NULL || rq->scan.no_log ||
+	    conf_num(work_conf(NULL), "history_tokens_max_age") <= 0 ||
+	    bayes_scanned_tokens(w->bayes, &tok, &ntok, &msgid) < 0)
+		tok = NULL;
 	if (w->bayes)
 		bayes_autolearn(w->bayes, ref->r, res.score,
 		                rq->scan.queue_id ? rq->scan.queue_id : "controller");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!rq->scan.no_log) {
-		history_row(w, rq, &res, secs * 1000);
+		history_row(w, rq, &res, secs * 1000, tok, ntok, msgid);
 		msg_info("checkv2: client=%s, qid=%s, ip=%s, action=%s, score=%.2f, ms=%.1f",
 		         rq->client, rq->scan.queue_id ? rq->scan.queue_id : "",
 		         rq->scan.ip ? rq->scan.ip : "", res.action, res.score, secs * 1000);
 	}
+	free(tok);
 	reply_json(rs, 200, scan_json(&res, ref->r, secs));
 	scan_result_free(&res);
 	work_rules_put(ref);
@@ -765,12 +804,17 @@ static void h_maps(const struct api_route *rt, struct work *w, const struct api_
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *src = (const char *)sqlite3_column_text(st, 2);
 
+		const char *list = (const char *)sqlite3_column_text(st, 1);
+		/* A file its list names now, which this process may write: /savemap. */
+		int editable = src && list && src[0] == '/' && api_map_configured(list, src) &&
+		               access(src, W_OK) == 0;
+
 		json_array_append_new(
 		    a, json_pack("{s:I, s:o, s:o, s:b, s:b, s:b, s:s}", "map",
 		                 (json_int_t)sqlite3_column_int64(st, 0), "uri", jstr(src),
-		                 "description", jstr((const char *)sqlite3_column_text(st, 1)),
-		                 "editable", 0, "loaded", sqlite3_column_type(st, 4) == SQLITE_NULL,
-		                 "cached", 0, "type", src && src[0] == '/' ? "file" : "http"));
+		                 "description", jstr(list), "editable", editable, "loaded",
+		                 sqlite3_column_type(st, 4) == SQLITE_NULL, "cached", 0, "type",
+		                 src && src[0] == '/' ? "file" : "http"));
 	}
 	sqlite3_finalize(st);
 	reply_json(rs, 200, a);
@@ -779,7 +823,7 @@ static void h_maps(const struct api_route *rt, struct work *w, const struct api_
 #define GETMAP_MAX (16 << 20) /* largest map file served */
 
 /* Whether path is named in the list setting now (comma- or space-separated). */
-static int configured(const char *list, const char *path)
+int api_map_configured(const char *list, const char *path)
 {
 	const struct conf *cf = work_conf(NULL);
 	const char *v;
@@ -839,7 +883,7 @@ static void h_getmap(const struct api_route *rt, struct work *w, const struct ap
 		char buf[8192];
 		size_t n;
 
-		if (!list || !src || src[0] != '/' || !configured(list, src) ||
+		if (!list || !src || src[0] != '/' || !api_map_configured(list, src) ||
 		    (fp = fopen(src, "re")) == NULL) {
 			sqlite3_finalize(st);
 			sbuf_free(&b);
@@ -907,28 +951,28 @@ static void h_metrics(const struct api_route *rt, struct work *w, const struct a
 }
 
 static const struct api_route routes[] = {
-    {"/ping", ACCESS_NONE, 0, h_ping},
-    {"/healthy", ACCESS_NONE, 0, h_ok},
-    {"/ready", ACCESS_NONE, 0, h_ok},
-    {"/auth", ACCESS_READ, 0, h_auth},
-    {"/stat", ACCESS_READ, 0, h_stat},
-    {"/statreset", ACCESS_WRITE, 0, h_stat},
-    {"/history", ACCESS_READ, 0, h_history},
-    {"/historyreset", ACCESS_WRITE, 0, h_historyreset},
-    {"/errors", ACCESS_READ, 0, h_errors},
-    {"/symbols", ACCESS_READ, 0, h_symbols},
-    {"/actions", ACCESS_READ, 0, h_actions},
-    {"/saveactions", ACCESS_WRITE, 1, h_saveactions},
-    {"/savesymbols", ACCESS_WRITE, 1, h_savesymbols},
-    {"/learnspam", ACCESS_WRITE, 1, h_learn},
-    {"/learnham", ACCESS_WRITE, 1, h_learn},
-    {"/checkv2", ACCESS_READ, 1, h_check},
-    {"/check", ACCESS_READ, 1, h_check},
-    {"/pie", ACCESS_READ, 0, h_pie},
-    {"/graph", ACCESS_READ, 0, h_graph},
-    {"/maps", ACCESS_READ, 0, h_maps},
-    {"/getmap", ACCESS_READ, 0, h_getmap},
-    {"/metrics", ACCESS_READ, 0, h_metrics},
+    {"/ping", ACCESS_NONE, 0, h_ping, NULL},
+    {"/healthy", ACCESS_NONE, 0, h_ok, NULL},
+    {"/ready", ACCESS_NONE, 0, h_ok, NULL},
+    {"/auth", ACCESS_READ, 0, h_auth, NULL},
+    {"/stat", ACCESS_READ, 0, h_stat, NULL},
+    {"/statreset", ACCESS_WRITE, 0, h_stat, NULL},
+    {"/history", ACCESS_READ, 0, h_history, NULL},
+    {"/historyreset", ACCESS_WRITE, 0, h_historyreset, NULL},
+    {"/errors", ACCESS_READ, 0, h_errors, NULL},
+    {"/symbols", ACCESS_READ, 0, h_symbols, NULL},
+    {"/actions", ACCESS_READ, 0, h_actions, NULL},
+    {"/saveactions", ACCESS_WRITE, 1, h_saveactions, NULL},
+    {"/savesymbols", ACCESS_WRITE, 1, h_savesymbols, NULL},
+    {"/learnspam", ACCESS_WRITE, 1, h_learn, NULL},
+    {"/learnham", ACCESS_WRITE, 1, h_learn, NULL},
+    {"/checkv2", ACCESS_READ, 1, h_check, NULL},
+    {"/check", ACCESS_READ, 1, h_check, NULL},
+    {"/pie", ACCESS_READ, 0, h_pie, NULL},
+    {"/graph", ACCESS_READ, 0, h_graph, NULL},
+    {"/maps", ACCESS_READ, 0, h_maps, NULL},
+    {"/getmap", ACCESS_READ, 0, h_getmap, NULL},
+    {"/metrics", ACCESS_READ, 0, h_metrics, NULL},
 };
 
 const struct api_route *api_route(const char *path)
@@ -936,7 +980,7 @@ const struct api_route *api_route(const char *path)
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(routes[i].path, path) == 0)
 			return &routes[i];
-	return NULL;
+	return api_moat_route(path);
 }
 
 void api_run(const struct api_route *rt, struct work *w, const struct api_req *rq,

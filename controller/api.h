@@ -26,6 +26,7 @@ struct api_route {
 	int body; /* a message or JSON body is required */
 	void (*run)(const struct api_route *rt, struct work *w, const struct api_req *rq,
 	            struct api_resp *rs);
+	const char *method; /* the only method allowed ("GET" also lets HEAD in), or NULL: any */
 };
 
 struct api_req {
@@ -36,6 +37,10 @@ struct api_req {
 	struct req_scan scan;               /* the rspamc protocol headers */
 	const char *client;                 /* judged client address */
 	int can_write;                      /* the request may write (read_only: false) */
+	const char *via; /* how access was granted: "secure_ip", "enable_password", "password" */
+	/* A query argument, decoded, or NULL (the first of repeated ones). */
+	const char *(*arg)(void *ctx, const char *name);
+	void *arg_ctx;
 };
 
 struct api_resp {
@@ -49,6 +54,12 @@ struct api_resp {
 const struct api_route *api_route(const char *path);
 /* An error reply, as Rspamd's: {"error": "msg"}. */
 void api_error(struct api_resp *rs, int status, const char *msg);
+/* A JSON reply from j (taken; NULL or unwritable: 500). */
+void api_reply_json(struct api_resp *rs, int status, json_t *j);
+/* Text from the database or a message as a JSON string: non-UTF-8 bytes become '?'. */
+json_t *api_jstr(const char *s);
+/* Whether path is a source the list setting (client_allowlist, ...) names now. */
+int api_map_configured(const char *list, const char *path);
 /* Run a route. */
 void api_run(const struct api_route *rt, struct work *w, const struct api_req *rq,
              struct api_resp *rs);

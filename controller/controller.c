@@ -25,6 +25,7 @@
 #include "controller/api.h"
 #include "controller/http.h"
 #include "controller/work.h"
+#include "controller/www.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/listen.h"
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 	work_set_conf(cf, acc);
 	work_init();
 	api_started();
+	www_init(cf);
 	if ((h = http_start(cf, lfd, err, sizeof(err))) == NULL)
 		msg_fatal("%s", err);
 	msg_info("ready: listening on %s, database %s, version %s", where,

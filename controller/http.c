@@ -18,7 +18,9 @@
 #include "controller/access.h"
 #include "controller/api.h"
 #include "controller/http.h"
+#include "controller/uicompat.h"
 #include "controller/work.h"
+#include "controller/www.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -85,7 +87,14 @@ static void state_free(struct rq_state *s)
 	free(s);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *rs)
+/*
+ * Every reply, API or file, carries the headers that keep a browser from
+ * running anything the page did not bring itself (issue 19): a
+ * Content-Security-Policy without inline script, no MIME sniffing (a JSON
+ * reply or a text/plain error is never read as HTML), no Referer with the
+ * UI's address to other sites.
+ */
+static enum MHD_Result send_resp_csp(struct MHD_Connection *c, struct api_resp *rs, int asset)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
@@ -96,12 +105,21 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *rs)
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
+	MHD_add_response_header(r, "Content-Security-Policy", www_csp(asset));
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	/* Refused for its size or its load: the connection is not kept for more. */
 	if (rs->status == 413 || rs->status == 429 || rs->status == 503)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, (unsigned)rs->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *rs)
+{
+	return send_resp_csp(c, rs, 0);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *msg)
@@ -229,9 +247,21 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 		return send_error(c, 405, "Method not allowed");
 	if (atomic_load(&conns) > max_conns)
 		return send_error(c, 503, "Too many connections");
-	/* Exact paths only: nothing is served from the file system. */
-	if ((s->rt = api_route(url)) == NULL)
-		return send_error(c, 404, "No such endpoint");
+	/* An endpoint by its exact path; any other GET is a file of the web UI (www.c). */
+	if ((s->rt = api_route(url)) == NULL && (s->rt = uicompat_route(url)) == NULL) {
+		struct api_resp rs;
+
+		if (strcmp(method, "POST") == 0)
+			return send_error(c, 404, "No such endpoint");
+		memset(&rs, 0, sizeof(rs));
+		www_serve(url, &rs);
+		return send_resp_csp(c, &rs, 1);
+	}
+	if (s->rt->method && strcmp(method, s->rt->method) != 0 &&
+	    !(strcmp(method, "HEAD") == 0 && strcmp(s->rt->method, "GET") == 0))
+		return send_error(c, 405, strcmp(s->rt->method, "POST") == 0
+		                              ? "Method not allowed: this endpoint takes POST"
+		                              : "Method not allowed: this endpoint takes GET");
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && sscanf(cl, "%llu", &n) == 1 && n > body_limit)
 		return send_error(c, 413, "Request body too large");
@@ -251,6 +281,9 @@ static enum MHD_Result first(struct MHD_Connection *c, const char *url, const ch
 	access_check(work_access(), peer, fwd, pw, hr, hw, &ar);
 	s->rq.client = xstrdup(ar.client);
 	s->rq.can_write = ar.level == ACCESS_WRITE;
+	s->rq.via = ar.secure                                  ? "secure_ip"
+	            : ar.level == ACCESS_WRITE && hw[0] != '\0' ? "enable_password"
+	                                                       : "password";
 	if (ar.throttled) {
 		msg_warn("client=%s: %s refused: too many wrong passwords", ar.client, url);
 		return send_error(c, 429, "Too many authentication failures");
@@ -300,6 +333,12 @@ static void watch_mark(struct MHD_Connection *c, int in_request)
 	pthread_mutex_unlock(&watch_mu);
 }
 
+/* api_req's arg(): a query argument as libmicrohttpd decoded it. */
+static const char *query_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -343,6 +382,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	s->rq.q_to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
 	s->rq.q_type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
 	s->rq.map_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Map");
+	s->rq.arg = query_arg;
+	s->rq.arg_ctx = c;
 	memset(&rs, 0, sizeof(rs));
 	api_run(s->rt, w, &s->rq, &rs);
 	return send_resp(c, &rs);

@@ -33,6 +33,13 @@ done
 for f in man8/moat-policyd.8 man8/moat-contentfilter.8 man8/moat-controller.8 man1/moatctl.1 man5/moat.conf.5; do
 	tap_ok "man page installed: $f" test -s "$root$mandir/$f"
 done
+www=$(var wwwdir)
+n=0
+for f in "$MOAT_SRCDIR"/controller/www/*; do
+	cmp -s "$f" "$root$www/${f##*/}" && n=$((n + 1))
+done
+tap_is "$n" "$(ls "$MOAT_SRCDIR"/controller/www | wc -l)" "the web UI's files installed in $www"
+tap_ok "...where moat-controller looks for them" grep -qF "\"$www\"" "$MOAT_BUILDDIR/moat_paths.h"
 conf=$root$sysconfdir/moat/moat.conf
 tap_ok "sample moat.conf installed" test -s "$conf"
 tap_ok "state directory created" test -d "$root$localstatedir/lib/moat"

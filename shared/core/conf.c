@@ -228,6 +228,10 @@ static const struct conf_spec specs[] = {
 	 "    or accept (unscanned). Never a reject."},
 	{"history_max_age", CT_TIME, "30d", 3600, 3650 * 86400LL, NULL,
 	 "Rows of the history table older than this are removed."},
+	{"history_tokens_max_age", CT_TIME, "7d", 0, 3650 * 86400LL, NULL,
+	 "Keep each scanned message's Bayes token hashes (not its text) this long, so\n"
+	 "    it can be learned as spam or ham from the history without the original\n"
+	 "    (moat-controller's /moat/learn). 0 keeps none."},
 	{"local_networks", CT_STR, "mynetworks", 0, 0, NULL,
 	 "Clients whose mail is local, as mail submitted on this host (sendmail) and\n"
 	 "    mail from SASL-authenticated sessions always is: the content filter never\n"
@@ -354,6 +358,11 @@ static const struct conf_spec specs[] = {
 	 "Wrong passwords from one address before its logins are refused (429)..."},
 	{"controller_auth_block", CT_TIME, "60s", 1, 86400, NULL,
 	 "...for this long after its last wrong password."},
+	{"controller_www_root", CT_STR, "", 0, 0, NULL,
+	 "Directory of the web UI served on the controller's port. Empty: moat's own\n"
+	 "    UI. Another UI, e.g. Debian rspamd's /usr/share/rspamd/www, is served\n"
+	 "    with a Content-Security-Policy that allows inline style and the inline\n"
+	 "    scripts of its index.html (by hash); see moat-controller(8)."},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -376,7 +385,8 @@ static const char *const live_settings[] = {
 	"greylist_allow_clients", "greylist_allow_recipients", "client_allowlist",
 	"client_blocklist", "sender_allowlist", "sender_blocklist", "recipient_allowlist",
 	"map_refresh_interval", "map_fetch_timeout", "map_size_limit", "map_entry_limit",
-	"scan_size_limit", "milter_error_action", "history_max_age", "local_networks",
+	"scan_size_limit", "milter_error_action", "history_max_age", "history_tokens_max_age",
+	"local_networks",
 	"scan_local", "dmarc_org_domain", "dmarc_enforce", "dkim_key_directory",
 	"dkim_sign_networks", "dkim_sign_mismatch", "dkim_signature_expire", "arc_seal",
 	"arc_seal_inbound", "controller_secure_ip",
@@ -429,6 +439,8 @@ static const struct {
 	{"clamav_fail_action", CONF_MILTER | CONF_CONTROLLER},
 	{"clamav_cache_size", CONF_MILTER | CONF_CONTROLLER},
 	{"clamav_cache_ttl", CONF_MILTER | CONF_CONTROLLER},
+	/* /checkv2's history rows keep their tokens as the milter's do. */
+	{"history_tokens_max_age", CONF_MILTER | CONF_CONTROLLER},
 };
 
 struct conf_val {

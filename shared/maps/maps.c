@@ -505,6 +505,56 @@ int map_parse(struct map *m, int clients, const char *name, const char *text, si
 	return 0;
 }
 
+int map_check(int clients, const char *text, size_t len, size_t max_entries, size_t *bad_line,
+	      char *err, size_t errlen)
+{
+	int (*add)(struct map *, const char *) = clients ? map_add_client : map_add_recipient;
+	const char *p = text, *end = text + len;
+	char line[MAP_LINE_MAX + 1], buf[104];
+	struct map *m = map_new();
+	size_t lineno = 0;
+	int rc = 0;
+
+	*bad_line = 0;
+	if (memchr(text, '\0', len)) {
+		snprintf(err, errlen, "holds a NUL byte");
+		rc = -1;
+	}
+	/* Bounded by len: each round consumes at least one byte. */
+	while (rc == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t llen = (size_t)((nl ? nl : end) - p);
+
+		lineno++;
+		if (llen > MAP_LINE_MAX) {
+			snprintf(err, errlen, "line %zu: longer than %d bytes", lineno, MAP_LINE_MAX);
+			*bad_line = lineno;
+			rc = -1;
+			break;
+		}
+		memcpy(line, p, llen);
+		line[llen] = '\0';
+		if (llen && line[llen - 1] == '\r')
+			line[llen - 1] = '\0';
+		if (add_line(m, add, line) < 0) {
+			memcpy(line, p, llen);
+			line[llen] = '\0';
+			snprintf(err, errlen, "line %zu: doesn't look like %s: %s", lineno,
+				 clients ? "a client address or hostname" : "an address or domain",
+				 shown(line, buf, sizeof(buf)));
+			*bad_line = lineno;
+			rc = -1;
+		}
+		if (rc == 0 && max_entries && m->n > max_entries) {
+			snprintf(err, errlen, "more than %zu entries", max_entries);
+			rc = -1;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	map_free(m);
+	return rc;
+}
+
 int map_load_clients(struct map *m, const char *path, char *err, size_t errlen)
 {
 	return map_load(m, path, map_add_client, "a client address or hostname", err, errlen);

@@ -43,6 +43,15 @@ int map_load_recipients(struct map *m, const char *path, char *err, size_t errle
  */
 int map_parse(struct map *m, int clients, const char *name, const char *text, size_t len,
 	      size_t max_entries, char *err, size_t errlen);
+/*
+ * Check a list before it is written (moat-controller's /savemap): 0 if
+ * every line is an entry, a comment or blank and there are at most
+ * max_entries entries (0: no limit); else -1 with err naming the first bad
+ * line ("line 3: doesn't look like ...: text") and *bad_line its number
+ * (0 for the size or a NUL byte).
+ */
+int map_check(int clients, const char *text, size_t len, size_t max_entries, size_t *bad_line,
+	      char *err, size_t errlen);
 /* Add one client entry as it would appear in a file; -1 if malformed. */
 int map_add_client(struct map *m, const char *entry);
 /* Add one recipient entry as it would appear in a file; -1 if malformed. */

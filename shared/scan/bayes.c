@@ -336,8 +336,30 @@ void bayes_tokenize(const struct msg *m, const struct content *c, struct bayes_t
  * fields) join the body; the body alone made every message of a template
  * "already learned". Headers added on the way (Received, Return-Path,
  * Delivered-To, the X-Spamd-* moat adds) are left out, so autolearn at the
- * milter and learn-spam on the delivered copy see one message.
+ * milter and learn-spam on the delivered copy see one message. So are line
+ * ends: the milter gets the body with CRLF, the mailbox and the file keep
+ * LF; hashed as LF, a history row learned from its tokens and the same
+ * message learned later by moatctl or IMAPSieve are one message. (A body
+ * with LF hashes as it always did.)
  */
+static uint64_t body_hash(const struct msg *m)
+{
+	const char *b = m->root->raw_body ? m->root->raw_body : "";
+	size_t n = m->root->raw_len, k = 0;
+	uint64_t h;
+	char *lf;
+
+	if (n < 2 || memmem(b, n, "\r\n", 2) == NULL)
+		return hash64(b, n);
+	lf = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		if (!(b[i] == '\r' && i + 1 < n && b[i + 1] == '\n'))
+			lf[k++] = b[i];
+	h = hash64(lf, k);
+	free(lf);
+	return h;
+}
+
 uint64_t bayes_message_id(const struct msg *m)
 {
 	static const char *const author[] = {"From", "Sender", "To", "Cc", "Subject", "Date"};
@@ -350,7 +372,7 @@ uint64_t bayes_message_id(const struct msg *m)
 		/* The NUL counted: an empty header differs from a missing one. */
 		h = mix(h ^ (v ? hash64(v, strlen(v) + 1) : (uint64_t)i));
 	}
-	return mix(h ^ hash64(m->root->raw_body ? m->root->raw_body : "", m->root->raw_len)) | 1;
+	return mix(h ^ body_hash(m)) | 1;
 }
 
 /* See bayes.h. */
@@ -598,6 +620,15 @@ int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int 
 	return rc;
 }
 
+int bayes_learner_add_tokens(struct bayes_learner *l, const uint64_t *v, size_t n, uint64_t msgid,
+			     int cls, char *err, size_t errlen)
+{
+	/* count() reads v and n only: no copy, no set. */
+	struct bayes_tokens t = {.v = (uint64_t *)v, .n = n};
+
+	return learn_tokens(l, &t, msgid, cls, err, errlen);
+}
+
 /* LSD radix sort by token as SQLite orders it (signed), so the upserts walk the B-tree. */
 static void sort_deltas(struct bayes_delta *v, size_t n)
 {
@@ -791,6 +822,25 @@ int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, c
 	msg_info("%s: bayes autolearn: learned as %s (score %.2f)", qid,
 		 cls == BAYES_CLASS_SPAM ? "spam" : "ham", score);
 	return cls;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int bayes_scanned_tokens(const struct bayes *b, uint64_t **v, size_t *n, uint64_t *msgid)
+{
+	if (!b->have)
+		return -1;
+	*v = xmalloc((b->tok.n ? b->tok.n : 1) * sizeof(**v));
+	memcpy(*v, b->tok.v, b->tok.n * sizeof(**v));
+	qsort(*v, b->tok.n, sizeof(**v), cmp_u64);
+	*n = b->tok.n;
+	*msgid = b->msgid;
+	return 0;
 }
 
 static void bayes_run(const struct scan_ctx *ctx)

@@ -110,6 +110,14 @@ void bayes_scan(struct bayes *b, const struct scan_rules *r, const struct msg *m
  * BAYES_NONE, or -1 (logged with qid).
  */
 int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, const char *qid);
+/*
+ * The tokens of the message last scanned, for learning it later without
+ * the message (the history's tokens): *v (sorted, each once; malloc'd, the
+ * caller frees), *n and the message's id for "learned already". 0, or -1
+ * when bayes_scan() did not run for the last message (or autolearn has
+ * been called since: call this first).
+ */
+int bayes_scanned_tokens(const struct bayes *b, uint64_t **v, size_t *n, uint64_t *msgid);
 
 /* --- learning (moatctl) --- */
 
@@ -124,6 +132,13 @@ struct bayes_learner *bayes_learner_new(struct bayes_store *st);
  * an enum bayes_learn_result, or -1 with err. */
 int bayes_learner_add(struct bayes_learner *l, const char *raw, size_t len, int cls, char *err,
 		      size_t errlen);
+/*
+ * Learn (or forget) a message by its tokens and id as bayes_scanned_tokens()
+ * gave them: the same counts as bayes_learner_add() of the message itself.
+ * An enum bayes_learn_result, or -1 with err.
+ */
+int bayes_learner_add_tokens(struct bayes_learner *l, const uint64_t *v, size_t n, uint64_t msgid,
+			     int cls, char *err, size_t errlen);
 /* Messages added since the last commit. */
 size_t bayes_learner_pending(const struct bayes_learner *l);
 /* Write the batch in one transaction; 0 or -1 with err (the batch is dropped either way). */

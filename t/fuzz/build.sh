@@ -11,7 +11,7 @@
 # stands in for it, quietly. Objects are rebuilt only when out of date.
 set -euo pipefail
 
-targets="policy mime url html dns conf maps scan dms_import dms_env spf dkim_sig dkim_key dmarc arc dkim_signkey controller authres clamav composite"
+targets="policy mime url html dns conf maps scan dms_import dms_env spf dkim_sig dkim_key dmarc arc dkim_signkey controller moat_req authres clamav composite www"
 
 : "${FUZZ_CC:?}" "${SRCDIR:?}" "${BUILDDIR:?}" "${SOURCES:?}"
 out=$BUILDDIR/t/fuzz

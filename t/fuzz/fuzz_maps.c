@@ -2,7 +2,9 @@
  * fuzz_maps - postgrey allow-list files (shared/maps/maps.c) as the operator
  * supplies them: the input loaded as a whitelist_clients and as a
  * whitelist_recipients file (from a memfd), then matched against clients
- * and recipients, some of them taken from the input itself.
+ * and recipients, some of them taken from the input itself; and checked
+ * as moat-controller's /savemap checks a list before writing it (map_check:
+ * a line named only when it exists).
  */
 #include "config.h"
 
@@ -29,6 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512], *s = fuzz_cstr(data, size), *last;
 	size_t n = strcspn(s, "\n");
 
+	for (int k = 0; k < 2; k++) {
+		size_t bad;
+
+		if (map_check(k, (const char *)data, size, 0, &bad, err, sizeof(err)) < 0 &&
+		    bad > size + 1)
+			abort();
+	}
 	map_load_clients(c, fuzz_file(data, size), err, sizeof(err));
 	map_load_recipients(r, fuzz_file(data, size), err, sizeof(err));
 	fuzz_file_close();

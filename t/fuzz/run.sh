@@ -27,7 +27,7 @@ set -uo pipefail
 main() {
 	here=$(cd "$(dirname "$0")" && pwd)
 	top=$(cd "$here/../.." && pwd)
-	all="policy mime url html dns conf maps scan dms_import dms_env spf dkim_sig dkim_key dmarc arc dkim_signkey controller authres clamav composite"
+	all="policy mime url html dns conf maps scan dms_import dms_env spf dkim_sig dkim_key dmarc arc dkim_signkey controller moat_req authres clamav composite www"
 	jobs=1 build=$top/_build corpus=0
 	while getopts j:b:c o; do
 		case $o in

@@ -316,6 +316,12 @@ static void test_identity(sqlite3 *db)
 	       "with a Message-ID: that and the body (a list's Subject tag is the same message)");
 	is_int(id_of(a, bayes_message_id_v1) == id_of(b, bayes_message_id_v1), 1,
 	       "moat 0.1's id of both was the body alone");
+	is_int(id_of("Message-ID: <1@x>\r\nSubject: one\r\n\r\nsame\r\nbody\r\n", bayes_message_id) ==
+		   id_of("Message-ID: <1@x>\nSubject: one\n\nsame\nbody\n", bayes_message_id),
+	       1, "the body with CRLF (the milter's) is the same message as with LF (the file's)");
+	ok(id_of("Message-ID: <1@x>\n\nsame\rbody\n", bayes_message_id) !=
+	       id_of("Message-ID: <1@x>\n\nsamebody\n", bayes_message_id),
+	   "...a CR not before LF stays");
 
 	is_int(add(l, a, BAYES_CLASS_SPAM), BAYES_LEARNED, "learn-spam a");
 	is_int(add(l, b, BAYES_CLASS_SPAM), BAYES_LEARNED, "learn-spam b, same body: learned too");
