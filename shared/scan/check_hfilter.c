@@ -52,13 +52,13 @@
 #define HF_PART_URLS 200 /* URLs counted per text part */
 
 /* See check.h: Rspamd's nlines (libmime/message.c, rspamd_normalize_text_part). */
-int check_hfilter_lines(const char *p, size_t len)
+int check_hfilter_lines(const char *p, size_t len, int crlf)
 {
 	enum { NORMAL, SEEN_CR, SEEN_LF } state = NORMAL;
 	int n = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\r') {
+		if (p[i] == '\r' || (crlf && p[i] == '\n' && state == SEEN_LF)) {
 			if (state == SEEN_CR)
 				n++; /* "\r\r": an empty line */
 			state = SEEN_CR;
@@ -72,6 +72,26 @@ int check_hfilter_lines(const char *p, size_t len)
 			state = NORMAL;
 		}
 	}
+	return n;
+}
+
+/*
+ * The line breaks the parser made "\n" of "\r\n" in a plain part, which
+ * Rspamd keeps in the text (and counts in its length): those of the raw
+ * body, less quoted-printable's soft breaks. Every message through
+ * Postfix has them. Not known for base64, where none are counted.
+ */
+static size_t crlf_count(const struct mime_part *p)
+{
+	int qp = p->cte && strcmp(p->cte, "quoted-printable") == 0;
+	size_t n = 0;
+
+	if (p->cte && strcmp(p->cte, "base64") == 0)
+		return 0;
+	for (size_t i = 1; i < p->raw_len; i++)
+		if (p->raw_body[i] == '\n' && p->raw_body[i - 1] == '\r' &&
+		    !(qp && i >= 2 && p->raw_body[i - 2] == '='))
+			n++;
 	return n;
 }
 
@@ -111,7 +131,7 @@ static void url_checks(const struct scan_ctx *ctx)
 {
 	const struct mime_part *plain = NULL, *html = NULL, *p;
 	struct url_list links;
-	size_t plen, ulen;
+	size_t plen, ulen, crlf = 0;
 	char *text = NULL;
 	const char *t;
 	double rel, sc, w;
@@ -135,16 +155,17 @@ static void url_checks(const struct scan_ctx *ctx)
 	} else {
 		t = p->text;
 		plen = p->text_len;
+		crlf = crlf_count(p);
 	}
 	ulen = plen > 0 ? urls_length(t, plen, html ? &links : NULL) : 0;
-	if (plen > 0 && ulen > 0 && (rel = (double)ulen / (double)plen) > 0.8) {
+	if (plen > 0 && ulen > 0 && (rel = (double)ulen / (double)(plen + crlf)) > 0.8) {
 		sc = (rel - 0.8) * 5.0;
 		if (sc > 1.0)
 			sc = 1.0;
 		snprintf(opt, sizeof(opt), "%.14g", sc);
 		if (scan_rules_symbol(ctx->rules, "HFILTER_URL_ONLY", &w) == 1)
 			scan_add_weighted(ctx->res, ctx->rules, "HFILTER_URL_ONLY", w * sc, opt);
-		if (check_hfilter_lines(t, plen) == 1) {
+		if (check_hfilter_lines(t, plen, crlf > 0) == 1) {
 			snprintf(opt, sizeof(opt), "%s:%d:1", html ? "html" : "plain", (int)rel);
 			scan_add(ctx->res, ctx->rules, "HFILTER_URL_ONELINE", opt);
 		}
