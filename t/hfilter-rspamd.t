@@ -113,10 +113,14 @@ tap_ok "rspamd starts" h_wait_port "$rport" 120 "$RSPAMD_PID"
 m_ctl migrate >/dev/null
 DB=$(m_state)/moat.db
 sqlite3 "$DB" "UPDATE modules SET enabled = 1 WHERE name = 'hfilter';
-	UPDATE module_options SET value = 'true' WHERE module = 'hfilter' AND option = 'mid_enabled';
 	UPDATE modules SET enabled = 0 WHERE name IN ('spf', 'dkim', 'dmarc', 'arc');
 	UPDATE dnsbl_zones SET enabled = 0"
 ctl() { "$(m_bin moatctl)" -o state_directory="$(m_state)" -o dns_servers="127.0.0.1:$U" "$@"; }
+# The Message-ID checks on as a DMS admin turns them on in Rspamd.
+echo 'set-option-for-module hfilter mid_enabled true' >"$H_TMP/custom-commands.conf"
+tap_like "$(ctl import-custom-commands "$H_TMP/custom-commands.conf")" \
+	"line 1: module hfilter option mid_enabled: false -> true" \
+	"DMS's set-option-for-module hfilter mid_enabled true turns the Message-ID checks on"
 
 # One line per message: NAME and its HFILTER_* symbols with their options, sorted.
 summary='import json, os, sys
