@@ -308,23 +308,24 @@ static void mid_check(const struct scan_ctx *ctx)
 {
 	struct scan_dns *sd = ctx->env->dns;
 	struct mid_run *r;
-	char mid[512];
+	char mid[512], host[256];
 	const char *at;
 
-	if (sd == NULL || message_id(ctx->msg, mid, sizeof(mid)) == NULL ||
-	    (at = strchr(mid, '@')) == NULL || strchr(at + 1, '@') != NULL ||
-	    strstr(at + 1, "local") != NULL)
+	if (message_id(ctx->msg, mid, sizeof(mid)) == NULL || (at = strchr(mid, '@')) == NULL ||
+	    strchr(at + 1, '@') != NULL || strstr(at + 1, "local") != NULL)
+		return;
+	snprintf(host, sizeof(host), "%s", at + 1);
+	for (char *p = host; *p; p++)
+		*p = (char)text_lower((unsigned char)*p);
+	if (!domain_is_fqdn(host)) {
+		scan_add(ctx->res, ctx->rules, "HFILTER_MID_NOT_FQDN", host);
+		return;
+	}
+	if (sd == NULL)
 		return;
 	r = xcalloc(1, sizeof(*r));
 	r->dns = scan_dns_resolver(sd, &r->ev);
-	snprintf(r->host, sizeof(r->host), "%s", at + 1);
-	for (char *p = r->host; *p; p++)
-		*p = (char)text_lower((unsigned char)*p);
-	if (!domain_is_fqdn(r->host)) {
-		scan_add(ctx->res, ctx->rules, "HFILTER_MID_NOT_FQDN", r->host);
-		free(r);
-		return;
-	}
+	memcpy(r->host, host, sizeof(r->host));
 	r->pending = 2;
 	dns_query(r->dns, r->host, DNS_T_A, on_addr, r);
 	dns_query(r->dns, r->host, DNS_T_AAAA, on_addr, r);
