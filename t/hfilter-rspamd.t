@@ -211,6 +211,56 @@ took=$(($(date +%s) - start))
 tap_is "$(grep -c HFILTER_ <<<"$out")" 0 "a DNS timeout gives no Message-ID symbol"
 tap_ok "...and the scan ends in ${took}s, within the timeouts" test "$took" -le 5
 
+# Through Postfix: the milter gets the message with CRLF line ends, and so
+# does Rspamd's milter; the same messages in CRLF go to rspamc. A blank
+# line costs Rspamd no line in CRLF ("\r\n\r\n"), so oneline-blank-first is
+# one line through Postfix where its LF file had two.
+tap_ok "moat-contentfilter starts" m_start_contentfilter -o dns_servers="127.0.0.1:$U"
+sqlite3 "$DB" "UPDATE modules SET enabled = 1 WHERE name = 'hfilter'"
+tap_ok "private Postfix with moat's milter" h_start_postfix "relay_domains = good.test" \
+	"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+	"smtpd_milters = inet:127.0.0.1:$M_MILTER_PORT" "milter_default_action = tempfail"
+sleep 3 # the milter rereads the rules every two seconds
+n=0
+for name in url-only-03 url-only-60 url-ratio-08 oneline-text-url oneline-blank-first oneline-two-urls \
+	html-link-url mid-nores mid-deadmx mid-notfqdn bounce-postmaster-2 bounce-null-3; do
+	read -r -a env <"$M/$name.env"
+	from=() rcpts=()
+	while [ ${#env[@]} -gt 0 ]; do
+		case ${env[0]} in
+		-F) from=(--from "${env[1]}") ;;
+		-r) rcpts+=("${env[1]}") ;;
+		esac
+		env=("${env[@]:2}")
+	done
+	[ ${#from[@]} -gt 0 ] || from=(--from '')
+	sed 's/$/\r/' "$M/$name.eml" >"$H_TMP/$name.crlf"
+	# smtplib sends the bytes as they are (swaks would add a line at the end).
+	python3 - "$H_PF_PORT" "${from[1]}" "$H_TMP/$name.crlf" "${rcpts[@]}" <<'PY'
+import smtplib, sys
+port, sender, path, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+s = smtplib.SMTP("127.0.0.1", port)
+s.ehlo("moat-client.localdomain")
+s.docmd("XCLIENT", "ADDR=198.51.100.10 NAME=mail.good.test HELO=mail.good.test")
+s.ehlo("mail.good.test")
+s.sendmail(sender, rcpts, open(path, "rb").read())
+s.quit()
+PY
+	n=$((n + 1))
+	h_sink_wait "$n" 20 || break
+	got=$(tr -d '\r' <"$(h_sink_last)" | awk '/^X-Spamd-Result:/ { on = 1 } on && /^[^ \t]/ && !/^X-Spamd-Result:/ { exit } on' |
+		tr -d '\n\t' | grep -o 'HFILTER_[A-Z_]*([0-9.-]*)\[[^]]*\]' | sed 's/([0-9.-]*)//' | sort | tr '\n' ' ')
+	rargs=()
+	case $name in bounce-null-*) ;; *) rargs=("${from[@]/--from/-F}") ;; esac
+	for r in "${rcpts[@]}"; do rargs+=(-r "$r"); done
+	want=$(rspamc -h "127.0.0.1:$rport" -j -i 198.51.100.10 --helo mail.good.test --hostname mail.good.test \
+		"${rargs[@]}" "$H_TMP/$name.crlf" | tr -d '\n' | python3 -c "$summary" HFILTER_FROM_BOUNCE |
+		cut -d' ' -f2- | tr ' ' '\n' | grep -v '^-$' | sort | tr '\n' ' ')
+	tap_is "$got" "$want" "through Postfix, $name: moat's X-Spamd-Result has rspamd's HFILTER_* for the CRLF message"
+done
+tap_like "$(grep '^oneline-blank-first ' "$H_TMP/rspamd.txt")" "^oneline-blank-first HFILTER_URL_ONLY\[0\.4\]$" \
+	"...where the LF file of oneline-blank-first was no one-line body for either"
+
 # moat-policyd: the HELO and sender domain MX checks, against rspamd's on the same names.
 tap_ok "moat-policyd starts" m_start_policyd -o dns_servers="127.0.0.1:$U"
 sqlite3 "$DB" "UPDATE modules SET enabled = 1 WHERE name = 'hfilter';
