@@ -32,6 +32,7 @@ server:
   local-data: "dead1.test. MX 10 nomx.nowhere.test."
   local-data: "v6.test. AAAA 2001:db8::1"
   local-data: "helo-deadmx.test. MX 10 nomx.nowhere.test."
+  local-data: "other.good.test. A 198.51.100.99"
 EOF
 tap_ok "a private unbound serves the test records" h_start_local_unbound hf static "$H_TMP/hf.conf"
 U=$H_LOCAL_UNBOUND_PORT
@@ -291,6 +292,11 @@ done
 tap_like "$(pol helo-deadmx.test s@dead1.test)" \
 	"HFILTER_FROMHOST_NORESOLVE_MX\[nomx\.nowhere\.test\].*HFILTER_HELO_NORESOLVE_MX\[nomx\.nowhere\.test\]" \
 	"...both MX symbols fire, with the MX host as option"
+# Known: hfilter.lua gives HELO_IP_A only to a HELO with no address at all (its
+# check runs once both lookups have failed), not to one whose address is
+# another host's, as the symbol's description says; moat-policyd does.
+tap_is "$(rsp other.good.test s@good.test)" "" "known: rspamd, HELO resolving to another address: nothing ..."
+tap_is "$(pol other.good.test s@good.test)" "HFILTER_HELO_IP_A[other.good.test] " "...moat-policyd: HFILTER_HELO_IP_A"
 tap_ok "no sanitizer reports in the daemon logs" m_check_sanitizer_logs "$H_TMP"/logs/*.log
 h_stop "$RSPAMD_PID"
 tap_done
