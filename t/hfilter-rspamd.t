@@ -197,9 +197,11 @@ tap_like "$rout" "HFILTER_URL_ONLY \(1\.78\)" "...as rspamd weighs it"
 sqlite3 "$DB" "UPDATE module_options SET value = 'false' WHERE module = 'hfilter' AND option = 'mid_enabled'"
 tap_is "$(ctl scan -i 198.51.100.10 -F a@good.test -r b@good.test "$M/mid-nores.eml" | grep -c HFILTER_)" 0 \
 	"mid_enabled false (Rspamd's default): no Message-ID check"
-sqlite3 "$DB" "UPDATE modules SET enabled = 0 WHERE name = 'hfilter'"
+echo 'RSPAMD_HFILTER=0' >"$H_TMP/mailserver.env"
+tap_like "$(ctl import-dms-env "$H_TMP/mailserver.env")" "module hfilter: enabled -> disabled" \
+	"DMS's RSPAMD_HFILTER=0 through import-dms-env: module hfilter off"
 tap_is "$(ctl scan -i 198.51.100.10 -F '<>' -r a@good.test -r b@good.test "$M/url-only-01.eml" | grep -c HFILTER_)" 0 \
-	"module hfilter off: no URL or bounce symbol either"
+	"...no URL or bounce symbol either"
 sqlite3 "$DB" "UPDATE modules SET enabled = 1 WHERE name = 'hfilter';
 	UPDATE module_options SET value = 'true' WHERE module = 'hfilter' AND option = 'mid_enabled'"
 
