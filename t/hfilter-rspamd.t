@@ -54,8 +54,8 @@ def msg(name, body, mid="x1@good.test", ctype="text/plain", env="-F a@good.test 
     with open(f"{d}/{name}.env", "w") as f:
         f.write(env + "\n")
 U = "http://example.com/p/%d?q=%s"
-# URL-only bodies of several sizes: 1, 3, 10 and 60 URLs, one a line.
-for n in (1, 3, 10, 60):
+# URL-only bodies of several sizes: 1, 3, 10, 60 and 400 URLs, one a line.
+for n in (1, 3, 10, 60, 400):
     msg("url-only-%02d" % n, "".join(U % (i, "a" * (i % 7)) + "\n" for i in range(n)))
 msg("url-only-nonl", "http://example.com/abc")
 msg("url-only-crlf", "http://example.com/a\nhttp://example.com/b\n", nl="\r\n")

@@ -45,11 +45,12 @@
 #include "mail/url.h"
 #include "scan/check.h"
 #include "scan/check_rbl.h"
+#include "scan/content.h"
 #include "scan/result.h"
 #include "scan/rules.h"
 
-#define HF_MX_MAX 8      /* MX hosts looked up: Rspamd's MX lists are at most a few */
-#define HF_PART_URLS 200 /* URLs counted per text part */
+#define HF_MX_MAX 8                   /* MX hosts looked up: Rspamd's MX lists are at most a few */
+#define HF_PART_URLS CONTENT_MAX_URLS /* URLs counted in the text part; more are not */
 
 /* See check.h: Rspamd's nlines (libmime/message.c, rspamd_normalize_text_part). */
 int check_hfilter_lines(const char *p, size_t len, int crlf)
@@ -181,11 +182,11 @@ struct mid_run {
 	int pending;   /* lookups not yet answered */
 	int abandoned; /* the scan stopped waiting: the last answer frees */
 	char host[256];
-	int answers, notfound, failed;
+	int answers, notfound;
 	struct mid_mx {
 		struct mid_run *run;
 		char name[256];
-		int answers, notfound;
+		int notfound;
 	} mx[HF_MX_MAX];
 	int nmx;
 	const char *sym; /* the symbol found, or NULL */
@@ -228,7 +229,6 @@ static void on_mx_addr(void *arg, const char *name, int type, const struct dns_a
 	(void)type;
 	if (!answered(r))
 		return;
-	m->answers++;
 	if (no_records(a))
 		m->notfound++;
 	if (m->notfound == 2)
