@@ -39,7 +39,7 @@ static const char *const rspamd_only[] = {
 	"antivirus", "arc", "asn", "aws_s3", "bayes_expiry", "bimi", "chartable", "clickhouse",
 	"clustering", "composites", "dcc", "dkim_signing", "dmarc", "dynamic_conf",
 	"elastic", "emails", "external_relay", "external_services", "force_actions", "fuzzy_check",
-	"gpt", "groups", "hfilter", "history_redis", "http_headers", "known_senders", "logging",
+	"gpt", "groups", "history_redis", "http_headers", "known_senders", "logging",
 	"maillist", "metadata_exporter", "metric_exporter", "mid", "milter_headers", "mime_types",
 	"multimap", "mx_check", "neural", "once_received", "p0f", "phishing", "ratelimit", "redis",
 	"regexp", "replies", "reputation", "rspamd_update", "settings", "spamassassin", "spamtrap",
@@ -54,6 +54,7 @@ static const char *const moat_modules[][2] = {
 	{"bayes", "classifier-bayes"},
 	{"spf", "spf"},
 	{"dkim", "dkim"},
+	{"hfilter", "hfilter"},
 	{NULL, NULL},
 };
 
@@ -394,7 +395,7 @@ static void unknown_module(struct ctx *c, const char *name)
 	for (size_t i = 0; rspamd_only[i] && !*hint; i++)
 		if (strdist_close(name, rspamd_only[i]))
 			snprintf(hint, sizeof(hint), "; did you mean %s?", rspamd_only[i]);
-	error(c, "unknown module \"%s\": neither moat's (greylist, rbl, classifier-bayes, spf, dkim) nor an"
+	error(c, "unknown module \"%s\": neither moat's (greylist, rbl, classifier-bayes, spf, dkim, hfilter) nor an"
 		 " Rspamd module%s", name, hint);
 }
 
@@ -453,6 +454,34 @@ static void actions_option(struct ctx *c, const char *option, const char *value)
 		 " rewrite_subject, greylist, subject)", option);
 }
 
+/*
+ * hfilter.lua's switches: the content filter's checks are module options
+ * (migration 019); moat-policyd's HELO, host name and sender checks go
+ * with the module as a whole.
+ */
+static void hfilter_option(struct ctx *c, const char *option, const char *value)
+{
+	static const char *const policy_side[] = {"helo_enabled", "hostname_enabled",
+						  "from_enabled", NULL};
+	int b;
+
+	if (strcmp(option, "url_enabled") == 0 || strcmp(option, "rcpt_enabled") == 0 ||
+	    strcmp(option, "mid_enabled") == 0) {
+		if ((b = parse_bool(value)) < 0) {
+			error(c, "hfilter %s: \"%s\" is not true or false", option, value);
+			return;
+		}
+		add(c, DMS_MODULE_OPTION, NULL, "hfilter", option, b ? "true" : "false", NULL);
+	} else if (in_list(policy_side, option)) {
+		unmapped(c, "module-option", "hfilter", option, value,
+			 "moat-policyd's HELO, host name and sender checks are switched with the"
+			 " module (enabled)");
+	} else {
+		unmapped(c, "module-option", "hfilter", option, value,
+			 "moat's hfilter has no option %s", option);
+	}
+}
+
 /* set-option-for-module M OPTION VALUE (VALUE already unquoted). */
 static void module_option(struct ctx *c, const char *module, const char *option,
 			  const char *value)
@@ -507,6 +536,10 @@ static void module_option(struct ctx *c, const char *module, const char *option,
 		else
 			error(c, "unknown option \"%s\" for greylist (moat has enabled, timeout,"
 				 " expire, ipv4_mask, ipv6_mask, message)", option);
+		return;
+	}
+	if (strcmp(m, "hfilter") == 0) {
+		hfilter_option(c, option, value);
 		return;
 	}
 	if (strcmp(m, "spf") == 0 || strcmp(m, "dkim") == 0) {

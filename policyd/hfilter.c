@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/domain.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "hfilter.h"
@@ -193,6 +194,8 @@ static const char *const sym_names[HF_NSYM] = {
     "HFILTER_HOSTNAME_UNKNOWN",
     "HFILTER_FROMHOST_NORES_A_OR_MX",
     "HFILTER_FROMHOST_NOT_FQDN",
+    "HFILTER_HELO_NORESOLVE_MX",
+    "HFILTER_FROMHOST_NORESOLVE_MX",
 };
 
 const char *hfilter_symbol(enum hfilter_sym s)
@@ -235,33 +238,10 @@ static struct compiled c_hello = {checks_hello, NPAT(checks_hello), NULL, NULL};
 static struct compiled c_badip = {checks_hello_badip, NPAT(checks_hello_badip), NULL, NULL};
 static struct compiled c_bareip = {checks_hello_bareip, NPAT(checks_hello_bareip), NULL, NULL};
 
-/*
- * Rspamd's (?=^.{4,253}$)(^((?!-)[a-zA-Z0-9-]{1,63}(?<!-)\.)+[a-zA-Z0-9-]{2,63}\.?$):
- * labels of letters, digits and inner hyphens, at least two, the last one
- * two characters or more, an optional final dot.
- */
+/* The test lives in the core, for the content filter's Message-ID check too. */
 int hfilter_fqdn(const char *name)
 {
-	size_t len = strlen(name), labels = 0;
-	const char *p = name;
-
-	if (len < 4 || len > 253)
-		return 0;
-	if (name[len - 1] == '.')
-		len--;
-	while (p < name + len) {
-		size_t n =
-		    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
-		int last = p + n >= name + len;
-
-		if (n == 0 || n > 63 || (!last && p[n] != '.'))
-			return 0;
-		if (last ? n < 2 : (p[0] == '-' || p[n - 1] == '-'))
-			return 0;
-		labels++;
-		p += n + 1;
-	}
-	return labels >= 2;
+	return domain_is_fqdn(name);
 }
 
 int hfilter_helo_ip(const char *helo)
@@ -285,12 +265,25 @@ int hfilter_host_weight(const char *name)
 	return match_max(&c_hellohost, name, 0);
 }
 
+#define HF_MX_MAX 8 /* MX hosts of one name looked up */
+
+struct hostcheck;
+
+/* The A and AAAA lookups of one MX host of a checked name. */
+struct mxcheck {
+	struct hostcheck *hc;
+	char name[256];
+	int notfound;
+};
+
 /* The A and AAAA lookups of one host (the HELO name or the sender's domain). */
 struct hostcheck {
 	struct hfilter_job *job;
 	char host[256];
 	int is_helo; /* compare with the client address (HELO_IP_A) */
 	int answers, notfound, failed, matched;
+	struct mxcheck mx[HF_MX_MAX];
+	int nmx, mx_hit;
 };
 
 struct hfilter_job {
@@ -348,6 +341,27 @@ static int same_addr(const struct ip_addr *ip, const struct dns_answer *a)
 	return 0;
 }
 
+/*
+ * check_host_cb_mx_a: an MX host with neither an A nor an AAAA record is
+ * *_NORESOLVE_MX (the first one named; Rspamd lists each). A failed
+ * lookup is not "no record".
+ */
+static void on_mx_addr(void *arg, const char *name, int type, const struct dns_answer *a)
+{
+	struct mxcheck *m = arg;
+	struct hostcheck *hc = m->hc;
+
+	(void)name;
+	(void)type;
+	if ((a->status == DNS_Q_NXDOMAIN || a->status == DNS_Q_NODATA) && ++m->notfound == 2 &&
+	    !hc->mx_hit) {
+		hc->mx_hit = 1;
+		hit(hc->job, hc->is_helo ? HF_HELO_NORESOLVE_MX : HF_FROMHOST_NORESOLVE_MX,
+		    m->name);
+	}
+	part_done(hc->job);
+}
+
 static void on_mx(void *arg, const char *name, int type, const struct dns_answer *a)
 {
 	struct hostcheck *hc = arg;
@@ -357,6 +371,18 @@ static void on_mx(void *arg, const char *name, int type, const struct dns_answer
 	if (a->status == DNS_Q_NXDOMAIN || a->status == DNS_Q_NODATA)
 		hit(hc->job, hc->is_helo ? HF_HELO_NORES_A_OR_MX : HF_FROMHOST_NORES_A_OR_MX,
 		    hc->host);
+	for (int i = 0; a->status == DNS_Q_OK && i < a->nrr && hc->nmx < HF_MX_MAX; i++) {
+		struct mxcheck *m = &hc->mx[hc->nmx++];
+		size_t n;
+
+		m->hc = hc;
+		snprintf(m->name, sizeof(m->name), "%s", a->rr[i].str ? a->rr[i].str : "");
+		if ((n = strlen(m->name)) > 0 && m->name[n - 1] == '.')
+			m->name[n - 1] = '\0';
+		hc->job->waiting += 2;
+		dns_query(hc->job->dns, m->name, DNS_T_A, on_mx_addr, m);
+		dns_query(hc->job->dns, m->name, DNS_T_AAAA, on_mx_addr, m);
+	}
 	part_done(hc->job);
 }
 

@@ -3,9 +3,11 @@
 # run as written on a realistic DMS configuration: the custom-commands.conf
 # of DMS's Rspamd page (the seed), a mailserver.env with ClamAV and
 # learning on, and an rspamd/dkim key directory. Postfix starts as DMS has
-# it (rspamd_milter, Rspamd stopped, milter_default_action = accept); the
-# README's commands run in order (moatctl as the test's, postconf and
-# postfix on the private instance; systemctl, absent here, is only read),
+# it (rspamd_milter to a real Rspamd proxy, milter_default_action =
+# accept); the README's commands run in order (moatctl as the test's,
+# postconf and postfix on the private instance; systemctl disable on a
+# copy of Debian's rspamd.service with --root, since no systemd runs here,
+# and start-stop-daemon on the running Rspamd's pid file),
 # its main.cf block is applied with this test's ports, the moat.conf lines
 # the importers print are given to the daemons. Then mail through Postfix
 # shows each import at work: scored by moat, X-Spam: Yes, no subject
@@ -13,8 +15,11 @@
 # second time applies nothing.
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/harness.sh"
 . "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/moat.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/lib/zones.sh"
+. "${MOAT_SRCDIR:-$(dirname "$0")/..}/t/bench/peers.sh"
 h_init
-m_need postfix swaks smtp-sink openssl
+m_need postfix swaks smtp-sink openssl rspamd systemctl start-stop-daemon unbound
+[ -f /lib/systemd/system/rspamd.service ] || tap_skip_all "no /lib/systemd/system/rspamd.service"
 db=$H_TMP/state/moat.db
 
 # The README's two sh blocks and the main.cf block of the section.
@@ -24,7 +29,8 @@ steps=$(echo "$section" | awk '/^```sh/ { f = 1; next } /^```/ { f = 0 } f && !/
 maincf=$(echo "$section" | awk '/^```main.cf/ { f = 1; next } /^```/ { f = 0 } f' |
 	awk '/^[ \t]/ { line = line " " $1; for (i = 2; i <= NF; i++) line = line " " $i; next }
 		{ if (line != "") print line; line = $0 } END { if (line != "") print line }')
-tap_like "$steps" $'^systemctl disable --now rspamd\n' "step 1 stops Rspamd"
+tap_like "$steps" $'^systemctl disable --now rspamd\nstart-stop-daemon --stop [^\n]*--pidfile /run/rspamd/rspamd\.pid\n' \
+	"step 1 stops Rspamd, with systemd or by its pid file"
 tap_like "$steps" $'\nmoatctl preset dms\nmoatctl import-custom-commands [^\n]*\nmoatctl import-dms-env [^\n]*\nmoatctl dkim import ' \
 	"step 2: preset, custom commands, environment, keys, in that order"
 tap_like "$maincf" "smtpd_milters = inet:127\.0\.0\.1:11332" "the main.cf block names the milter"
@@ -52,9 +58,36 @@ ENABLE_POLICYD_SPF=0
 ENABLE_POSTGREY=0
 ENV
 
-# Postfix as DMS has it, Rspamd stopped: mail passes unscanned.
+# Rspamd as DMS runs it: a proxy worker speaking milter (offline: its DNS is
+# a private unbound answering NXDOMAIN), and Debian's unit, enabled, in a
+# systemd tree of the test's own.
 m_ctl migrate >/dev/null && m_quiet_zones
+tap_ok "unbound for rspamd" z_start_nx_unbound
+R=$H_TMP/rspamd
 dead=$(h_free_port)
+bench_rspamd_config "$R" 1 "$(h_free_port)"
+bench_rspamd_proxy "$R" "$dead"
+# Daemonised, as Debian's init script starts it: then it writes its pid file.
+ruser=()
+if [ "$(id -u)" -eq 0 ]; then
+	ruser=(-u _rspamd -g _rspamd)
+	chown _rspamd: "$R/db" "$R/log" "$R/run"
+fi
+rspamd "${ruser[@]}" -c "$R/etc/rspamd.conf" --var="CONFDIR=$R/etc" --var="LOCAL_CONFDIR=$R/etc" \
+	--var="DBDIR=$R/db" --var="RUNDIR=$R/run" --var="LOGDIR=$R/log" </dev/null >>"$H_TMP/logs/rspamd.log" 2>&1
+tap_ok "Rspamd writes its pid file" h_wait_for 60 test -s "$R/run/rspamd.pid"
+RSPAMD_PID=$(cat "$R/run/rspamd.pid")
+h_track "$RSPAMD_PID" rspamd
+tap_ok "Rspamd's milter listens" h_wait_port "$dead" 120 "$RSPAMD_PID"
+root=$H_TMP/sysroot
+mkdir -p "$root/lib/systemd/system" "$root/etc/systemd/system"
+cp /lib/systemd/system/rspamd.service "$root/lib/systemd/system/"
+systemctl --root="$root" enable rspamd >/dev/null 2>&1
+tap_is "$(systemctl --root="$root" is-enabled rspamd)" enabled "Debian's rspamd.service enabled, as on the DMS host"
+rspamd_pids() { ps -eo pid=,ppid= | awk -v m="$RSPAMD_PID" '$1 == m || $2 == m { print $1 }'; }
+tap_ok "Rspamd runs a main process and workers" test "$(rspamd_pids | wc -l)" -ge 2
+
+# Postfix as DMS has it: mail goes through Rspamd.
 tap_ok "private Postfix with DMS's rspamd_milter" h_start_postfix \
 	"rspamd_milter = inet:127.0.0.1:$dead" 'smtpd_milters = $rspamd_milter' \
 	"milter_default_action = accept" \
@@ -63,7 +96,7 @@ send() { h_swaks --xclient-addr 192.0.2.1 --from alice@sender.example --to bob@e
 tap_like "$(send --header "Subject: before" --body "x")" "250 2\.0\.0 Ok: queued" "before: accepted"
 h_sink_wait 1 20
 tap_unlike() { if [[ $1 =~ $2 ]]; then tap_ok "$3" false; else tap_ok "$3" true; fi; }
-tap_unlike "$(cat "$(h_sink_last)")" "X-Spamd-Result" "before: nobody scans it (Rspamd stopped)"
+tap_like "$(cat "$(h_sink_last)")" $'\nX-Rspamd-Server: ' "before: Rspamd scans it"
 
 # The steps, as written.
 moatctl() { m_ctl "$@"; }
@@ -74,7 +107,12 @@ run_steps() {
 	while IFS= read -r line; do
 		[ -n "$line" ] || continue
 		case $line in
-		systemctl*) continue ;;	# no systemd here; step 1 is Postfix's milter line below
+		systemctl*)
+			# The unit in the test's tree; --now needs a running systemd: its stop is the kill line.
+			line=${line/systemctl /systemctl --root=\"\$root\" }
+			line=${line/ --now/}
+			;;
+		start-stop-daemon*) line=${line//\/run\/rspamd/$R/run} ;;
 		postconf* | postfix*) continue ;;	# step 3, after the main.cf lines below
 		esac
 		out=$(cd "$dms" && eval "$line" 2>&1)
@@ -83,7 +121,11 @@ run_steps() {
 	done <<<"$steps"
 }
 sqlite3 "$db" "UPDATE symbols SET weight = 7.5 WHERE name = 'SUBJ_ALL_CAPS'"
+pids=$(rspamd_pids)
 run_steps first
+tap_is "$(systemctl --root="$root" is-enabled rspamd)" disabled "step 1: rspamd.service disabled"
+tap_ok "step 1: every Rspamd process gone" h_wait_for 20 bash -c "for p in $(echo $pids); do kill -0 \$p 2>/dev/null && exit 1; done; exit 0"
+tap_ok "step 1: its milter port is free" h_wait_for 5 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$dead) 2>/dev/null"
 out=$(cat "$H_TMP/steps-first.out")
 tap_like "$out" "action rewrite subject: 7\.00 -> off" "preset dms: rewrite subject off"
 tap_like "$out" "preset dms: 1 applied, " "preset dms: one change on a fresh database"

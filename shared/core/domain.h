@@ -12,5 +12,11 @@
 
 /* The Public Suffix List, loaded once per process (thread-safe); NULL if none loads. */
 const psl_ctx_t *domain_psl(void);
+/*
+ * Whether name is an FQDN by Rspamd's hfilter test: 4 to 253 bytes, labels
+ * of letters, digits and inner hyphens (at most 63), at least two, the
+ * last one two characters or more, an optional final dot.
+ */
+int domain_is_fqdn(const char *name);
 
 #endif

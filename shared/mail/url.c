@@ -474,6 +474,7 @@ static long url_put(struct url_list *l, size_t max, const struct url_span *sp, c
 	u->registrable = u->host_is_ip ? NULL : registrable(l, host);
 	u->path = dup_cut("", sp->p + sp->ps, sp->pe - sp->ps, URL_TEXT_MAX);
 	u->has_userinfo = sp->userinfo;
+	u->span = sp->len;
 	return (long)l->n++;
 }
 

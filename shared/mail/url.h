@@ -27,6 +27,7 @@ struct url {
 	int has_userinfo;	/* user@ before the host (a phishing trick) */
 	int from_html;		/* found in an HTML href/src */
 	char *display;		/* HTML: the link's visible text (for phishing checks), or NULL */
+	size_t span;		/* bytes it took where it was found (text without the added scheme) */
 };
 
 struct url_list {

@@ -73,10 +73,15 @@ struct check {
 };
 
 extern const struct check check_headers, check_mime, check_mua, check_regex, check_bayes,
-	check_rbl, check_auth, check_dmarc, check_arc, check_clamav;
+	check_rbl, check_auth, check_dmarc, check_arc, check_hfilter, check_clamav;
 /* The checks in run order, NULL-terminated (checks.c). */
 extern const struct check *const scan_checks[];
 
+/*
+ * Lines of a text as Rspamd counts them (its nlines: breaks with text after
+ * them, and empty lines); crlf: each '\n' stood for "\r\n" (check_hfilter.c).
+ */
+int check_hfilter_lines(const char *p, size_t len, int crlf);
 /* Parse an RFC 5322 date; 0 and *t (UTC seconds) or -1 (check_headers.c). */
 int checks_parse_date(const char *s, long long *t);
 

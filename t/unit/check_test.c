@@ -106,8 +106,9 @@ static void remove_tree(const char *dir)
 
 int main(void)
 {
-	static const char *const order[] = {"headers", "mime", "mua", "regex",  "bayes",
-					    "auth",    "arc",  "rbl", "dmarc", "clamav"};
+	static const char *const order[] = {"headers", "mime", "mua",   "regex",   "bayes",
+					    "auth",    "arc",  "rbl",   "dmarc",   "hfilter",
+					    "clamav"};
 	const struct scan_env none = {0};
 	char dir[] = "/tmp/moat-check-test.XXXXXX", path[300], err[512];
 	const struct check *const *c;
@@ -125,7 +126,19 @@ int main(void)
 	ok(check_named("clamav")->start != NULL, "...which starts before the other checks run");
 	is_str(check_named("bayes")->module, "classifier-bayes",
 	       "Bayes by the classifier-bayes module");
+	is_str(check_named("hfilter")->module, "hfilter",
+	       "hfilter's message checks by the hfilter module, as its RCPT checks");
 	ok(check_named("mua")->module == NULL, "the header checks by none");
+
+	/* Rspamd's nlines (libmime/message.c), the values rspamd 3.4 gives. */
+	is_int(check_hfilter_lines("http://example.com/abc\n", 23, 0), 0, "lines: a lone URL is 0");
+	is_int(check_hfilter_lines("http://example.com/abc", 22, 0), 0, "...without its newline too");
+	is_int(check_hfilter_lines("see\nhttp://example.com/abc\n", 27, 0), 1, "text and a URL: 1");
+	is_int(check_hfilter_lines("\nhttp://example.com/abc\n\n", 25, 0), 2,
+	       "a blank line before and after: 2 (\"\\n\\n\" is an empty line)");
+	is_int(check_hfilter_lines("\nhttp://example.com/abc\n\n", 25, 1), 1,
+	       "...1 where each \\n was \\r\\n (\"\\r\\n\\r\\n\" is none in Rspamd)");
+	is_int(check_hfilter_lines("a\r\rb", 4, 0), 2, "\"\\r\\r\" is an empty line");
 	ok(check_named("auth")->module == NULL,
 	   "SPF and DKIM by none as a whole: by the spf and dkim modules each, inside");
 
@@ -165,6 +178,14 @@ int main(void)
 	like_str(sbuf_cstr(&sb), "MOAT_URL_IP", "...to an IP address");
 	like_str(sbuf_cstr(&sb), "MIME_HTML_ONLY", "...in HTML only");
 	ok(strstr(sbuf_cstr(&sb), "MISSING_MID") == NULL, "...and no header symbol");
+
+	/* hfilter alone: the URL share of a CRLF body, as Rspamd counts it (two bytes a break). */
+	run_one(r, check_named("hfilter"),
+		"From: a@example.com\r\nMessage-ID: <x@host>\r\n\r\n"
+		"http://example.com/a\r\nhttp://example.com/b\r\n",
+		&none, &sb);
+	is_str(sbuf_cstr(&sb), "HFILTER_URL_ONELINE HFILTER_URL_ONLY",
+	       "hfilter alone: URLs only, one line; mid_enabled is off, so no Message-ID check");
 
 	/* A check whose resource the thread lacks does nothing. */
 	run_one(r, check_named("bayes"), outlook, &none, &sb);
