@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "controller/moat_req.h"
+#include "controller/req.h"
 #include "core/mem.h"
 
 static const char *const hq_actions[] = {"reject",   "soft reject", "rewrite subject", "add header",
@@ -97,21 +98,6 @@ int moat_id_parse(const char *s, long long *out)
 	return 0;
 }
 
-static int long_arg(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 12)
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int moat_time_parse(const char *s, int end, long long *out)
 {
 	struct tm tm;
@@ -124,7 +110,7 @@ int moat_time_parse(const char *s, int end, long long *out)
 	if (strspn(s, "0123456789") == strlen(s)) {
 		long v;
 
-		if (long_arg(s, 1, 253402300799L, &v) < 0) /* up to 9999-12-31 */
+		if (req_long(s, 1, 253402300799L, &v) < 0) /* up to 9999-12-31 */
 			return -1;
 		*out = v;
 		return 0;
@@ -152,12 +138,12 @@ int moat_page_parse(moat_arg_fn arg, void *ctx, long *offset, long *limit, char 
 
 	*offset = 0;
 	*limit = MOAT_LIMIT_DEFAULT;
-	if ((v = arg(ctx, "offset")) != NULL && long_arg(v, 0, MOAT_OFFSET_MAX, offset) < 0) {
+	if ((v = arg(ctx, "offset")) != NULL && req_long(v, 0, MOAT_OFFSET_MAX, offset) < 0) {
 		snprintf(err, errlen, "offset must be a number of rows from 0 to %ld",
 		         MOAT_OFFSET_MAX);
 		return -1;
 	}
-	if ((v = arg(ctx, "limit")) != NULL && long_arg(v, 1, MOAT_LIMIT_MAX, limit) < 0) {
+	if ((v = arg(ctx, "limit")) != NULL && req_long(v, 1, MOAT_LIMIT_MAX, limit) < 0) {
 		snprintf(err, errlen, "limit must be a number of rows from 1 to %d",
 		         MOAT_LIMIT_MAX);
 		return -1;
