@@ -39,6 +39,7 @@
 #include "maps/maps.h"
 #include "scan/bayes.h"
 #include "scan/composite.h"
+#include "scan/rules.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
 #include "store/history_tokens.h"
@@ -1153,60 +1154,6 @@ static void h_composites(const struct api_route *rt, struct work *w, const struc
 	api_reply_json(rs, 200, a);
 }
 
-struct comp_row {
-	char *name, *expr;
-};
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(((const struct comp_row *)a)->name, ((const struct comp_row *)b)->name);
-}
-
-/*
- * The composites with c in place of its namesake form no loop, as moatctl
- * composites checks before it writes: 0, or -1 with err.
- */
-static int composites_check(sqlite3 *db, const struct moat_composite *c, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = prepare(db, "SELECT name, expression FROM composites WHERE enabled = 1"
-	                               " AND name <> ?1");
-	struct comp_row *rows = NULL;
-	struct composite_set *set;
-	struct composite_expr *e;
-	size_t n = 0;
-	int rc;
-
-	if (st == NULL) {
-		snprintf(err, errlen, "cannot read the composites");
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-		rows[n].name = xstrdup(col(st, 0));
-		rows[n++].expr = xstrdup(col(st, 1));
-	}
-	sqlite3_finalize(st);
-	rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-	rows[n].name = xstrdup(c->name);
-	rows[n++].expr = xstrdup(c->expression);
-	qsort(rows, n, sizeof(*rows), by_name);
-	set = composite_set_new();
-	for (size_t i = 0; i < n; i++) {
-		char perr[256];
-
-		if ((e = composite_parse(rows[i].expr, perr, sizeof(perr))) != NULL)
-			composite_set_add(set, rows[i].name, 0, COMPOSITE_LEAVE, e);
-		free(rows[i].name);
-		free(rows[i].expr);
-	}
-	free(rows);
-	composite_set_link(set);
-	rc = composite_set_check(set, err, errlen);
-	composite_set_free(set);
-	return rc;
-}
-
 static void h_savecomposite(const struct api_route *rt, struct work *w, const struct api_req *rq,
                             struct api_resp *rs)
 {
@@ -1234,7 +1181,8 @@ static void h_savecomposite(const struct api_route *rt, struct work *w, const st
 		return;
 	}
 	composite_expr_free(e);
-	if (c.enabled && composites_check(w->db, &c, err, sizeof(err)) < 0) {
+	if (c.enabled &&
+	    scan_rules_composite_check(w->db, c.name, c.expression, err, sizeof(err)) < 0) {
 		moat_composite_free(&c);
 		api_error(rs, 400, err);
 		return;

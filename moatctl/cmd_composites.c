@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "scan/composite.h"
+#include "scan/rules.h"
 
 #define USAGE                                                                                      \
 	"composites [list [-a]] | add NAME EXPRESSION WEIGHT [--policy P] [--description D]"       \
@@ -124,66 +125,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return npos;
 }
 
-struct row {
-	char *name, *expr;
-};
-
-static int by_row_name(const void *a, const void *b)
-{
-	return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
-}
-
 /*
  * Whether the enabled composites, with name's expression replaced by expr
- * (or name added), form a set the scanner can evaluate: expr compiles, and
- * no composite names itself. 0, or -1 with the reason logged.
+ * (or name added), form a set the scanner can evaluate (rules.h): 0, or -1
+ * with the reason logged.
  */
 static int check_set(sqlite3 *db, const char *name, const char *expr)
 {
-	sqlite3_stmt *st = ctl_prepare(db, "SELECT name, expression FROM composites"
-	                                   " WHERE enabled = 1 AND name <> ?1");
-	struct composite_expr *e;
-	struct composite_set *set;
-	struct row *rows = NULL;
-	size_t n = 0;
 	char err[512];
-	int rc = 0;
 
-	if ((e = composite_parse(expr, err, sizeof(err))) == NULL) {
-		msg_error("%s: expression \"%s\": %s", name, expr, err);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	composite_expr_free(e);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-		rows[n].name = xstrdup((const char *)sqlite3_column_text(st, 0));
-		rows[n++].expr = xstrdup((const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-	rows[n].name = xstrdup(name);
-	rows[n++].expr = xstrdup(expr);
-	qsort(rows, n, sizeof(*rows), by_row_name);
-	set = composite_set_new();
-	for (size_t i = 0; i < n; i++) {
-		/* A row the sqlite3 shell broke: the scanner skips it, so does the check. */
-		if ((e = composite_parse(rows[i].expr, err, sizeof(err))) != NULL)
-			composite_set_add(set, rows[i].name, 0, COMPOSITE_LEAVE, e);
-		free(rows[i].name);
-		free(rows[i].expr);
-	}
-	free(rows);
-	composite_set_link(set);
-	if (composite_set_check(set, err, sizeof(err)) < 0) {
+	if (scan_rules_composite_check(db, name, expr, err, sizeof(err)) < 0) {
 		msg_error("%s: %s", name, err);
-		rc = -1;
+		return -1;
 	}
-	composite_set_free(set);
-	return rc;
+	return 0;
 }
 
 /* Warn about names the expression uses that nothing adds: no symbol, no composite. */

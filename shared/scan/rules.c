@@ -186,6 +186,68 @@ const struct composite_set *scan_rules_composites(const struct scan_rules *r)
 	return r->composites;
 }
 
+struct comp_row {
+	char *name, *expr;
+};
+
+static int by_comp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct comp_row *)a)->name, ((const struct comp_row *)b)->name);
+}
+
+int scan_rules_composite_check(sqlite3 *db, const char *name, const char *expr, char *err,
+			       size_t errlen)
+{
+	sqlite3_stmt *st;
+	struct composite_expr *e;
+	struct composite_set *set;
+	struct comp_row *rows = NULL;
+	char perr[256];
+	size_t n = 0;
+	int rc;
+
+	if ((e = composite_parse(expr, perr, sizeof(perr))) == NULL) {
+		snprintf(err, errlen, "expression \"%s\": %s", expr, perr);
+		return -1;
+	}
+	composite_expr_free(e);
+	if (sqlite3_prepare_v2(db, "SELECT name, expression FROM composites"
+				   " WHERE enabled = 1 AND name <> ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read the composites: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *rn = (const char *)sqlite3_column_text(st, 0);
+		const char *re = (const char *)sqlite3_column_text(st, 1);
+
+		if (rn == NULL || re == NULL)
+			continue;
+		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
+		rows[n].name = xstrdup(rn);
+		rows[n++].expr = xstrdup(re);
+	}
+	sqlite3_finalize(st);
+	rows = xrealloc(rows, (n + 1) * sizeof(*rows));
+	rows[n].name = xstrdup(name);
+	rows[n++].expr = xstrdup(expr);
+	qsort(rows, n, sizeof(*rows), by_comp_name);
+	set = composite_set_new();
+	for (size_t i = 0; i < n; i++) {
+		/* A row the sqlite3 shell broke: the scanner skips it, so does the check. */
+		if ((e = composite_parse(rows[i].expr, perr, sizeof(perr))) != NULL)
+			composite_set_add(set, rows[i].name, 0, COMPOSITE_LEAVE, e);
+		free(rows[i].name);
+		free(rows[i].expr);
+	}
+	free(rows);
+	composite_set_link(set);
+	rc = composite_set_check(set, err, errlen);
+	composite_set_free(set);
+	return rc;
+}
+
 size_t scan_rules_regex_count(const struct scan_rules *r)
 {
 	return (size_t)r->nres;

@@ -48,6 +48,14 @@ const char *scan_rules_module_option(const struct scan_rules *r, const char *mod
 
 /* The enabled composites, compiled (composite.h; composites table). */
 const struct composite_set *scan_rules_composites(const struct scan_rules *r);
+/*
+ * Whether the enabled composites of db, with name's expression replaced by
+ * expr (or name added), form a set the scanner can evaluate: expr compiles
+ * and no composite names itself through others. What moatctl composites
+ * and the controller check before they write: 0, or -1 with the reason.
+ */
+int scan_rules_composite_check(sqlite3 *db, const char *name, const char *expr, char *err,
+			       size_t errlen);
 
 /* What a regex rule is matched against. */
 enum scan_regex_target {
