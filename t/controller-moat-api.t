@@ -370,5 +370,26 @@ tap_is "$(q "SELECT count(*) FROM history_tokens WHERE id = ${id4:-0}")/$(q 'SEL
 	"...keeps no tokens, and prunes the ones kept"
 code "${R[@]}" "$U/moat/message?id=${id4:-0}" >/dev/null
 tap_is "$(j 'd["learnable"]')" False "...the row is not learnable"
+
+# /historyreset deletes the rows there when asked, a batch at a time: a writer
+# that waits for the lock meanwhile (the milter, db_busy_timeout) gets it.
+q "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+	INSERT INTO history (time, sender, recipients, subject, score, action, symbols)
+	SELECT strftime('%s', 'now'), 'bulk' || i || '@bulk.example', 'rcpt@example.com',
+		'bulk row ' || i, 1, 'no action', 'MIME_GOOD(-0.10)[text/plain]' FROM n"
+curl -s -o /dev/null -w '%{http_code}' "${W[@]}" -X POST "$U/historyreset" >"$H_TMP/reset.code" &
+reset_pid=$!
+sleep 0.3
+tap_ok "a writer waiting 200 ms for the lock during /historyreset of 100000 rows gets it" \
+	sqlite3 -cmd ".timeout 200" "$db" "INSERT INTO history (time, sender, subject, score, action)
+		VALUES (strftime('%s', 'now'), 'during@reset.example', 'written during the reset', 0, 'no action')"
+wait "$reset_pid"
+tap_is "$(cat "$H_TMP/reset.code")" 200 "/historyreset: 200"
+tap_is "$(q "SELECT group_concat(sender) FROM history")" "during@reset.example" \
+	"...the rows there when asked are gone; the one written meanwhile stays"
+code "${R[@]}" "$U/moat/history?subject=bulk%20row" >/dev/null
+tap_is "$(j 'len(d["rows"])')" 0 "...and the search index has none of them"
+code "${R[@]}" "$U/moat/history?subject=during%20the" >/dev/null
+tap_is "$(j 'len(d["rows"])')" 1 "...but finds the one written meanwhile"
 tap_ok "no sanitizer reports" m_check_sanitizer_logs "$M_CTRL_LOG" "$M_MILTER_LOG"
 tap_done
