@@ -99,11 +99,23 @@ void localnets_free(struct localnets *ln)
 
 void localnets_format(const struct localnets *ln, struct sbuf *out)
 {
+	size_t shown = 0;
+
 	for (size_t i = 0; i < ln->n; i++) {
-		char a[IP_TEXT_MAX];
+		char a[IP_TEXT_MAX], b[IP_TEXT_MAX];
+		size_t j;
 
 		ip_format(&ln->net[i].net, a, sizeof(a));
-		sbuf_printf(out, "%s%s%s/%d", i ? " " : "", ln->neg[i] ? "!" : "", a,
+		/* Postfix's [::ffff:127.0.0.0]/104 is 127.0.0.0/8 again: said once. */
+		for (j = 0; j < i; j++) {
+			ip_format(&ln->net[j].net, b, sizeof(b));
+			if (ln->neg[j] == ln->neg[i] && ln->net[j].plen == ln->net[i].plen &&
+			    strcmp(a, b) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		sbuf_printf(out, "%s%s%s/%d", shown++ ? " " : "", ln->neg[i] ? "!" : "", a,
 		            ln->net[i].plen);
 	}
 	if (ln->n == 0)

@@ -88,6 +88,14 @@ int main(void)
 	sbuf_free(&sb);
 	localnets_free(ln);
 
+	/* Debian's default mynetworks names loopback twice, once IPv4-mapped. */
+	ln = localnets_new("127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128", err, sizeof(err));
+	sbuf_init(&sb);
+	localnets_format(ln, &sb);
+	is_str(sbuf_cstr(&sb), "127.0.0.0/8 ::1/128", "a network given twice is shown once");
+	sbuf_free(&sb);
+	localnets_free(ln);
+
 	setenv("MOAT_POSTCONF", "/bin/false", 1);
 	ln = localnets_new("mynetworks", err, sizeof(err));
 	is_str(why(ln, "127.0.0.5", 25000, NULL), "client in local_networks",
