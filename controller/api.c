@@ -14,6 +14,7 @@
 
 #include "controller/api.h"
 #include "controller/api_moat.h"
+#include "controller/histq.h"
 #include "controller/work.h"
 #include "core/conf.h"
 #include "core/log.h"
@@ -622,64 +623,43 @@ static json_t *scan_json(const struct scan_result *res, const struct scan_rules 
 	                 "time_real", secs, "scan_time", secs);
 }
 
-/* The Bayes tokens beside the history row, as the milter keeps them (history_tokens.h). */
-static void history_tokens_keep(struct work *w, const struct api_req *rq, sqlite3_int64 id,
-                                const uint64_t *tok, size_t ntok, uint64_t msgid)
+/*
+ * The scan into the history, as the milter's rows (unless Flags: no_log),
+ * through the batch writer (histq.h); the row takes *tok.
+ */
+static void history_row(const struct api_req *rq, const struct scan_result *res, double ms,
+                        uint64_t **tok, size_t ntok, uint64_t msgid)
 {
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(w->db, HISTORY_TOKENS_INSERT, -1, &st, NULL) != SQLITE_OK)
-		return;
-	history_tokens_bind(st, id, msgid, tok, ntok);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		msg_warn("client=%s: history tokens not kept: %s", rq->client,
-		         sqlite3_errmsg(w->db));
-	sqlite3_finalize(st);
-}
-
-/* The scan into the history, as the milter's rows (unless Flags: no_log). */
-static void history_row(struct work *w, const struct api_req *rq, const struct scan_result *res,
-                        double ms, const uint64_t *tok, size_t ntok, uint64_t msgid)
-{
-	sqlite3_stmt *st;
+	struct histq_row *r = xcalloc(1, sizeof(*r));
 	struct sbuf syms, rc;
+	const char *s, *semi;
 
 	sbuf_init(&syms);
 	sbuf_init(&rc);
 	scan_spamd_result(res, &syms, 0);
 	for (int i = 0; i < rq->scan.nrcpts; i++)
 		sbuf_printf(&rc, "%s%s", i ? "," : "", rq->scan.rcpts[i]);
-	if (sqlite3_prepare_v2(w->db,
-	                       "INSERT INTO history (time, queue_id, client, sender,"
-	                       " recipients, subject, size, score, action, symbols, scan_ms)"
-	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	                       -1, &st, NULL) == SQLITE_OK) {
-		const char *s = sbuf_cstr(&syms), *semi = strchr(s, ';');
-
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-		sqlite3_bind_text(st, 2, rq->scan.queue_id ? rq->scan.queue_id : "", -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, rq->scan.ip ? rq->scan.ip : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, rq->scan.from ? rq->scan.from : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, sbuf_cstr(&rc), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, res->subject ? res->subject : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)rq->len);
-		sqlite3_bind_double(st, 8, res->score);
-		sqlite3_bind_text(st, 9, res->action, -1, SQLITE_STATIC);
-		/* The symbols without X-Spamd-Result's "default: ... [s / r]" lead. */
-		sqlite3_bind_text(st, 10, semi ? semi + 1 + (semi[1] == ' ') : "", -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_double(st, 11, ms);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			msg_warn("client=%s: history row not written: %s", rq->client,
-			         sqlite3_errmsg(w->db));
-		else if (tok)
-			history_tokens_keep(w, rq, sqlite3_last_insert_rowid(w->db), tok, ntok,
-			                    msgid);
-		sqlite3_finalize(st);
-	}
+	s = sbuf_cstr(&syms);
+	semi = strchr(s, ';');
+	r->time = time(NULL);
+	r->queue_id = xstrdup(rq->scan.queue_id ? rq->scan.queue_id : "");
+	r->client = xstrdup(rq->scan.ip ? rq->scan.ip : "");
+	r->sender = xstrdup(rq->scan.from ? rq->scan.from : "");
+	r->recipients = xstrdup(sbuf_cstr(&rc));
+	r->subject = xstrdup(res->subject ? res->subject : "");
+	r->size = (long long)rq->len;
+	r->score = res->score;
+	r->action = xstrdup(res->action);
+	/* The symbols without X-Spamd-Result's "default: ... [s / r]" lead. */
+	r->symbols = xstrdup(semi ? semi + 1 + (semi[1] == ' ') : "");
+	r->scan_ms = ms;
+	r->tok = *tok;
+	r->ntok = ntok;
+	r->msgid = msgid;
+	*tok = NULL;
 	sbuf_free(&syms);
 	sbuf_free(&rc);
+	histq_add(r);
 }
 
 static void h_check(const struct api_route *rt, struct work *w, const struct api_req *rq,
@@ -733,7 +713,7 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!rq->scan.no_log) {
-		history_row(w, rq, &res, secs * 1000, tok, ntok, msgid);
+		history_row(rq, &res, secs * 1000, &tok, ntok, msgid);
 		msg_info("checkv2: client=%s, qid=%s, ip=%s, action=%s, score=%.2f, ms=%.1f",
 		         rq->client, rq->scan.queue_id ? rq->scan.queue_id : "",
 		         rq->scan.ip ? rq->scan.ip : "", res.action, res.score, secs * 1000);
@@ -1025,5 +1005,11 @@ const struct api_route *api_route(const char *path)
 void api_run(const struct api_route *rt, struct work *w, const struct api_req *rq,
              struct api_resp *rs)
 {
+	/*
+	 * Every answer but a scan's sees the scans answered before it: their
+	 * history rows are written first (histq.h; at most one batch to wait).
+	 */
+	if (rt->run != h_check)
+		histq_sync();
 	rt->run(rt, w, rq, rs);
 }

@@ -23,6 +23,7 @@
 
 #include "controller/access.h"
 #include "controller/api.h"
+#include "controller/histq.h"
 #include "controller/http.h"
 #include "controller/work.h"
 #include "controller/www.h"
@@ -121,6 +122,9 @@ int main(int argc, char **argv)
 		msg_fatal("cannot detach: %s", strerror(errno));
 	work_set_conf(cf, acc);
 	work_init();
+	if (histq_start(conf_str(cf, "database_path"), (int)conf_num(cf, "db_busy_timeout") * 1000,
+	                err, sizeof(err)) < 0)
+		msg_fatal("%s", err);
 	api_started();
 	www_init(cf);
 	if ((h = http_start(cf, lfd, err, sizeof(err))) == NULL)
@@ -138,6 +142,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	http_stop(h);
+	histq_stop();
 	listen_unix_remove(&la);
 	pidfile_remove(pf);
 	work_free_all();
