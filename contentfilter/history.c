@@ -16,6 +16,7 @@
 #include "core/sbuf.h"
 #include "history.h"
 #include "store/db.h"
+#include "store/history_index.h"
 #include "store/history_tokens.h"
 
 /*
@@ -153,6 +154,9 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 		sqlite3_finalize(st);
 	}
 	sqlite3_finalize(tst);
+	/* The search index, over the batch in one statement each (history_index.h). */
+	if (list && history_index(db, 0) < 0)
+		msg_warn("history: search index not updated: %s", sqlite3_errmsg(db));
 	/* Prune a little each time: bounded work, no cron job. */
 	if (sqlite3_prepare_v2(db,
 			       "DELETE FROM history WHERE id IN (SELECT id FROM history"

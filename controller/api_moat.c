@@ -42,6 +42,7 @@
 #include "scan/rules.h"
 #include "scan/scan.h"
 #include "store/bayes_store.h"
+#include "store/history_index.h"
 #include "store/history_tokens.h"
 
 #define TOTAL_CAP 10000        /* matches counted for total; more: null */
@@ -414,6 +415,9 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 		api_error(rs, 400, err);
 		return;
 	}
+	/* Rows written by other means than the daemons' writers, into the index first. */
+	if (history_index(w->db, 0) < 0)
+		msg_warn("history: search index not updated: %s", sqlite3_errmsg(w->db));
 	substr = q.from || q.to || q.subject;
 	unfiltered = !substr && !q.ip && !q.action && !q.symbol && !q.since && !q.until;
 	if (substr && !(q.ip && !q.ip_prefix) &&
@@ -795,6 +799,8 @@ static void h_dashboard(const struct api_route *rt, struct work *w, const struct
 	long long midnight = local_midnight(now);
 
 	(void)rt;
+	if (history_index(w->db, 0) < 0)
+		msg_warn("history: search index not updated: %s", sqlite3_errmsg(w->db));
 	if (period == NULL || *period == '\0')
 		period = "day";
 	if (strcmp(period, "day") != 0 && strcmp(period, "week") != 0 &&

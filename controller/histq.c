@@ -6,16 +6,21 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "controller/histq.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/history_index.h"
 #include "store/history_tokens.h"
 
 /* Rows waiting at most: past this a burst loses rows, not memory. */
 #define HISTQ_MAX 10000
+/* A batch is written when it has this many rows, or its first waited this long. */
+#define HISTQ_BATCH 256
+#define HISTQ_GATHER_MS 20
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;      /* rows queued, or stop */
@@ -23,7 +28,7 @@ static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER; /* a batch written */
 static struct histq_row *head, **tail = &head;
 static size_t queued;
 static unsigned long long added, written; /* rows queued and handled, ever */
-static int stopping, running;
+static int stopping, running, syncing;
 static pthread_t writer;
 static sqlite3 *wdb;
 
@@ -88,6 +93,9 @@ static void write_batch(struct histq_row *list)
 	}
 	sqlite3_finalize(st);
 	sqlite3_finalize(tst);
+	/* The search index, over the batch in one statement each (history_index.h). */
+	if (history_index(wdb, 0) < 0)
+		msg_warn("history: search index not updated: %s", sqlite3_errmsg(wdb));
 	if (sqlite3_exec(wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_warn("history: %s; a batch of rows not kept", sqlite3_errmsg(wdb));
 		sqlite3_exec(wdb, "ROLLBACK", NULL, NULL, NULL);
@@ -106,6 +114,24 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&cv, &mu);
 		if (head == NULL)
 			break;
+		/*
+		 * A batch is cheaper per row the larger it is (the search index
+		 * costs a statement per batch): let it fill a little, unless a
+		 * reader waits for it.
+		 */
+		if (queued < HISTQ_BATCH && !stopping && !syncing) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += HISTQ_GATHER_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (queued < HISTQ_BATCH && !stopping && !syncing &&
+			       pthread_cond_timedwait(&cv, &mu, &until) == 0)
+				;
+		}
 		/* Whatever came while the last batch was written is the next batch. */
 		list = head;
 		n = queued;
@@ -163,8 +189,12 @@ void histq_add(struct histq_row *r)
 void histq_sync(void)
 {
 	pthread_mutex_lock(&mu);
-	for (unsigned long long want = added; running && written < want;)
+	for (unsigned long long want = added; running && written < want;) {
+		syncing++;
+		pthread_cond_signal(&cv);
 		pthread_cond_wait(&done_cv, &mu);
+		syncing--;
+	}
 	pthread_mutex_unlock(&mu);
 }
 

@@ -44,26 +44,32 @@ CREATE INDEX history_client ON history (client);
 -- themselves (1 GB, 200 ms and more).
 CREATE INDEX history_id ON history (id);
 
-CREATE TRIGGER history_ai AFTER INSERT ON history BEGIN
-	INSERT INTO history_search (rowid, sender, recipients, subject)
-		VALUES (new.id, new.sender, new.recipients, new.subject);
-	INSERT OR IGNORE INTO history_symbols (id, symbol)
-		SELECT new.id, substr(value, 1, instr(value, '(') - 1)
-		FROM json_each(CASE WHEN json_valid(j) THEN j ELSE '[]' END)
-		     JOIN (SELECT '["' || replace(replace(replace(new.symbols, '\', '\\'), '"', '\"'),
-						  '; ', '","') || '"]' AS j)
-		WHERE instr(value, '(') > 1
-		  AND substr(value, 1, instr(value, '(') - 1) NOT GLOB '*[^A-Z0-9_]*';
-END;
+-- Rows are indexed in bulk, not by a trigger per row: the writers (the
+-- milter's history thread, the controller's) index what they wrote in the
+-- same transaction, and a search first indexes any row written otherwise
+-- (shared/store/history_index.c). A trigger per row cost some 100 us a
+-- message; a statement over a batch a few. history_indexed says how far
+-- the index goes: the rows with id <= last_id are in it.
+CREATE TABLE history_indexed (
+	one         INTEGER PRIMARY KEY CHECK (one = 1),
+	last_id     INTEGER NOT NULL
+);
 
 CREATE TRIGGER history_ad AFTER DELETE ON history BEGIN
-	INSERT INTO history_search (history_search, rowid, sender, recipients, subject)
-		VALUES ('delete', old.id, old.sender, old.recipients, old.subject);
-	DELETE FROM history_symbols WHERE id = old.id;
 	DELETE FROM history_tokens WHERE id = old.id;
 END;
 
-CREATE TRIGGER history_au AFTER UPDATE OF sender, recipients, subject ON history BEGIN
+-- Only a row in the index is taken out of it: FTS5 is told the old text,
+-- and text it never had would corrupt it.
+CREATE TRIGGER history_ad_indexed AFTER DELETE ON history
+WHEN old.id <= (SELECT last_id FROM history_indexed) BEGIN
+	INSERT INTO history_search (history_search, rowid, sender, recipients, subject)
+		VALUES ('delete', old.id, old.sender, old.recipients, old.subject);
+	DELETE FROM history_symbols WHERE id = old.id;
+END;
+
+CREATE TRIGGER history_au AFTER UPDATE OF sender, recipients, subject ON history
+WHEN old.id <= (SELECT last_id FROM history_indexed) BEGIN
 	INSERT INTO history_search (history_search, rowid, sender, recipients, subject)
 		VALUES ('delete', old.id, old.sender, old.recipients, old.subject);
 	INSERT INTO history_search (rowid, sender, recipients, subject)
@@ -79,3 +85,5 @@ INSERT OR IGNORE INTO history_symbols (id, symbol)
 						 '; ', '","') || '"]' ELSE '[]' END)
 	WHERE instr(value, '(') > 1
 	  AND substr(value, 1, instr(value, '(') - 1) NOT GLOB '*[^A-Z0-9_]*';
+
+INSERT INTO history_indexed (one, last_id) SELECT 1, coalesce(max(id), 0) FROM history;

@@ -156,7 +156,7 @@ done
 tap_is "$seen/$(j 'd["total"]')" "1203/1203" "1,203 rows, every one reachable in pages of 500"
 code "${R[@]}" "$U/moat/history?symbol=BULK_SYM&limit=2" >/dev/null
 tap_is "$(j 'd["total"], [r["subject"] for r in d["rows"]]')" "1200 ['bulk message 1200', 'bulk message 1199']" \
-	"rows written by SQL are indexed for symbol search too (a trigger, not the writer)"
+	"rows written by SQL are indexed for symbol search too (by the search, not a writer)"
 
 # --- one message ---
 tap_is "$(code "${R[@]}" "$U/moat/message?id=$id1")" 200 "/moat/message?id=N"
