@@ -109,8 +109,8 @@ run() {
 }
 
 # --- moat-controller --------------------------------------------------------
-m_start_controller ${XOPT:-} -o dns_servers="127.0.0.1:$NX_PORT" || { echo "moat-controller did not start" >&2; exit 1; }
-sqlite3 "$H_TMP/state/moat.db" "UPDATE dnsbl_zones SET enabled = 1; ${XSQL:-}"	# as shipped: the lists are asked
+m_start_controller -o dns_servers="127.0.0.1:$NX_PORT" || { echo "moat-controller did not start" >&2; exit 1; }
+sqlite3 "$H_TMP/state/moat.db" "UPDATE dnsbl_zones SET enabled = 1"	# as shipped: the lists are asked
 kill -HUP "$M_CTRL_PID"
 rss_sampler "$M_CTRL_PID" "$H_TMP/rss" &
 sampler=$!
@@ -124,7 +124,6 @@ echo "moat-controller best: $m_percpu msg per CPU-second, $m_rate msg/s; residen
 h_stop "$M_CTRL_PID"
 kill "$sampler" 2>/dev/null
 
-[ -n "${XSKIP:-}" ] && exit 0
 # --- rspamd 3.4's controller ------------------------------------------------
 R=$H_TMP/rspamd
 rport=$(h_free_port) cport=$(h_free_port)
