@@ -155,7 +155,7 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 	}
 	sqlite3_finalize(tst);
 	/* The search index, over the batch in one statement each (history_index.h). */
-	if (list && history_index(db, 0) < 0)
+	if (list && history_index(db, HISTORY_INDEX_STEP) < 0)
 		msg_warn("history: search index not updated: %s", sqlite3_errmsg(db));
 	/* Prune a little each time: bounded work, no cron job. */
 	if (sqlite3_prepare_v2(db,

@@ -416,7 +416,7 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 		return;
 	}
 	/* Rows written by other means than the daemons' writers, into the index first. */
-	if (history_index(w->db, 0) < 0)
+	if (history_index_all(w->db) < 0)
 		msg_warn("history: search index not updated: %s", sqlite3_errmsg(w->db));
 	substr = q.from || q.to || q.subject;
 	unfiltered = !substr && !q.ip && !q.action && !q.symbol && !q.since && !q.until;
@@ -799,7 +799,7 @@ static void h_dashboard(const struct api_route *rt, struct work *w, const struct
 	long long midnight = local_midnight(now);
 
 	(void)rt;
-	if (history_index(w->db, 0) < 0)
+	if (history_index_all(w->db) < 0)
 		msg_warn("history: search index not updated: %s", sqlite3_errmsg(w->db));
 	if (period == NULL || *period == '\0')
 		period = "day";

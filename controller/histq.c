@@ -94,7 +94,7 @@ static void write_batch(struct histq_row *list)
 	sqlite3_finalize(st);
 	sqlite3_finalize(tst);
 	/* The search index, over the batch in one statement each (history_index.h). */
-	if (history_index(wdb, 0) < 0)
+	if (history_index(wdb, HISTORY_INDEX_STEP) < 0)
 		msg_warn("history: search index not updated: %s", sqlite3_errmsg(wdb));
 	if (sqlite3_exec(wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_warn("history: %s; a batch of rows not kept", sqlite3_errmsg(wdb));

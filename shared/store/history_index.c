@@ -81,3 +81,14 @@ fail:
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
+
+long history_index_all(sqlite3 *db)
+{
+	long n, total = 0;
+
+	while ((n = history_index(db, HISTORY_INDEX_STEP)) > 0) {
+		total += n;
+		sqlite3_sleep(5);
+	}
+	return n < 0 ? -1 : total;
+}

@@ -17,4 +17,18 @@
  */
 long history_index(sqlite3 *db, long max);
 
+/*
+ * Rows a writer indexes with its batch at most: its own rows, and a share
+ * of any rows written otherwise (a bulk import), so that no transaction
+ * holds the write lock for long.
+ */
+#define HISTORY_INDEX_STEP 10000
+
+/*
+ * Index every row not in the index yet, HISTORY_INDEX_STEP at a time, each
+ * step its own transaction, so the daemons' writers get the lock between
+ * steps. What a search does first. The rows indexed, or -1.
+ */
+long history_index_all(sqlite3 *db);
+
 #endif

@@ -44,8 +44,9 @@ else
 fi
 m_start_controller -o controller_secure_ip=127.0.0.1 || { echo "controller did not start" >&2; exit 1; }
 U=http://127.0.0.1:$M_CTRL_PORT/moat/history
-# Rows written with SQL are indexed by the first search (the daemons index
-# what they write as they write it); then the planner's statistics.
+# Rows written with SQL are indexed by the first search, 10,000 to a
+# transaction (the daemons index what they write as they write it); then
+# the planner's statistics.
 t0=$(date +%s)
 curl -s -o /dev/null "$U?limit=1"
 sqlite3 "$db" "ANALYZE"
