@@ -262,8 +262,8 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 	work_rules_put(ref);
 	if (sqlite3_prepare_v2(w->db,
 	                       "SELECT id, time, queue_id, client, sender, recipients, subject,"
-	                       " size, score, action, symbols, scan_ms FROM history ORDER BY"
-	                       " time DESC, id DESC LIMIT ?1 OFFSET ?2",
+	                       " size, score, action, symbols, scan_ms, mime_from FROM history"
+	                       " ORDER BY time DESC, id DESC LIMIT ?1 OFFSET ?2",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		api_error(rs, 500, "Cannot read the history");
 		return;
@@ -283,8 +283,9 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 		json_object_set_new(r, "ip", jstr((const char *)sqlite3_column_text(st, 3)));
 		json_object_set_new(r, "sender_smtp",
 		                    jstr((const char *)sqlite3_column_text(st, 4)));
+		/* Rspamd's: the From header's address ("" for none). */
 		json_object_set_new(r, "sender_mime",
-		                    jstr((const char *)sqlite3_column_text(st, 4)));
+		                    jstr((const char *)sqlite3_column_text(st, 12)));
 		json_object_set_new(r, "rcpt_smtp", list((const char *)sqlite3_column_text(st, 5)));
 		json_object_set_new(r, "rcpt_mime", list((const char *)sqlite3_column_text(st, 5)));
 		json_object_set_new(r, "subject", jstr((const char *)sqlite3_column_text(st, 6)));
@@ -651,8 +652,9 @@ static void history_row(struct work *w, const struct api_req *rq, const struct s
 		sbuf_printf(&rc, "%s%s", i ? "," : "", rq->scan.rcpts[i]);
 	if (sqlite3_prepare_v2(w->db,
 	                       "INSERT INTO history (time, queue_id, client, sender,"
-	                       " recipients, subject, size, score, action, symbols, scan_ms)"
-	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	                       " recipients, subject, size, score, action, symbols, scan_ms,"
+	                       " mime_from, mime_from_name)"
+	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	                       -1, &st, NULL) == SQLITE_OK) {
 		const char *s = sbuf_cstr(&syms), *semi = strchr(s, ';');
 
@@ -670,6 +672,8 @@ static void history_row(struct work *w, const struct api_req *rq, const struct s
 		sqlite3_bind_text(st, 10, semi ? semi + 1 + (semi[1] == ' ') : "", -1,
 		                  SQLITE_STATIC);
 		sqlite3_bind_double(st, 11, ms);
+		sqlite3_bind_text(st, 12, res->from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, res->from_name, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			msg_warn("client=%s: history row not written: %s", rq->client,
 			         sqlite3_errmsg(w->db));
