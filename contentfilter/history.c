@@ -26,7 +26,8 @@
  * process is killed is lost; the message is not (it is Postfix's).
  */
 struct hist_row {
-	char *qid, *client, *sender, *rcpts, *subject, *action, *symbols, *reason;
+	char *qid, *client, *sender, *rcpts, *subject, *from, *from_name, *action, *symbols,
+	    *reason;
 	long long size;
 	double score, ms;
 	uint64_t *tok, msgid; /* Bayes tokens for history_tokens, or NULL */
@@ -56,6 +57,8 @@ static void hist_free(struct hist_row *h)
 	free(h->sender);
 	free(h->rcpts);
 	free(h->subject);
+	free(h->from);
+	free(h->from_name);
 	free(h->action);
 	free(h->symbols);
 	free(h->reason);
@@ -64,8 +67,8 @@ static void hist_free(struct hist_row *h)
 }
 
 void history_add(const char *qid, const struct cf_conn *c, const char *action, double score,
-		 const char *symbols, const char *subject, const char *reason, double ms,
-		 uint64_t *tok, size_t n, uint64_t msgid)
+		 const char *symbols, const char *subject, const char *from, const char *from_name,
+		 const char *reason, double ms, uint64_t *tok, size_t n, uint64_t msgid)
 {
 	struct hist_row *h = xcalloc(1, sizeof(*h));
 	struct sbuf rc;
@@ -78,6 +81,8 @@ void history_add(const char *qid, const struct cf_conn *c, const char *action, d
 	h->sender = xstrdup(c->from);
 	h->rcpts = xstrdup(sbuf_cstr(&rc));
 	h->subject = xstrdup(subject);
+	h->from = xstrdup(from);
+	h->from_name = xstrdup(from_name);
 	h->action = xstrdup(action);
 	h->symbols = xstrdup(symbols);
 	h->reason = xstrdup(reason);
@@ -107,8 +112,8 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 {
 	static const char *sql =
 	    "INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
-	    " score, action, symbols, scan_ms, reason) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?11)";
+	    " score, action, symbols, scan_ms, reason, mime_from, mime_from_name) VALUES"
+	    " (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 	sqlite3_stmt *st = NULL, *tst = NULL;
 	int failed = 0;
 
@@ -139,6 +144,8 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 			sqlite3_bind_text(st, 9, h->symbols, -1, SQLITE_STATIC);
 			sqlite3_bind_double(st, 10, h->ms);
 			sqlite3_bind_text(st, 11, h->reason, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 12, h->from, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 13, h->from_name, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
 				failed = 1;

@@ -389,17 +389,24 @@ static void utf8_copy(char *out, size_t size, const char *s)
 	out[n] = '\0';
 }
 
-/* The decoded Subject of a message not scanned, from the parser. */
-static void subject_of(const struct cf_conn *c, char *subject, size_t size)
+/* The decoded Subject and the From of a message not scanned, from the parser. */
+static void headers_of(const struct cf_conn *c, char *subject, size_t size, char *from,
+		       char *from_name, size_t fsize)
 {
 	struct mime_limits lim;
 	const struct msg_header *h;
 	struct msg *m;
+	char addr[256], name[256];
 
 	mime_limits_default(&lim);
 	m = msg_parse(c->raw.data ? c->raw.data : "", c->raw.len, &lim);
 	h = m ? msg_header(m->root, "Subject") : NULL;
 	utf8_copy(subject, size, h ? h->value : "");
+	addr[0] = name[0] = '\0';
+	if (m)
+		scan_header_from(m, addr, sizeof(addr), name, sizeof(name));
+	utf8_copy(from, fsize, addr);
+	utf8_copy(from_name, fsize, name);
 	msg_free(m);
 }
 
@@ -434,15 +441,15 @@ static void add_authres(SMFICTX *ctx, const struct cf_conn *c, const struct scan
 /* Local mail with scan_local = no: no headers, no score; a log line and a history row say so. */
 static sfsistat skip_local(SMFICTX *ctx, struct cf_conn *c, const char *qid)
 {
-	char subject[256], why[300];
+	char subject[256], why[300], from[256], from_name[256];
 
 	remove_our_authres(ctx, c, qid);
 	take_policy_header(ctx, c, NULL, NULL, qid);
-	subject_of(c, subject, sizeof(subject));
+	headers_of(c, subject, sizeof(subject), from, from_name, sizeof(from));
 	snprintf(why, sizeof(why), "not scanned: %s (scan_local = no)", c->local);
 	msg_info("%s: client=%s, from=<%s>, nrcpt=%d, size=%zu, action=skipped, reason=%s", qid,
 		 c->client, c->from, c->nrcpt, c->size, why);
-	history_add(qid, c, "skipped", 0.0, "", subject, why, 0.0, NULL, 0, 0);
+	history_add(qid, c, "skipped", 0.0, "", subject, from, from_name, why, 0.0, NULL, 0, 0);
 	signing_eom(ctx, c, qid, NULL);
 	conn_reset_message(c);
 	return SMFIS_CONTINUE;
@@ -452,7 +459,7 @@ static sfsistat eom_scan(SMFICTX *ctx)
 {
 	struct cf_conn *c = conn_of(ctx);
 	const char *q = smfi_getsymval(ctx, "i");
-	char qid[64], subject[256] = "", why[300] = "";
+	char qid[64], subject[256] = "", why[300] = "", from[256], from_name[256];
 	struct timespec t0;
 	struct scan_result res;
 	struct policy_taken pt;
@@ -563,6 +570,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 	snprintf(subject, sizeof(subject), "%s", res.subject_raw ? res.subject_raw : "");
 	rc = act(ctx, ref, &res, held, subject);
 	utf8_copy(subject, sizeof(subject), res.subject ? res.subject : "");
+	utf8_copy(from, sizeof(from), res.from);
+	utf8_copy(from_name, sizeof(from_name), res.from_name);
 	if (rc == SMFIS_CONTINUE)
 		add_greylist_header(ctx, pt.delayed);
 	/* Last: the signatures cover every header added or changed above. */
@@ -576,8 +585,8 @@ static sfsistat eom_scan(SMFICTX *ctx)
 		 rc == SMFIS_TEMPFAIL ? " (tempfail)" : "",
 		 !res.forced ? "" : res.reply[0] ? " (forced by ClamAV)" : " (forced by GTUBE)",
 		 why[0] ? " reason=" : "", why, why[0] ? "," : "", sbuf_cstr(&hdr), ms_since(&t0));
-	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, why, ms_since(&t0), tok,
-		    ntok, msgid);
+	history_add(qid, c, res.action, res.score, sbuf_cstr(&hdr), subject, from, from_name, why,
+		    ms_since(&t0), tok, ntok, msgid);
 	worker_put(w);
 	sbuf_free(&hdr);
 	scan_result_free(&res);

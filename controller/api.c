@@ -263,8 +263,8 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 	work_rules_put(ref);
 	if (sqlite3_prepare_v2(w->db,
 	                       "SELECT id, time, queue_id, client, sender, recipients, subject,"
-	                       " size, score, action, symbols, scan_ms FROM history ORDER BY"
-	                       " time DESC, id DESC LIMIT ?1 OFFSET ?2",
+	                       " size, score, action, symbols, scan_ms, mime_from FROM history"
+	                       " ORDER BY time DESC, id DESC LIMIT ?1 OFFSET ?2",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		api_error(rs, 500, "Cannot read the history");
 		return;
@@ -284,8 +284,9 @@ static void h_history(const struct api_route *rt, struct work *w, const struct a
 		json_object_set_new(r, "ip", jstr((const char *)sqlite3_column_text(st, 3)));
 		json_object_set_new(r, "sender_smtp",
 		                    jstr((const char *)sqlite3_column_text(st, 4)));
+		/* Rspamd's: the From header's address ("" for none). */
 		json_object_set_new(r, "sender_mime",
-		                    jstr((const char *)sqlite3_column_text(st, 4)));
+		                    jstr((const char *)sqlite3_column_text(st, 12)));
 		json_object_set_new(r, "rcpt_smtp", list((const char *)sqlite3_column_text(st, 5)));
 		json_object_set_new(r, "rcpt_mime", list((const char *)sqlite3_column_text(st, 5)));
 		json_object_set_new(r, "subject", jstr((const char *)sqlite3_column_text(st, 6)));
@@ -653,6 +654,8 @@ static void history_row(const struct api_req *rq, const struct scan_result *res,
 	/* The symbols without X-Spamd-Result's "default: ... [s / r]" lead. */
 	r->symbols = xstrdup(semi ? semi + 1 + (semi[1] == ' ') : "");
 	r->scan_ms = ms;
+	r->mime_from = xstrdup(res->from);
+	r->mime_from_name = xstrdup(res->from_name);
 	r->tok = *tok;
 	r->ntok = ntok;
 	r->msgid = msgid;

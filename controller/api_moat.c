@@ -146,13 +146,34 @@ static char *like_pattern(const char *t)
 }
 
 /*
+ * A term's test on table t's columns: "from" is the envelope sender or the
+ * From header (address or display name), the others one column each; any
+ * column matching will do. like: the index's LIKE ?n, else the exact test.
+ */
+static void term_sql(struct sbuf *s, int term, const char *t, int like, int n)
+{
+	static const char *const from[] = {"sender", "mime_from", "mime_from_name", NULL};
+	static const char *const to[] = {"recipients", NULL}, *const subj[] = {"subject", NULL};
+	const char *const *cols = term == 0 ? from : term == 1 ? to : subj;
+
+	sbuf_printf(s, "(");
+	for (int i = 0; cols[i]; i++) {
+		if (like)
+			sbuf_printf(s, "%s%s.%s LIKE ?%d", i ? " OR " : "", t, cols[i], n);
+		else
+			sbuf_printf(s, "%sinstr(lower(%s.%s), lower(?%d)) > 0", i ? " OR " : "", t,
+			            cols[i], n);
+	}
+	sbuf_printf(s, ")");
+}
+
+/*
  * The FROM and WHERE of a search (after "SELECT <id> "), with its values
  * in b; *idcol is the id column to order by.
  */
 static void search_sql(const struct moat_hq *q, const char *match, struct sbuf *s, struct binds *b,
                        const char **idcol)
 {
-	static const char *const cols[] = {"sender", "recipients", "subject"};
 	const char *terms[3] = {q->from, q->to, q->subject};
 	/* With one client address, its few rows are read and their text checked: no index. */
 	int fts = (q->from || q->to || q->subject) && !(q->ip && !q->ip_prefix);
@@ -172,13 +193,14 @@ static void search_sql(const struct moat_hq *q, const char *match, struct sbuf *
 			if (terms[i] == NULL)
 				continue;
 			if (match == NULL) {
-				sbuf_printf(s, "%sf.%s LIKE ?%d", and, cols[i], b->n + 1);
+				sbuf_printf(s, "%s", and);
+				term_sql(s, i, "f", 1, b->n + 1);
 				bind_text(b, like_pattern(terms[i]));
 				and = " AND ";
 			}
 			/* As LIKE, blind to ASCII case; % and _ are themselves. */
-			sbuf_printf(s, "%sinstr(lower(f.%s), lower(?%d)) > 0", and, cols[i],
-			            b->n + 1);
+			sbuf_printf(s, "%s", and);
+			term_sql(s, i, "f", 0, b->n + 1);
 			bind_text(b, xstrdup(terms[i]));
 			and = " AND ";
 		}
@@ -204,7 +226,8 @@ static void search_sql(const struct moat_hq *q, const char *match, struct sbuf *
 	for (int i = 0; i < 3 && !fts; i++) {
 		if (terms[i] == NULL)
 			continue;
-		sbuf_printf(s, "%sinstr(lower(h.%s), lower(?%d)) > 0", and, cols[i], b->n + 1);
+		sbuf_printf(s, "%s", and);
+		term_sql(s, i, "h", 0, b->n + 1);
 		bind_text(b, xstrdup(terms[i]));
 		and = " AND ";
 	}
@@ -265,7 +288,8 @@ static json_t *split(const char *s)
 /* The columns row_json() reads, from history h, history_tokens t and bayes_seen b. */
 #define ROW_COLS                                                                                   \
 	"h.id, h.time, h.queue_id, h.client, h.sender, h.recipients, h.subject, h.size,"           \
-	" h.score, h.action, h.scan_ms, t.id IS NOT NULL, b.class, h.reason, h.symbols"
+	" h.score, h.action, h.scan_ms, t.id IS NOT NULL, b.class, h.reason, h.symbols,"           \
+	" h.mime_from, h.mime_from_name"
 #define ROW_FROM                                                                                   \
 	" FROM history h LEFT JOIN history_tokens t ON t.id = h.id"                                \
 	" LEFT JOIN bayes_seen b ON b.message = t.message"
@@ -279,6 +303,8 @@ static json_t *row_json(sqlite3_stmt *st)
 	json_object_set_new(r, "queue_id", api_jstr(col(st, 2)));
 	json_object_set_new(r, "client", api_jstr(col(st, 3)));
 	json_object_set_new(r, "sender", api_jstr(col(st, 4)));
+	json_object_set_new(r, "mime_from", api_jstr(col(st, 15)));
+	json_object_set_new(r, "mime_from_name", api_jstr(col(st, 16)));
 	json_object_set_new(r, "recipients", split(col(st, 5)));
 	json_object_set_new(r, "subject", api_jstr(col(st, 6)));
 	json_object_set_new(r, "size", json_integer(sqlite3_column_int64(st, 7)));

@@ -41,6 +41,8 @@ static void row_free(struct histq_row *r)
 	free(r->subject);
 	free(r->action);
 	free(r->symbols);
+	free(r->mime_from);
+	free(r->mime_from_name);
 	free(r->tok);
 	free(r);
 }
@@ -50,8 +52,8 @@ static void write_batch(struct histq_row *list)
 {
 	static const char *sql =
 	    "INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
-	    " score, action, symbols, scan_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11)";
+	    " score, action, symbols, scan_ms, mime_from, mime_from_name)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 	sqlite3_stmt *st = NULL, *tst = NULL;
 
 	if (sqlite3_exec(wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -78,6 +80,8 @@ static void write_batch(struct histq_row *list)
 		sqlite3_bind_text(st, 9, r->action, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, r->symbols, -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 11, r->scan_ms);
+		sqlite3_bind_text(st, 12, r->mime_from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, r->mime_from_name, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			msg_warn("client=%s: history row not written: %s", r->client,
 			         sqlite3_errmsg(wdb));

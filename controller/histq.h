@@ -15,6 +15,7 @@
 struct histq_row {
 	time_t time;
 	char *queue_id, *client, *sender, *recipients, *subject, *action, *symbols;
+	char *mime_from, *mime_from_name; /* the From header's address and display name */
 	long long size;
 	double score, scan_ms;
 	uint64_t *tok; /* sorted token hashes, or NULL: none kept */

@@ -17,12 +17,18 @@ CREATE TABLE history_tokens (
 );
 CREATE INDEX history_tokens_time ON history_tokens (time);
 
--- Substring search on sender, recipients and subject: a trigram index
+-- The From header the user sees, beside the envelope sender: its (first)
+-- address and display name as the scan read them ('' for none; rows from
+-- before this migration have ''). The history searches "from" in both.
+ALTER TABLE history ADD COLUMN mime_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE history ADD COLUMN mime_from_name TEXT NOT NULL DEFAULT '';
+
+-- Substring search on sender, From, recipients and subject: a trigram index
 -- (FTS5) over the history's own columns. A LIKE '%text%' over a million
 -- rows reads them all (seconds); the trigrams find the few that can match.
 -- detail=none keeps it small; SQLite checks each candidate's text.
 CREATE VIRTUAL TABLE history_search USING fts5(
-	sender, recipients, subject,
+	sender, recipients, subject, mime_from, mime_from_name,
 	content = 'history', content_rowid = 'id', tokenize = 'trigram', detail = 'none');
 INSERT INTO history_search (history_search) VALUES ('rebuild');
 
@@ -63,17 +69,22 @@ END;
 -- and text it never had would corrupt it.
 CREATE TRIGGER history_ad_indexed AFTER DELETE ON history
 WHEN old.id <= (SELECT last_id FROM history_indexed) BEGIN
-	INSERT INTO history_search (history_search, rowid, sender, recipients, subject)
-		VALUES ('delete', old.id, old.sender, old.recipients, old.subject);
+	INSERT INTO history_search (history_search, rowid, sender, recipients, subject, mime_from,
+				    mime_from_name)
+		VALUES ('delete', old.id, old.sender, old.recipients, old.subject, old.mime_from,
+			old.mime_from_name);
 	DELETE FROM history_symbols WHERE id = old.id;
 END;
 
-CREATE TRIGGER history_au AFTER UPDATE OF sender, recipients, subject ON history
-WHEN old.id <= (SELECT last_id FROM history_indexed) BEGIN
-	INSERT INTO history_search (history_search, rowid, sender, recipients, subject)
-		VALUES ('delete', old.id, old.sender, old.recipients, old.subject);
-	INSERT INTO history_search (rowid, sender, recipients, subject)
-		VALUES (new.id, new.sender, new.recipients, new.subject);
+CREATE TRIGGER history_au AFTER UPDATE OF sender, recipients, subject, mime_from, mime_from_name
+	ON history WHEN old.id <= (SELECT last_id FROM history_indexed) BEGIN
+	INSERT INTO history_search (history_search, rowid, sender, recipients, subject, mime_from,
+				    mime_from_name)
+		VALUES ('delete', old.id, old.sender, old.recipients, old.subject, old.mime_from,
+			old.mime_from_name);
+	INSERT INTO history_search (rowid, sender, recipients, subject, mime_from, mime_from_name)
+		VALUES (new.id, new.sender, new.recipients, new.subject, new.mime_from,
+			new.mime_from_name);
 END;
 
 INSERT OR IGNORE INTO history_symbols (id, symbol)

@@ -30,12 +30,13 @@ bayes_state() { sqlite3 "$1" "SELECT spam, ham FROM bayes_state;
 rows_at_least() { [ "$(q "SELECT count(*) FROM history ${2:-}")" -ge "$1" ]; }
 tokens_dump() { sqlite3 "$1" "SELECT token, spam, ham FROM bayes_tokens WHERE spam > 0 OR ham > 0 ORDER BY token"; }
 
-# Three messages with enough words for Bayes, each with its own Subject.
+# Three messages with enough words for Bayes, each with its own Subject;
+# the second's From header is not its envelope sender's address.
 mk() { # file subject message-id body...
 	local f=$1 s=$2 id=$3
 	shift 3
 	{
-		printf 'From: "Sales Team" <offers@shop.example>\nTo: bob@example.com\n'
+		printf 'From: %s\nTo: bob@example.com\n' "${FROM_HDR:-\"Sales Team\" <offers@shop.example>}"
 		printf 'Subject: %s\nMessage-ID: <%s>\nDate: Thu, 03 Dec 2026 10:00:00 +0000\n' "$s" "$id"
 		printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n%s\n' "$*"
 	} >"$f"
@@ -43,7 +44,7 @@ mk() { # file subject message-id body...
 mk "$H_TMP/m1.eml" "Cheap Watches Today" "m1@shop.example" \
 	"Buy cheap replica watches today, the best prices online. Visit http://watches.example/buy now" \
 	"and claim your discount before the offer ends. Limited stock of luxury watches for you."
-mk "$H_TMP/m2.eml" "Minutes of the budget meeting" "m2@office.example" \
+FROM_HDR='"Dana Budget" <dana@Office.Example>' mk "$H_TMP/m2.eml" "Minutes of the budget meeting" "m2@office.example" \
 	"Hello team, attached are the minutes of the budget meeting we held on Tuesday." \
 	"Please review the figures for the third quarter and send your comments by Friday."
 mk "$H_TMP/m3.eml" "100% free_offer" "m3@shop.example" \
@@ -104,6 +105,19 @@ code "${R[@]}" "$U/moat/history?subject=e_o" >/dev/null
 tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id3]" "...and so is _ (free_offer, not 'e o')"
 code "${R[@]}" "$U/moat/history?from=SENDER2@" >/dev/null
 tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id2]" "from: the envelope sender"
+code "${R[@]}" "$U/moat/history?from=DANA@office" >/dev/null
+tap_is "$(j '[(r["id"], r["sender"], r["mime_from"], r["mime_from_name"]) for r in d["rows"]]')" \
+	"[($id2, 'sender2@shop.example', 'dana@office.example', 'Dana Budget')]" \
+	"from: the From header's address too; the row has both"
+code "${R[@]}" "$U/moat/history?from=na%20budg" >/dev/null
+tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id2]" "from: the From header's display name"
+code "${R[@]}" "$U/moat/history?from=offers@shop" >/dev/null
+tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id3, $id1]" "from: a header address no envelope has"
+code "${R[@]}" "$U/moat/history?ip=127.0.0.1&from=dana@" >/dev/null
+tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id2]" "from: the header with one client (no index)"
+tap_is "$(code "$U/history")" 200 "Rspamd's /history"
+tap_is "$(j '[(r["sender_smtp"], r["sender_mime"]) for r in d["rows"] if r["id"] == '"$id2"']')" \
+	"[('sender2@shop.example', 'dana@office.example')]" "...sender_mime is the From header's address"
 code "${R[@]}" "$U/moat/history?to=rcpt3" >/dev/null
 tap_is "$(j '[r["id"] for r in d["rows"]]')" "[$id3]" "to: a recipient"
 code "${R[@]}" "$U/moat/history?ip=127.0.0." >/dev/null
@@ -165,6 +179,9 @@ tap_is "$(j '" ".join(s["name"] for s in d["symbols"])')" \
 	"...its symbols in the stored order"
 tap_is "$(j 'all(isinstance(s["weight"], float) and isinstance(s["options"], list) for s in d["symbols"]), d["learnable"], d["subject"]')" \
 	"True True Cheap Watches Today" "...each with weight and options; learnable"
+code "${R[@]}" "$U/moat/message?id=$id2" >/dev/null
+tap_is "$(j 'd["sender"], d["mime_from"], d["mime_from_name"]')" \
+	"sender2@shop.example dana@office.example Dana Budget" "...the envelope sender and the From header"
 tap_is "$(code "${R[@]}" "$U/moat/message?id=999999")" 404 "an unknown id: 404"
 tap_is "$(code "${R[@]}" "$U/moat/message?id=1%20OR%201=1")" 400 "a bad id: 400"
 tap_is "$(code "${R[@]}" "$U/moat/message")" 400 "no id: 400"

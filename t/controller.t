@@ -59,8 +59,9 @@ tap_is "$(rows)" "$scanned" "Flags: no_log: no history row"
 curl -s -H 'Queue-Id: 4XyZ1' -H 'IP: 192.0.2.5' -H 'From: <a@example.org>' -H 'Rcpt: b@example.net' \
 	-H 'Rcpt: <c@example.net>' --data-binary @"$fx/mime/spammy.eml" "$U/checkv2" >/dev/null
 synced
-tap_is "$(sqlite3 "$db" "SELECT queue_id, client, sender, recipients FROM history ORDER BY id DESC LIMIT 1")" \
-	"4XyZ1|192.0.2.5|a@example.org|b@example.net,c@example.net" "the rspamc headers go into the history row"
+tap_is "$(sqlite3 "$db" "SELECT queue_id, client, sender, recipients, mime_from, mime_from_name FROM history ORDER BY id DESC LIMIT 1")" \
+	"4XyZ1|192.0.2.5|a@example.org|b@example.net,c@example.net|winner@lottery.example|Dr. Winner" \
+	"the rspamc headers go into the history row, and the message's From header"
 scanned=$(rows)
 
 # Learning, as the IMAPSieve pipe does it.

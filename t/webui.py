@@ -72,8 +72,10 @@ def wait_rows(n, timeout=30):
 
 # --- the mail the UI will show ------------------------------------------------
 expect = {}
-for i in range(1, 4):
+for i in range(1, 3):
     send("webui hello %d" % i)
+# A From header the envelope does not name, as a list or a bulk sender sends.
+send("webui hello 3", sender="bounce3@lists.example", from_hdr="Carol Header <carol@brand.example>")
 send("webui add header", from_hdr="Dr. Alice <alice@sender.example>")
 send("WEBUI SHOUTING SUBJECT FOR REWRITE")
 send("webui rejected", extra=["X-Priority: 1"])
@@ -256,6 +258,28 @@ try:
     equal(round((s2 or 0) - s1, 2), round(3.25 - old, 2),
           "the next message's score in the history moved by the change (%s -> %s)" % (s1, s2))
 
+    # --- the From header: shown, the envelope below it, and searched ---------------
+    def search_from(term):
+        d.execute_script("document.querySelector('#history-filters button:not([type=submit])').click()")
+        loaded("history")
+        before = render()
+        by_id("history-filters").find_element(By.CSS_SELECTOR, "input[name=from]").send_keys(term)
+        by_id("history-search").click()
+        redrawn(before)
+        loaded("history")
+        return [(r.find_element(By.CSS_SELECTOR, "a.c-subject").text,
+                 [e.text for e in r.find_elements(By.CSS_SELECTOR, ".c-from > span")])
+                for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
+    want = [("webui hello 3", ["Carol Header <carol@brand.example>", "envelope bounce3@lists.example"])]
+    equal(search_from("carol@BRAND"), want,
+          "search by the header From finds the message; the table shows it, the envelope below")
+    shot(d, a.artifacts, "desktop-history-from")
+    equal(search_from("bounce3@"), want, "...and so does the envelope sender")
+    equal(search_from("webui@nowhere"), [], "...and a From no message has, nothing")
+    same = search_from("alice@sender")
+    check(same and all(f == ["Alice <alice@sender.example>"] for s_, f in same if s_.startswith("webui hello")),
+          "...an envelope the header names is not shown twice", same)
+
     # --- issue 19: hostile Subject and From are text ------------------------------
     d.execute_script("document.querySelector('#history-filters button:not([type=submit])').click()")
     loaded("history")
@@ -265,8 +289,13 @@ try:
     # local part is cut at its first '>'); the UI must show exactly what is stored.
     XSS_SENDER = db("SELECT sender FROM history WHERE subject = ?", XSS_SUBJECT)[0][0]
     check("<script" in XSS_SENDER, "...the stored sender holds <script too (%s)" % XSS_SENDER)
-    froms = [e.text for e in d.find_elements(By.CSS_SELECTOR, "table.history .c-from")]
-    check(XSS_SENDER in froms, "...and is shown as its characters", froms)
+    froms = [e.text for e in d.find_elements(By.CSS_SELECTOR, "table.history .c-from .envelope")]
+    check("envelope " + XSS_SENDER in froms, "...and is shown as its characters", froms)
+    name, addr = db("SELECT mime_from_name, mime_from FROM history WHERE subject = ?", XSS_SUBJECT)[0]
+    XSS_FROM = "%s <%s>" % (name, addr) if name else addr
+    check("<img" in XSS_FROM, "...the stored From header holds <img too (%s)" % XSS_FROM)
+    froms = [e.text for e in d.find_elements(By.CSS_SELECTOR, "table.history .c-from .mime-from")]
+    check(XSS_FROM in froms, "...and is shown as its characters", froms)
     equal(d.execute_script("return document.querySelectorAll('#page img, #page script').length"), 0,
           "...no <img> or <script> came from the data")
     equal(xss_flag(), None, "...no script of the payload ran")
@@ -275,7 +304,9 @@ try:
     loaded("message")
     equal(d.find_element(By.CSS_SELECTOR, "dd[data-field=Subject]").text, XSS_SUBJECT,
           "message view: the hostile Subject as text")
-    equal(d.find_element(By.CSS_SELECTOR, "dd[data-field=From]").text, XSS_SENDER, "...the sender as text")
+    equal(d.find_element(By.CSS_SELECTOR, "dd[data-field=From]").text, XSS_FROM, "...the From header as text")
+    equal(d.find_element(By.CSS_SELECTOR, "dd[data-field='Envelope sender']").text, XSS_SENDER,
+          "...the envelope sender as text")
     opts = " ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, "table.symbols .option"))
     equal(d.execute_script("return document.querySelectorAll('#page img, #page script').length"), 0,
           "...no element from the data")

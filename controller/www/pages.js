@@ -98,9 +98,22 @@ async function dashboard(ctx) {
 
 // --- History ---------------------------------------------------------------
 
-const FILTERS = [["from", "From", "text"], ["to", "To", "text"], ["subject", "Subject", "text"],
+const FILTERS = [["from", "From", "text", "envelope or header"], ["to", "To", "text"], ["subject", "Subject", "text"],
   ["ip", "Client IP", "text"], ["symbol", "Symbol", "text"], ["since", "Since", "date"],
   ["until", "Until", "date"]];
+
+// The From a reader sees: the header's display name and address; the envelope
+// sender when the message has no From header.
+function headerFrom(h) {
+  if (!h.mime_from && !h.mime_from_name) return h.sender || "";
+  return h.mime_from_name ? h.mime_from_name + " <" + h.mime_from + ">" : h.mime_from;
+}
+
+// Whether the envelope sender is another address than the header's.
+function envelopeDiffers(h) {
+  return !!(h.mime_from || h.mime_from_name) &&
+    (h.sender || "").toLowerCase() !== (h.mime_from || "").toLowerCase();
+}
 
 async function history(ctx) {
   const st = ctx.hist || (ctx.hist = {f: {}, offset: 0, limit: 50});
@@ -108,9 +121,9 @@ async function history(ctx) {
     {offset: st.offset, limit: st.limit})))).data;
 
   const form = el("form", {class: "filters", id: "history-filters"});
-  for (const [k, label, type] of FILTERS)
+  for (const [k, label, type, hint] of FILTERS)
     form.appendChild(el("label", null, label,
-      el("input", {name: k, type, value: st.f[k] || "", autocomplete: "off"})));
+      el("input", {name: k, type, value: st.f[k] || "", autocomplete: "off", placeholder: hint})));
   form.appendChild(el("label", null, "Action", el("select", {name: "action"},
     el("option", {value: ""}, "any"),
     ACTIONS.concat(["skipped"]).map((a) => el("option", {value: a, selected: st.f.action === a}, a)))));
@@ -127,7 +140,9 @@ async function history(ctx) {
 
   const rows = (r.rows || []).map((h) => [
     el("time", null, time(h.time)), actionBadge(h.action), num(h.score),
-    el("span", {class: "c-from"}, h.sender || ""),
+    el("span", {class: "c-from"}, el("span", {class: "mime-from"}, headerFrom(h)),
+      envelopeDiffers(h) ? el("span", {class: "envelope", title: "envelope sender (MAIL FROM)"},
+        "envelope " + (h.sender || "<>")) : null),
     el("span", {class: "c-to"}, (h.recipients || []).join(", ")),
     el("a", {href: "#message/" + h.id, class: "c-subject"}, h.subject || "(no subject)"),
     el("span", {class: "c-ip"}, h.client || ""),
@@ -157,7 +172,8 @@ async function message(ctx, id) {
   fact("Time", time(m.time));
   fact("Action", actionBadge(m.action));
   fact("Score", num(m.score) + " / " + num(m.required_score));
-  fact("From", m.sender || "");
+  fact("From", headerFrom(m));
+  fact("Envelope sender", m.sender || "<>");
   fact("To", (m.recipients || []).join(", "));
   fact("Subject", m.subject || "");
   fact("Client", m.client || "");

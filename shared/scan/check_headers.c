@@ -21,6 +21,7 @@
 #include "mail/mime.h"
 #include "scan/check.h"
 #include "scan/result.h"
+#include "scan/scan.h"
 
 #define MAX_ADDRS 100
 
@@ -428,6 +429,16 @@ static void check_from_raw(const struct scan_rules *r, const struct msg *m,
 	if (h && (lt = strchr(h->raw, '<')) != NULL && lt > h->raw && lt[-1] != ' ' &&
 	    lt[-1] != '\t')
 		scan_add(res, r, "R_NO_SPACE_IN_FROM", NULL);
+}
+
+void scan_header_from(const struct msg *m, char *addr, size_t addrlen, char *name, size_t namelen)
+{
+	struct addrs *from = xmalloc(sizeof(*from));
+
+	parse_addrs(hval(m, "From"), from);
+	snprintf(addr, addrlen, "%s", from->n ? from->v[0].addr : "");
+	snprintf(name, namelen, "%s", from->n ? from->v[0].display : "");
+	free(from);
 }
 
 static void headers_run(const struct scan_ctx *ctx)

@@ -52,6 +52,8 @@ struct scan_result {
 	char soft_reason[200];
 	char *subject;		/* the message's Subject, decoded (scan_message), or NULL */
 	char *subject_raw;	/* ...and unfolded as written, for a rewrite */
+	char from[256];		/* the From header's (first) address, as check_headers reads it */
+	char from_name[256];	/* ...and its display name, decoded; "" for none */
 	struct scan_auth *auth;	/* what SPF, DKIM, DMARC and ARC found (scan_message), or NULL */
 	double hidden_weight;	/* of symbols a composite hid but whose weight counts */
 	int composed;		/* the composites were applied (scan_finish, once) */

@@ -92,6 +92,7 @@ void scan_message(const struct scan_rules *r, const struct scan_env *env,
 	if (m == NULL)
 		return;
 	subject(m, res);
+	scan_header_from(m, res->from, sizeof(res->from), res->from_name, sizeof(res->from_name));
 	if (scan_gtube(r, m, res)) {
 		msg_free(m);
 		return;

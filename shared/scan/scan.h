@@ -23,9 +23,15 @@
  * be NULL (no Bayes, no DNS), as may its members. A GTUBE pattern in a
  * text part skips the checks and forces its action (the gtube_patterns
  * setting says which patterns count). A check whose module is off in the
- * modules table is skipped. res->subject gets the message's Subject.
+ * modules table is skipped. res->subject gets the message's Subject, and
+ * res->from and res->from_name its From (scan_header_from()).
  */
 void scan_message(const struct scan_rules *r, const struct scan_env *env,
 		  const struct scan_input *in, struct scan_result *res);
+/*
+ * The first address of m's From header into addr and its display name
+ * (decoded) into name, as the headers check reads them; "" for none.
+ */
+void scan_header_from(const struct msg *m, char *addr, size_t addrlen, char *name, size_t namelen);
 
 #endif

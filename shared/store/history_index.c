@@ -9,8 +9,9 @@
 
 /* ?1 the last row indexed, ?2 the last to index. */
 static const char *const steps[] = {
-    "INSERT INTO history_search (rowid, sender, recipients, subject)"
-    " SELECT id, sender, recipients, subject FROM history WHERE id > ?1 AND id <= ?2",
+    "INSERT INTO history_search (rowid, sender, recipients, subject, mime_from, mime_from_name)"
+    " SELECT id, sender, recipients, subject, mime_from, mime_from_name FROM history"
+    " WHERE id > ?1 AND id <= ?2",
     /* The symbols column split as a JSON array: "SYM(w)[opts]; SYM2(w)" */
     "INSERT OR IGNORE INTO history_symbols (id, symbol)"
     " SELECT h.id, substr(value, 1, instr(value, '(') - 1) FROM (SELECT id, '[\"' ||"

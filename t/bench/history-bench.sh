@@ -64,6 +64,7 @@ shapes=(
 	"subject, rare (one row)|subject=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$rare")"
 	"subject, common, page 20|subject=invoice&offset=1000"
 	"from (sender substring)|from=user123@sender4"
+	"from (a From header's only)|from=news7@brand12"
 	"to (recipient substring)|to=rcpt77@example.org"
 	"ip prefix|ip=10.3."
 	"ip exact|ip=10.3.2.17"
