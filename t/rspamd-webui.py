@@ -66,8 +66,10 @@ try:
 
     def symbol_rows(dr):
         names = [e.text.strip() for e in dr.find_elements(By.CSS_SELECTOR, "#symbolsTable tbody tr td:nth-child(2)")]
-        return names if len(names) >= 5 else None
-    names = wait(d, symbol_rows, 20) or []
+        # A row is drawn before its cells are filled: wait for the names.
+        return names if len(names) >= 5 and all(names) else None
+    names = wait(d, symbol_rows, 20) or [e.text.strip() for e in d.find_elements(
+        By.CSS_SELECTOR, "#symbolsTable tbody tr td:nth-child(2)")]
     check(names and all(n in known for n in names),
           "Symbols tab: moat's symbols (%d on its first page: %s...)" % (len(names), ", ".join(names[:4])))
     shot(d, a.artifacts, "rspamd-symbols")
