@@ -107,6 +107,18 @@ void history_add(const char *qid, const struct cf_conn *c, const char *action, d
 	pthread_mutex_unlock(&hist_mu);
 }
 
+/* One pruning statement, sql with ?1 the age in seconds. */
+static void prune(sqlite3 *db, const char *sql, long age)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, age);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 /* Write the rows (none: just test that the database takes a write); 0 or -1. */
 static int hist_write(sqlite3 *db, struct hist_row *list)
 {
@@ -165,32 +177,20 @@ static int hist_write(sqlite3 *db, struct hist_row *list)
 	if (list && history_index(db, HISTORY_INDEX_STEP) < 0)
 		msg_warn("history: search index not updated: %s", sqlite3_errmsg(db));
 	/* Prune a little each time: bounded work, no cron job. */
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM history WHERE id IN (SELECT id FROM history"
-			       " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, history_max_age);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	prune(db,
+	      "DELETE FROM history WHERE id IN (SELECT id FROM history"
+	      " WHERE time < unixepoch() - ?1 ORDER BY time LIMIT 100)",
+	      history_max_age);
 	/* Tokens past history_tokens_max_age (all of them once it is 0). */
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM history_tokens WHERE id IN (SELECT id FROM history_tokens"
-			       " WHERE time <= unixepoch() - ?1 ORDER BY time LIMIT 100)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, history_tokens_max_age);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	prune(db,
+	      "DELETE FROM history_tokens WHERE id IN (SELECT id FROM history_tokens"
+	      " WHERE time <= unixepoch() - ?1 ORDER BY time LIMIT 100)",
+	      history_tokens_max_age);
 	/* Greylisted messages not seen for greylist_max_age, as moat-policyd forgets triplets. */
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM milter_greylist WHERE id IN (SELECT id FROM milter_greylist"
-			       " WHERE last_seen < unixepoch() - ?1 ORDER BY last_seen LIMIT 100)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, greylist_max_age);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	prune(db,
+	      "DELETE FROM milter_greylist WHERE id IN (SELECT id FROM milter_greylist"
+	      " WHERE last_seen < unixepoch() - ?1 ORDER BY last_seen LIMIT 100)",
+	      greylist_max_age);
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		msg_warn("history: %s", sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
