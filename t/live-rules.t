@@ -23,7 +23,8 @@ if command -v miltertest >/dev/null; then
 	tap_ok "a clean message is scanned" scan
 	tap_ok "...and logged" h_wait_log "client=198\.51\.100\.20, .*RCPT_COUNT_ONE\(0\.00\)" 5 "$M_MILTER_LOG"
 	before=$(last_score)
-	sqlite3 "$db" "UPDATE symbols SET weight = 3.25 WHERE name = 'RCPT_COUNT_ONE'"
+	tap_ok "UPDATE symbols in the sqlite3 shell while the milter writes history" \
+		sqlite3 "$db" "UPDATE symbols SET weight = 3.25 WHERE name = 'RCPT_COUNT_ONE'"
 	# Rules are re-read every 2 s: scan until the new weight shows (bounded).
 	new_weight() {
 		scan && grep "client=198\.51\.100\.20, " "$M_MILTER_LOG" | tail -1 | grep -q "RCPT_COUNT_ONE(3\.25)"
@@ -33,12 +34,12 @@ if command -v miltertest >/dev/null; then
 	after=$(last_score)
 	tap_is "$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')" "3.25" \
 		"...and the score rose by exactly the change ($before -> $after)"
-	sqlite3 "$db" "UPDATE symbols SET enabled = 0 WHERE name = 'RCPT_COUNT_ONE'"
+	tap_ok "...and disable it" sqlite3 "$db" "UPDATE symbols SET enabled = 0 WHERE name = 'RCPT_COUNT_ONE'"
 	gone() { scan && ! grep "client=198\.51\.100\.20, " "$M_MILTER_LOG" | tail -1 | grep -q "RCPT_COUNT_ONE"; }
 	tap_ok "a symbol disabled in SQLite disappears from the next scans" h_wait_for 10 gone
 	tap_is "$(last_score)" "$before" "...and the score is back where it was"
 else
-	tap_skip "miltertest not installed" 7
+	tap_skip "miltertest not installed" 9
 fi
 
 # --- the policy server: a threshold and a zone -----------------------------
@@ -53,13 +54,14 @@ tap_ok "moat-policyd starts (greylisting only the suspicious)" m_start_policyd \
 	-o dns_servers="127.0.0.1:$H_UNBOUND_PORT" -o greylist_mode=suspicious
 tap_like "$(q 192.0.2.98)" "^PREPEND X-Moat-Policy: TEST_BL_XBL\(3\.00\)" \
 	"a client listed with weight 3: below every threshold, DUNNO with the symbol"
-sqlite3 "$db" "UPDATE actions SET threshold = 2.5 WHERE name = 'reject'"
+tap_ok "UPDATE actions while moat-policyd writes greylist rows" \
+	sqlite3 "$db" "UPDATE actions SET threshold = 2.5 WHERE name = 'reject'"
 rejected() { [[ $(q 192.0.2.98) == "REJECT 5.7.1 "*"listed at bl.test" ]]; }
 tap_ok "after UPDATE actions (reject at 2.5) the next answers reject it" h_wait_for 10 rejected
-sqlite3 "$db" "UPDATE dnsbl_zones SET enabled = 0 WHERE name = 'bl.test'"
+tap_ok "UPDATE dnsbl_zones" sqlite3 "$db" "UPDATE dnsbl_zones SET enabled = 0 WHERE name = 'bl.test'"
 unlisted() { [[ $(q 192.0.2.98) == "DUNNO" ]]; }
 tap_ok "after disabling the zone bl.test, the client passes (DUNNO)" h_wait_for 10 unlisted
-sqlite3 "$db" "UPDATE dnsbl_zones SET enabled = 1 WHERE name = 'bl.test';
+tap_ok "...and map a code to another symbol" sqlite3 "$db" "UPDATE dnsbl_zones SET enabled = 1 WHERE name = 'bl.test';
 	UPDATE dnsbl_codes SET symbol = 'TEST_BL' WHERE zone = 'bl.test' AND code = '127.0.0.4'"
 heavy() { [[ $(q 192.0.2.98) == *"listed at bl.test" ]] && grep -q "TEST_BL(12\.00)\[192\.0\.2\.98" "$M_POLICYD_LOG"; }
 tap_ok "after re-enabling it with the code mapped to another symbol, that symbol counts" \

@@ -40,6 +40,10 @@
 #   tap_* return 0 on pass, 1 on fail.  (With "set -e" a failing tap_*
 #   ends the script; the TAP consumer then reports the missing tests.)
 #
+# SQLite:
+#   sqlite3 ARGS...     the sqlite3 shell with a 10 s busy timeout, so a
+#                       write waits for the daemons' own instead of failing
+#
 # Processes and ports:
 #   h_init              create $H_TMP (/tmp/moat-t.XXXXXX, exported), install
 #                       the EXIT/INT/TERM/HUP cleanup: stop Postfix, stop every
@@ -255,6 +259,13 @@ tap_done() {
 # ---------------------------------------------------------------------------
 # Temp dir, process tracking, cleanup
 # ---------------------------------------------------------------------------
+
+# sqlite3: the shell, waiting up to 10 s for a lock as an admin's shell
+# started with -cmd ".timeout 10000" does (README, "The database"). The
+# daemons write history and greylist rows all the time; the shell's own
+# default is to fail at once with "database is locked", which turned a
+# test's UPDATE into a silent no-op under load.
+sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 
 _H_EXIT_HOOKS=()
 
