@@ -4,7 +4,7 @@
 
 -- The Bayes token hashes of a scanned message, kept for
 -- history_tokens_max_age (moat.conf, default 7d; 0 keeps none) so the UI
--- can learn it as spam or ham later: the sorted distinct 64-bit token
+-- can learn it as spam or ham later: the distinct 64-bit token
 -- hashes (8 bytes each, little-endian) and the hash that names the message
 -- in bayes_seen. Hashes, not text: nothing of the message can be read back
 -- from them. Written by moat-contentfilter and /checkv2 with their history

@@ -824,20 +824,12 @@ int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, c
 	return cls;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int bayes_scanned_tokens(const struct bayes *b, uint64_t **v, size_t *n, uint64_t *msgid)
 {
 	if (!b->have)
 		return -1;
 	*v = xmalloc((b->tok.n ? b->tok.n : 1) * sizeof(**v));
 	memcpy(*v, b->tok.v, b->tok.n * sizeof(**v));
-	qsort(*v, b->tok.n, sizeof(**v), cmp_u64);
 	*n = b->tok.n;
 	*msgid = b->msgid;
 	return 0;

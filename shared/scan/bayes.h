@@ -112,8 +112,8 @@ void bayes_scan(struct bayes *b, const struct scan_rules *r, const struct msg *m
 int bayes_autolearn(struct bayes *b, const struct scan_rules *r, double score, const char *qid);
 /*
  * The tokens of the message last scanned, for learning it later without
- * the message (the history's tokens): *v (sorted, each once; malloc'd, the
- * caller frees), *n and the message's id for "learned already". 0, or -1
+ * the message (the history's tokens): *v (each once, in no order; the
+ * learner sorts them; malloc'd, the caller frees), *n and the message's id for "learned already". 0, or -1
  * when bayes_scan() did not run for the last message (or autolearn has
  * been called since: call this first).
  */

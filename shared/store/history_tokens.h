@@ -1,7 +1,7 @@
 /*
  * history_tokens - the Bayes token hashes kept beside a history row
  * (sql/018-moat-api.sql), so the message can be learned later without the
- * original: one blob of the sorted distinct 64-bit hashes, 8 bytes each,
+ * original: one blob of the distinct 64-bit hashes (in no order), 8 bytes each,
  * little-endian whatever the host, and the message's id for bayes_seen.
  * Written by the milter's history thread and moat-controller's /checkv2,
  * read by /moat/learn.
