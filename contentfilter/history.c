@@ -102,8 +102,9 @@ void history_add(const char *qid, const struct cf_conn *c, const char *action, d
 	}
 	*hist_tail = h;
 	hist_tail = &h->next;
-	hist_len++;
-	pthread_cond_signal(&hist_cv);
+	/* Only an empty queue has a writer waiting for it; a busy one looks again. */
+	if (hist_len++ == 0)
+		pthread_cond_signal(&hist_cv);
 	pthread_mutex_unlock(&hist_mu);
 }
 
