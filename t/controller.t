@@ -62,6 +62,12 @@ synced
 tap_is "$(sqlite3 "$db" "SELECT queue_id, client, sender, recipients, mime_from, mime_from_name FROM history ORDER BY id DESC LIMIT 1")" \
 	"4XyZ1|192.0.2.5|a@example.org|b@example.net,c@example.net|winner@lottery.example|Dr. Winner" \
 	"the rspamc headers go into the history row, and the message's From header"
+# With no request after it, a scan's row still reaches the file soon (the
+# writer gathers for 20 ms): what the sqlite3 shell and the milter's
+# neighbours read.
+curl -s -H 'Queue-Id: 4XyZ2' --data-binary @"$fx/mime/spammy.eml" "$U/checkv2" >/dev/null
+alone() { [ "$(sqlite3 "$db" "SELECT count(*) FROM history WHERE queue_id = '4XyZ2'")" = 1 ]; }
+tap_ok "a lone scan's row is written without another request" h_wait_for 3 alone
 scanned=$(rows)
 
 # Learning, as the IMAPSieve pipe does it.
