@@ -16,8 +16,7 @@
 #include "core/sbuf.h"
 #include "history.h"
 #include "store/db.h"
-#include "store/history_index.h"
-#include "store/history_tokens.h"
+#include "store/history_write.h"
 
 /*
  * History rows go to one writer thread, which inserts whatever has queued
@@ -25,19 +24,9 @@
  * other's write lock on the message path. A row still queued when the
  * process is killed is lost; the message is not (it is Postfix's).
  */
-struct hist_row {
-	char *qid, *client, *sender, *rcpts, *subject, *from, *from_name, *action, *symbols,
-	    *reason;
-	long long size;
-	double score, ms;
-	uint64_t *tok, msgid; /* Bayes tokens for history_tokens, or NULL */
-	size_t ntok;
-	struct hist_row *next;
-};
-
 static pthread_mutex_t hist_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hist_cv = PTHREAD_COND_INITIALIZER;
-static struct hist_row *hist_head, **hist_tail = &hist_head;
+static struct history_row *hist_head, **hist_tail = &hist_head;
 static int hist_stop, hist_len;
 static pthread_t hist_thread;
 /*
@@ -50,45 +39,30 @@ static atomic_int db_unwritable;
 
 #define HIST_QUEUE_MAX 100000	/* rows waiting; past it new ones are dropped (and logged) */
 
-static void hist_free(struct hist_row *h)
-{
-	free(h->qid);
-	free(h->client);
-	free(h->sender);
-	free(h->rcpts);
-	free(h->subject);
-	free(h->from);
-	free(h->from_name);
-	free(h->action);
-	free(h->symbols);
-	free(h->reason);
-	free(h->tok);
-	free(h);
-}
-
 void history_add(const char *qid, const struct cf_conn *c, const char *action, double score,
 		 const char *symbols, const char *subject, const char *from, const char *from_name,
 		 const char *reason, double ms, uint64_t *tok, size_t n, uint64_t msgid)
 {
-	struct hist_row *h = xcalloc(1, sizeof(*h));
+	struct history_row *h = xcalloc(1, sizeof(*h));
 	struct sbuf rc;
 
 	sbuf_init(&rc);
 	for (int i = 0; i < c->nrcpt; i++)
 		sbuf_printf(&rc, "%s%s", i ? "," : "", c->rcpts[i]);
-	h->qid = xstrdup(qid);
+	h->time = time(NULL);
+	h->queue_id = xstrdup(qid);
 	h->client = xstrdup(c->client);
 	h->sender = xstrdup(c->from);
-	h->rcpts = xstrdup(sbuf_cstr(&rc));
+	h->recipients = xstrdup(sbuf_cstr(&rc));
 	h->subject = xstrdup(subject);
-	h->from = xstrdup(from);
-	h->from_name = xstrdup(from_name);
+	h->mime_from = xstrdup(from);
+	h->mime_from_name = xstrdup(from_name);
 	h->action = xstrdup(action);
 	h->symbols = xstrdup(symbols);
 	h->reason = xstrdup(reason);
 	h->size = (long long)c->size;
 	h->score = score;
-	h->ms = ms;
+	h->scan_ms = ms;
 	h->tok = tok;
 	h->ntok = n;
 	h->msgid = msgid;
@@ -97,7 +71,7 @@ void history_add(const char *qid, const struct cf_conn *c, const char *action, d
 	if (hist_len >= HIST_QUEUE_MAX) {
 		pthread_mutex_unlock(&hist_mu);
 		msg_warn("%s: history queue full; row not kept", qid);
-		hist_free(h);
+		history_row_free(h);
 		return;
 	}
 	*hist_tail = h;
@@ -121,62 +95,23 @@ static void prune(sqlite3 *db, const char *sql, long age)
 }
 
 /* Write the rows (none: just test that the database takes a write); 0 or -1. */
-static int hist_write(sqlite3 *db, struct hist_row *list)
+static int hist_write(sqlite3 *db, struct history_row *list)
 {
-	static const char *sql =
-	    "INSERT INTO history (time, queue_id, client, sender, recipients, subject, size,"
-	    " score, action, symbols, scan_ms, reason, mime_from, mime_from_name) VALUES"
-	    " (unixepoch(), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-	sqlite3_stmt *st = NULL, *tst = NULL;
 	int failed = 0;
 
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		/* Busy past db_busy_timeout is another writer, not a broken disk. */
 		if (list)
 			msg_warn("history: %s; rows from %s on not kept", sqlite3_errmsg(db),
-				 list->qid);
+				 list->queue_id);
 		return (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY ? 0 : -1;
 	}
 	if (list == NULL)
 		failed |= sqlite3_exec(db, "UPDATE settings SET value = value WHERE name = "
 					   "(SELECT min(name) FROM settings)",
 				       NULL, NULL, NULL) != SQLITE_OK;
-	if (list && history_tokens_max_age > 0 &&
-	    sqlite3_prepare_v2(db, HISTORY_TOKENS_INSERT, -1, &tst, NULL) != SQLITE_OK)
-		msg_warn("history: tokens not kept: %s", sqlite3_errmsg(db));
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		for (struct hist_row *h = list; h; h = h->next) {
-			sqlite3_bind_text(st, 1, h->qid, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, h->client, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, h->sender, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, h->rcpts, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, h->subject, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, h->size);
-			sqlite3_bind_double(st, 7, h->score);
-			sqlite3_bind_text(st, 8, h->action, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 9, h->symbols, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 10, h->ms);
-			sqlite3_bind_text(st, 11, h->reason, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 12, h->from, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 13, h->from_name, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				msg_warn("%s: history: %s", h->qid, sqlite3_errmsg(db));
-				failed = 1;
-			} else if (tst && h->tok) {
-				history_tokens_bind(tst, sqlite3_last_insert_rowid(db), h->msgid, h->tok,
-						    h->ntok);
-				if (sqlite3_step(tst) != SQLITE_DONE)
-					msg_warn("%s: history tokens: %s", h->qid, sqlite3_errmsg(db));
-				sqlite3_reset(tst);
-			}
-			sqlite3_reset(st);
-		}
-		sqlite3_finalize(st);
-	}
-	sqlite3_finalize(tst);
-	/* The search index, over the batch in one statement each (history_index.h). */
-	if (list && history_index(db, HISTORY_INDEX_STEP) < 0)
-		msg_warn("history: search index not updated: %s", sqlite3_errmsg(db));
+	else
+		failed |= history_insert(db, list, history_tokens_max_age > 0) > 0;
 	/* Prune a little each time: bounded work, no cron job. */
 	prune(db,
 	      "DELETE FROM history WHERE id IN (SELECT id FROM history"
@@ -217,7 +152,7 @@ static void *hist_main(void *arg)
 
 	pthread_mutex_lock(&hist_mu);
 	for (;;) {
-		struct hist_row *list;
+		struct history_row *list;
 
 		while (hist_head == NULL && !hist_stop) {
 			struct timespec until;
@@ -244,12 +179,7 @@ static void *hist_main(void *arg)
 		hist_len = 0;
 		pthread_mutex_unlock(&hist_mu);
 		db_writable(db, hist_write(db, list) == 0);
-		while (list) {
-			struct hist_row *next = list->next;
-
-			hist_free(list);
-			list = next;
-		}
+		history_rows_free(list);
 		pthread_mutex_lock(&hist_mu);
 	}
 	pthread_mutex_unlock(&hist_mu);

@@ -628,10 +628,10 @@ static json_t *scan_json(const struct scan_result *res, const struct scan_rules 
  * The scan into the history, as the milter's rows (unless Flags: no_log),
  * through the batch writer (histq.h); the row takes *tok.
  */
-static void history_row(const struct api_req *rq, const struct scan_result *res, double ms,
-                        uint64_t **tok, size_t ntok, uint64_t msgid)
+static void history_keep(const struct api_req *rq, const struct scan_result *res, double ms,
+                         uint64_t **tok, size_t ntok, uint64_t msgid)
 {
-	struct histq_row *r = xcalloc(1, sizeof(*r));
+	struct history_row *r = xcalloc(1, sizeof(*r));
 	struct sbuf syms, rc;
 	const char *s, *semi;
 
@@ -716,7 +716,7 @@ static void h_check(const struct api_route *rt, struct work *w, const struct api
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!rq->scan.no_log) {
-		history_row(rq, &res, secs * 1000, &tok, ntok, msgid);
+		history_keep(rq, &res, secs * 1000, &tok, ntok, msgid);
 		msg_info("checkv2: client=%s, qid=%s, ip=%s, action=%s, score=%.2f, ms=%.1f",
 		         rq->client, rq->scan.queue_id ? rq->scan.queue_id : "",
 		         rq->scan.ip ? rq->scan.ip : "", res.action, res.score, secs * 1000);
