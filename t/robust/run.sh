@@ -61,6 +61,11 @@ make -C "$MOAT_BUILDDIR" t/bench/policy_bench >/dev/null 2>&1 || tap_bail "canno
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null
 san=
 ldd "$(m_bin moat-policyd)" 2>/dev/null | grep -q libasan && san=1
+# Under ASan a daemon does about half the work per CPU-second, and on two
+# cores the suite's other tests take their share: half the rate is asked
+# for there (the plain build's run holds the full rate). What this build
+# is for is the rest: every connection held, no error, no report.
+[ -n "$san" ] && [ -z "${ROBUST_RATE:-}" ] && rate=$((rate / 2))
 
 TABLE=()
 FIG=
