@@ -121,8 +121,11 @@
 _H_HARNESS_LOADED=1
 H_LIB_FILE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh
 
-# postfix, smtp-sink, rbldnsd and unbound live in /usr/sbin.
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+# Debian's tools first: postfix, smtp-sink, rbldnsd and unbound live in
+# /usr/sbin, and python3 must be Debian's (its dkimpy, pyspf, selenium are
+# the judges), not a version manager's shim ahead of it in PATH (pyenv's
+# costs some 0.6 s of shell scripts a call, and the suite makes hundreds).
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 # ---------------------------------------------------------------------------
 # TAP
