@@ -220,9 +220,19 @@ port = int(sys.argv[1])
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
 # Let the server accept them all before any request: connections still in the
 # kernel's backlog are not the server's yet, and on a busy machine it could
-# serve the first 500 before it takes the rest, so none would be past the limit
-# (1 s: less than this test's controller_timeout of 2 s, which closes idle ones).
-time.sleep(1)
+# serve the first 500 before it takes the rest, so none would be past the
+# limit. The listening socket's backlog (rx_queue in /proc/net/tcp) says when
+# it has: a fixed wait could outlast this test's controller_timeout of 2 s on
+# a loaded machine, which closes idle connections unanswered.
+def backlog():
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[3] == "0A" and int(f[1].split(":")[1], 16) == port:
+            return int(f[4].split(":")[1], 16)
+    return 0
+until = time.monotonic() + 1.5
+while backlog() and time.monotonic() < until:
+    time.sleep(0.01)
 for s in socks:
     s.sendall(b"GET /stat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 seen = collections.Counter()
